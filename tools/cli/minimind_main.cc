@@ -1,0 +1,32 @@
+// `minimind`: the command-line tool. Each subcommand lives in its own *_command.cc.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "tools/cli/tokenize_command.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: minimind <command> [flags]\n"
+    "commands:\n"
+    "  tokenize   encode text to token ids, or decode ids to text\n"
+    "  help       show this message\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  const std::string command = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "tokenize") return minimind::cli::RunTokenize(args, std::cin, std::cout, std::cerr);
+  if (command == "help" || command == "--help" || command == "-h") {
+    std::cout << kUsage << "\n" << minimind::cli::kTokenizeUsage;
+    return 0;
+  }
+  std::cerr << "unknown command \"" << command << "\"\n" << kUsage;
+  return 2;
+}
