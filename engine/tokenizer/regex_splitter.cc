@@ -31,8 +31,8 @@ void RegexSplitter::CodeDeleter::operator()(pcre2_real_code_8* code) const {
 }
 
 absl::StatusOr<RegexSplitter> RegexSplitter::Create(const SplitPattern& pattern) {
-  uint32_t options = PCRE2_UTF | PCRE2_UCP;
-  if (pattern.literal) options |= PCRE2_LITERAL;
+  // PCRE2 refuses UCP together with LITERAL; a literal has no character classes anyway.
+  const uint32_t options = pattern.literal ? PCRE2_UTF | PCRE2_LITERAL : PCRE2_UTF | PCRE2_UCP;
   int error_code = 0;
   PCRE2_SIZE error_offset = 0;
   pcre2_code* code =
