@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 
 namespace minimind::cli {
@@ -41,7 +42,7 @@ absl::StatusOr<CommandLine> CommandLine::Parse(const std::vector<std::string>& a
         }
         value = args[++i];
       }
-      command_line.values_[name] = *value;
+      command_line.values_[name].push_back(*value);
     } else {
       std::vector<std::string> known;
       for (const auto& flag : flags.valued) known.push_back("--" + flag);
@@ -56,7 +57,47 @@ absl::StatusOr<CommandLine> CommandLine::Parse(const std::vector<std::string>& a
 std::optional<std::string> CommandLine::Value(absl::string_view name) const {
   const auto it = values_.find(name);
   if (it == values_.end()) return std::nullopt;
+  return it->second.back();
+}
+
+std::vector<std::string> CommandLine::Values(absl::string_view name) const {
+  const auto it = values_.find(name);
+  if (it == values_.end()) return {};
   return it->second;
+}
+
+absl::StatusOr<std::optional<int64_t>> CommandLine::OptionalInt(absl::string_view name) const {
+  const auto value = Value(name);
+  if (!value.has_value()) return std::nullopt;
+  int64_t parsed;
+  if (!absl::SimpleAtoi(*value, &parsed)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " expects an integer, got \"", *value, "\""));
+  }
+  return parsed;
+}
+
+absl::StatusOr<std::optional<double>> CommandLine::OptionalDouble(absl::string_view name) const {
+  const auto value = Value(name);
+  if (!value.has_value()) return std::nullopt;
+  double parsed;
+  if (!absl::SimpleAtod(*value, &parsed)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " expects a number, got \"", *value, "\""));
+  }
+  return parsed;
+}
+
+absl::StatusOr<int64_t> CommandLine::IntOr(absl::string_view name, int64_t fallback) const {
+  auto value = OptionalInt(name);
+  if (!value.ok()) return value.status();
+  return value->value_or(fallback);
+}
+
+absl::StatusOr<double> CommandLine::DoubleOr(absl::string_view name, double fallback) const {
+  auto value = OptionalDouble(name);
+  if (!value.ok()) return value.status();
+  return value->value_or(fallback);
 }
 
 }  // namespace minimind::cli

@@ -4,6 +4,7 @@
 #ifndef MINIMIND_TOOLS_CLI_COMMAND_LINE_H_
 #define MINIMIND_TOOLS_CLI_COMMAND_LINE_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include "absl/strings/string_view.h"
@@ -27,11 +28,23 @@ class CommandLine {
   static absl::StatusOr<CommandLine> Parse(const std::vector<std::string>& args,
                                            const FlagSet& flags);
 
+  // The last value given for `name`, or nullopt.
   std::optional<std::string> Value(absl::string_view name) const;
-  bool Has(absl::string_view name) const { return switches_.contains(name) || Value(name); }
+  // Every value given for a repeatable flag, in order.
+  std::vector<std::string> Values(absl::string_view name) const;
+  bool Has(absl::string_view name) const {
+    return switches_.contains(name) || values_.contains(name);
+  }
+
+  // Numeric flags: `fallback` when absent; InvalidArgument naming the flag when not a number.
+  absl::StatusOr<int64_t> IntOr(absl::string_view name, int64_t fallback) const;
+  absl::StatusOr<double> DoubleOr(absl::string_view name, double fallback) const;
+  // Like IntOr/DoubleOr, but nullopt when absent.
+  absl::StatusOr<std::optional<int64_t>> OptionalInt(absl::string_view name) const;
+  absl::StatusOr<std::optional<double>> OptionalDouble(absl::string_view name) const;
 
  private:
-  absl::flat_hash_map<std::string, std::string> values_;
+  absl::flat_hash_map<std::string, std::vector<std::string>> values_;
   absl::flat_hash_set<std::string> switches_;
 };
 

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/cli/make_random_command.h"
 #include "tools/cli/tokenize_command.h"
 
 namespace {
@@ -10,8 +11,9 @@ namespace {
 constexpr char kUsage[] =
     "usage: minimind <command> [flags]\n"
     "commands:\n"
-    "  tokenize   encode text to token ids, or decode ids to text\n"
-    "  help       show this message\n";
+    "  tokenize     encode text to token ids, or decode ids to text\n"
+    "  make-random  write a small deterministic random model (the default demo model)\n"
+    "  help         show this message\n";
 
 }  // namespace
 
@@ -23,8 +25,10 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "tokenize") return minimind::cli::RunTokenize(args, std::cin, std::cout, std::cerr);
+  if (command == "make-random") return minimind::cli::RunMakeRandom(args, std::cout, std::cerr);
   if (command == "help" || command == "--help" || command == "-h") {
-    std::cout << kUsage << "\n" << minimind::cli::kTokenizeUsage;
+    std::cout << kUsage << "\n"
+              << minimind::cli::kTokenizeUsage << minimind::cli::kMakeRandomUsage;
     return 0;
   }
   std::cerr << "unknown command \"" << command << "\"\n" << kUsage;

@@ -1,0 +1,532 @@
+#include "engine/model/forward.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
+#include "engine/kernels/activation.h"
+#include "engine/kernels/attention.h"
+#include "engine/kernels/matmul.h"
+#include "engine/kernels/rms_norm.h"
+#include "engine/kernels/rope.h"
+#include "engine/kernels/softmax.h"
+#include "engine/model/kv_sequence.h"
+#include "engine/model/model_config.h"
+#include "engine/model/model_weights.h"
+#include "engine/model/rope_table.h"
+#include "engine/model/status_macros.h"
+#include "engine/model/tensor.h"
+
+namespace minimind {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Weight checks.
+
+absl::Status CheckShape(const Tensor& tensor, std::vector<int64_t> expected,
+                        const std::string& name) {
+  if (tensor.empty()) return absl::InvalidArgumentError(absl::StrCat(name, " is missing"));
+  if (!std::equal(tensor.shape().begin(), tensor.shape().end(), expected.begin(), expected.end())) {
+    return absl::InvalidArgumentError(absl::StrCat(name, " has shape ", FormatShape(tensor.shape()),
+                                                   ", expected ", FormatShape(expected)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckAbsent(const Tensor& tensor, const std::string& name, const char* reason) {
+  if (tensor.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(name, " is present although ", reason));
+}
+
+// An MLP of any width: gate/up [width, hidden], down [hidden, width]. Returns the width.
+absl::StatusOr<int64_t> CheckMlp(const MlpWeights& mlp, int64_t hidden, const std::string& name) {
+  if (mlp.gate_proj.empty() || mlp.gate_proj.rank() != 2) {
+    return absl::InvalidArgumentError(absl::StrCat(name, ".gate_proj is missing or not a matrix"));
+  }
+  const int64_t width = mlp.gate_proj.dim(0);
+  MINIMIND_RETURN_IF_ERROR(CheckShape(mlp.gate_proj, {width, hidden}, name + ".gate_proj"));
+  MINIMIND_RETURN_IF_ERROR(CheckShape(mlp.up_proj, {width, hidden}, name + ".up_proj"));
+  MINIMIND_RETURN_IF_ERROR(CheckShape(mlp.down_proj, {hidden, width}, name + ".down_proj"));
+  return width;
+}
+
+absl::Status CheckConfig(const ModelConfig& config) {
+  if (config.vocab_size <= 0 || config.hidden_size <= 0 || config.num_layers <= 0 ||
+      config.num_heads <= 0 || config.num_kv_heads <= 0 || config.head_dim <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model dimensions must be positive: vocab_size ", config.vocab_size, ", hidden_size ",
+        config.hidden_size, ", num_layers ", config.num_layers, ", num_heads ", config.num_heads,
+        ", num_kv_heads ", config.num_kv_heads, ", head_dim ", config.head_dim));
+  }
+  if (config.num_heads % config.num_kv_heads != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("num_heads ", config.num_heads,
+                                                   " is not a multiple of num_kv_heads ",
+                                                   config.num_kv_heads));
+  }
+  if (!(config.rms_norm_eps >= 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("rms_norm_eps must not be negative, got ", config.rms_norm_eps));
+  }
+  if (!config.layer_is_moe.empty() &&
+      static_cast<int64_t>(config.layer_is_moe.size()) != config.num_layers) {
+    return absl::InvalidArgumentError(absl::StrCat("layer_is_moe has ", config.layer_is_moe.size(),
+                                                   " entries for ", config.num_layers, " layers"));
+  }
+  if (!config.layer_is_moe.empty() && (config.num_experts <= 0 || config.experts_per_token <= 0 ||
+                                       config.experts_per_token > config.num_experts)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("MoE needs 1 ≤ experts_per_token ≤ num_experts, got experts_per_token ",
+                     config.experts_per_token, " and num_experts ", config.num_experts));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<float> VectorToF32(const Tensor& tensor) {
+  if (tensor.empty()) return {};
+  std::vector<float> values(tensor.num_elements());
+  WeightRowToF32(ViewWeightMatrix(tensor), 0, values.data());
+  return values;
+}
+
+const float* DataOrNull(const std::vector<float>& values) {
+  return values.empty() ? nullptr : values.data();
+}
+
+std::string DescribeKvShape(const KvShape& shape) {
+  return absl::StrCat("(layers ", shape.num_layers, ", kv heads ", shape.num_kv_heads,
+                      ", head_dim ", shape.head_dim, ")");
+}
+
+}  // namespace
+
+// -----------------------------------------------------------------------------------------------
+// Construction.
+
+absl::StatusOr<ModelRunner> ModelRunner::Create(const Model& model) {
+  const ModelConfig& config = model.config;
+  const ModelWeights& weights = model.weights;
+  MINIMIND_RETURN_IF_ERROR(CheckConfig(config));
+  const int64_t hidden = config.hidden_size;
+  MINIMIND_RETURN_IF_ERROR(
+      CheckShape(weights.embed_tokens, {config.vocab_size, hidden}, "embed_tokens"));
+  MINIMIND_RETURN_IF_ERROR(CheckShape(weights.final_norm, {hidden}, "final norm"));
+  MINIMIND_RETURN_IF_ERROR(CheckShape(weights.lm_head, {config.vocab_size, hidden}, "lm_head"));
+  if (static_cast<int64_t>(weights.layers.size()) != config.num_layers) {
+    return absl::InvalidArgumentError(absl::StrCat("weights hold ", weights.layers.size(),
+                                                   " layers, config says ", config.num_layers));
+  }
+  int64_t max_mlp_width = 0;
+  for (int64_t i = 0; i < config.num_layers; ++i) {
+    const LayerWeights& layer = weights.layers[i];
+    const AttentionWeights& attention = layer.attention;
+    const std::string name = absl::StrCat("layer ", i, " ");
+    MINIMIND_RETURN_IF_ERROR(CheckShape(layer.input_norm, {hidden}, name + "input_layernorm"));
+    MINIMIND_RETURN_IF_ERROR(
+        CheckShape(layer.post_attention_norm, {hidden}, name + "post_attention_layernorm"));
+    MINIMIND_RETURN_IF_ERROR(
+        CheckShape(attention.q_proj, {config.q_dim(), hidden}, name + "q_proj"));
+    MINIMIND_RETURN_IF_ERROR(
+        CheckShape(attention.k_proj, {config.kv_dim(), hidden}, name + "k_proj"));
+    MINIMIND_RETURN_IF_ERROR(
+        CheckShape(attention.v_proj, {config.kv_dim(), hidden}, name + "v_proj"));
+    MINIMIND_RETURN_IF_ERROR(
+        CheckShape(attention.o_proj, {hidden, config.q_dim()}, name + "o_proj"));
+    if (config.attention_bias) {
+      MINIMIND_RETURN_IF_ERROR(CheckShape(attention.q_bias, {config.q_dim()}, name + "q bias"));
+      MINIMIND_RETURN_IF_ERROR(CheckShape(attention.k_bias, {config.kv_dim()}, name + "k bias"));
+      MINIMIND_RETURN_IF_ERROR(CheckShape(attention.v_bias, {config.kv_dim()}, name + "v bias"));
+    } else {
+      const char* reason = "the config has no attention bias";
+      MINIMIND_RETURN_IF_ERROR(CheckAbsent(attention.q_bias, name + "q bias", reason));
+      MINIMIND_RETURN_IF_ERROR(CheckAbsent(attention.k_bias, name + "k bias", reason));
+      MINIMIND_RETURN_IF_ERROR(CheckAbsent(attention.v_bias, name + "v bias", reason));
+    }
+    if (config.o_proj_bias) {
+      MINIMIND_RETURN_IF_ERROR(CheckShape(attention.o_bias, {hidden}, name + "o bias"));
+    } else {
+      MINIMIND_RETURN_IF_ERROR(
+          CheckAbsent(attention.o_bias, name + "o bias", "the config has no o_proj bias"));
+    }
+    if (config.qk_norm) {
+      MINIMIND_RETURN_IF_ERROR(CheckShape(attention.q_norm, {config.head_dim}, name + "q_norm"));
+      MINIMIND_RETURN_IF_ERROR(CheckShape(attention.k_norm, {config.head_dim}, name + "k_norm"));
+    }
+    if (config.is_moe_layer(i)) {
+      const MoeWeights& moe = layer.moe;
+      MINIMIND_RETURN_IF_ERROR(
+          CheckShape(moe.router, {config.num_experts, hidden}, name + "router"));
+      if (static_cast<int64_t>(moe.experts.size()) != config.num_experts ||
+          static_cast<int64_t>(moe.shared_experts.size()) != config.num_shared_experts) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(name, "has ", moe.experts.size(), " experts and ",
+                         moe.shared_experts.size(), " shared experts, config says ",
+                         config.num_experts, " and ", config.num_shared_experts));
+      }
+      for (size_t e = 0; e < moe.experts.size(); ++e) {
+        MINIMIND_ASSIGN_OR_RETURN(const int64_t width, CheckMlp(moe.experts[e], hidden,
+                                                                absl::StrCat(name, "expert ", e)));
+        max_mlp_width = std::max(max_mlp_width, width);
+      }
+      for (size_t s = 0; s < moe.shared_experts.size(); ++s) {
+        MINIMIND_ASSIGN_OR_RETURN(
+            const int64_t width,
+            CheckMlp(moe.shared_experts[s], hidden, absl::StrCat(name, "shared expert ", s)));
+        max_mlp_width = std::max(max_mlp_width, width);
+      }
+    } else {
+      MINIMIND_ASSIGN_OR_RETURN(const int64_t width, CheckMlp(layer.mlp, hidden, name + "mlp"));
+      max_mlp_width = std::max(max_mlp_width, width);
+    }
+  }
+  MINIMIND_ASSIGN_OR_RETURN(RopeTable rope, RopeTable::Create(config));
+  ModelRunner runner(model, std::move(rope));
+  runner.max_mlp_width_ = max_mlp_width;
+  return runner;
+}
+
+ModelRunner::ModelRunner(const Model& model, RopeTable rope)
+    : config_(model.config), weights_(model.weights), rope_(std::move(rope)) {
+  layer_vectors_.reserve(config_.num_layers);
+  for (const LayerWeights& layer : weights_.layers) {
+    const AttentionWeights& attention = layer.attention;
+    layer_vectors_.push_back(LayerVectors{
+        .input_norm = VectorToF32(layer.input_norm),
+        .post_attention_norm = VectorToF32(layer.post_attention_norm),
+        .q_bias = VectorToF32(attention.q_bias),
+        .k_bias = VectorToF32(attention.k_bias),
+        .v_bias = VectorToF32(attention.v_bias),
+        .o_bias = VectorToF32(attention.o_bias),
+        .q_norm = VectorToF32(attention.q_norm),
+        .k_norm = VectorToF32(attention.k_norm),
+    });
+  }
+  final_norm_ = VectorToF32(weights_.final_norm);
+}
+
+KvShape ModelRunner::kv_shape() const {
+  return KvShape{.num_layers = config_.num_layers,
+                 .num_kv_heads = config_.num_kv_heads,
+                 .head_dim = config_.head_dim};
+}
+
+// -----------------------------------------------------------------------------------------------
+// Validation and KV preparation: everything that can fail happens before any state changes.
+
+absl::Status ModelRunner::Validate(absl::Span<const ForwardSequence> batch) const {
+  if (batch.empty()) return absl::InvalidArgumentError("forward batch is empty");
+  absl::flat_hash_map<const KvSequence*, size_t> kv_owner;
+  for (size_t s = 0; s < batch.size(); ++s) {
+    const ForwardSequence& input = batch[s];
+    const std::string where = absl::StrCat("sequence ", s, " of the batch: ");
+    if (input.tokens.empty()) return absl::InvalidArgumentError(where + "no tokens");
+    if (input.kv == nullptr) return absl::InvalidArgumentError(where + "no KV sequence");
+    if (const auto [it, inserted] = kv_owner.emplace(input.kv, s); !inserted) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "shares its KV sequence with sequence ", it->second));
+    }
+    if (input.kv->shape() != kv_shape()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "KV shape ", DescribeKvShape(input.kv->shape()),
+                       " differs from the model's ", DescribeKvShape(kv_shape())));
+    }
+    for (size_t i = 0; i < input.tokens.size(); ++i) {
+      const int32_t token = input.tokens[i];
+      if (token < 0 || token >= config_.vocab_size) {
+        return absl::InvalidArgumentError(absl::StrCat(where, "token id ", token, " at index ", i,
+                                                       " is outside the vocabulary of size ",
+                                                       config_.vocab_size));
+      }
+    }
+    if (input.start_position < 0 || input.start_position > input.kv->num_positions()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "start position ", input.start_position,
+                                                     " is outside the ", input.kv->num_positions(),
+                                                     " positions its KV cache holds"));
+    }
+    const int64_t end = input.start_position + static_cast<int64_t>(input.tokens.size());
+    if (end > config_.max_position_embeddings) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, input.tokens.size(), " tokens from position ", input.start_position,
+                       " would reach position ", end - 1, ", past the model's context of ",
+                       config_.max_position_embeddings, " positions (max_position_embeddings)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ModelRunner::ResizeKv(absl::Span<const ForwardSequence> batch) {
+  // Grow first, undoing the growth on failure; truncate (which cannot fail) only once every
+  // sequence has grown, so a failure leaves all of them as they were.
+  std::vector<int64_t> old_lengths;
+  old_lengths.reserve(batch.size());
+  for (const ForwardSequence& input : batch) old_lengths.push_back(input.kv->num_positions());
+  for (size_t s = 0; s < batch.size(); ++s) {
+    const int64_t end = batch[s].start_position + static_cast<int64_t>(batch[s].tokens.size());
+    const absl::Status grown = batch[s].kv->Resize(std::max(end, old_lengths[s]));
+    if (!grown.ok()) {
+      for (size_t undo = 0; undo < s; ++undo) {
+        batch[undo].kv->Resize(old_lengths[undo]).IgnoreError();  // Truncation cannot fail.
+      }
+      return grown;
+    }
+  }
+  for (const ForwardSequence& input : batch) {
+    input.kv->Resize(input.start_position + static_cast<int64_t>(input.tokens.size()))
+        .IgnoreError();  // Truncation cannot fail.
+  }
+  return absl::OkStatus();
+}
+
+// -----------------------------------------------------------------------------------------------
+// The pass.
+
+absl::StatusOr<ForwardLogits> ModelRunner::Forward(absl::Span<const ForwardSequence> batch) {
+  MINIMIND_RETURN_IF_ERROR(Validate(batch));
+
+  int64_t num_tokens = 0;
+  int64_t num_logits_rows = 0;
+  int64_t max_keys = 0;
+  for (const ForwardSequence& input : batch) {
+    const int64_t count = static_cast<int64_t>(input.tokens.size());
+    num_tokens += count;
+    num_logits_rows += input.logits == LogitsMode::kAllPositions   ? count
+                       : input.logits == LogitsMode::kLastPosition ? 1
+                                                                   : 0;
+    max_keys = std::max(max_keys, input.start_position + count);
+  }
+  scratch_.Reserve(config_, max_mlp_width_, num_tokens, num_logits_rows, max_keys,
+                   static_cast<int64_t>(batch.size()));
+  MINIMIND_RETURN_IF_ERROR(ResizeKv(batch));
+
+  num_tokens_ = num_tokens;
+  int64_t row = 0;
+  for (size_t s = 0; s < batch.size(); ++s) {
+    scratch_.sequence_rows[s] = row;
+    for (size_t i = 0; i < batch[s].tokens.size(); ++i) {
+      scratch_.positions[row++] = batch[s].start_position + static_cast<int64_t>(i);
+    }
+  }
+  scratch_.sequence_rows[batch.size()] = row;
+
+  Embed(batch);
+  for (int64_t layer = 0; layer < config_.num_layers; ++layer) {
+    AttentionLayer(layer, batch);
+    MlpLayer(layer);
+  }
+  ComputeLogits(batch);
+  return ForwardLogits(
+      absl::MakeConstSpan(scratch_.logits.data(), num_logits_rows * config_.vocab_size),
+      absl::MakeConstSpan(scratch_.logits_rows.data(), batch.size() + 1), config_.vocab_size);
+}
+
+void ModelRunner::Embed(absl::Span<const ForwardSequence> batch) {
+  const WeightMatrix embedding = ViewWeightMatrix(weights_.embed_tokens);
+  int64_t row = 0;
+  for (const ForwardSequence& input : batch) {
+    for (const int32_t token : input.tokens) {
+      WeightRowToF32(embedding, token, &scratch_.hidden[row++ * config_.hidden_size]);
+    }
+  }
+}
+
+void ModelRunner::AttentionLayer(int64_t layer, absl::Span<const ForwardSequence> batch) {
+  const AttentionWeights& weights = weights_.layers[layer].attention;
+  const LayerVectors& vectors = layer_vectors_[layer];
+  const int64_t n = num_tokens_;
+  const int64_t hidden = config_.hidden_size;
+  const int64_t head_dim = config_.head_dim;
+  const float eps = static_cast<float>(config_.rms_norm_eps);
+  float* normed = scratch_.normed.data();
+  float* q = scratch_.q.data();
+  float* k = scratch_.k.data();
+
+  for (int64_t r = 0; r < n; ++r) {
+    RmsNorm(&scratch_.hidden[r * hidden], vectors.input_norm.data(), hidden, eps,
+            &normed[r * hidden]);
+  }
+  MatMul(normed, n, ViewWeightMatrix(weights.q_proj), DataOrNull(vectors.q_bias), q);
+  MatMul(normed, n, ViewWeightMatrix(weights.k_proj), DataOrNull(vectors.k_bias), k);
+  MatMul(normed, n, ViewWeightMatrix(weights.v_proj), DataOrNull(vectors.v_bias),
+         scratch_.v.data());
+
+  // Per-head q/k norm (qwen3), then RoPE; keys are cached after RoPE.
+  for (int64_t r = 0; r < n; ++r) {
+    const float* cos = rope_.cos(scratch_.positions[r]);
+    const float* sin = rope_.sin(scratch_.positions[r]);
+    for (int64_t h = 0; h < config_.num_heads; ++h) {
+      float* head = &q[r * config_.q_dim() + h * head_dim];
+      if (config_.qk_norm) RmsNorm(head, vectors.q_norm.data(), head_dim, eps, head);
+      ApplyRope(cos, sin, head_dim, head);
+    }
+    for (int64_t h = 0; h < config_.num_kv_heads; ++h) {
+      float* head = &k[r * config_.kv_dim() + h * head_dim];
+      if (config_.qk_norm) RmsNorm(head, vectors.k_norm.data(), head_dim, eps, head);
+      ApplyRope(cos, sin, head_dim, head);
+    }
+  }
+
+  for (size_t s = 0; s < batch.size(); ++s) {
+    const int64_t first_row = scratch_.sequence_rows[s];
+    batch[s].kv->Write(layer, batch[s].start_position, static_cast<int64_t>(batch[s].tokens.size()),
+                       &k[first_row * config_.kv_dim()], &scratch_.v[first_row * config_.kv_dim()]);
+  }
+  for (size_t s = 0; s < batch.size(); ++s) AttendSequence(layer, s, batch[s]);
+
+  MatMul(scratch_.attention.data(), n, ViewWeightMatrix(weights.o_proj), DataOrNull(vectors.o_bias),
+         scratch_.projected.data());
+  for (int64_t i = 0; i < n * hidden; ++i) scratch_.hidden[i] += scratch_.projected[i];
+}
+
+void ModelRunner::AttendSequence(int64_t layer, int64_t sequence, const ForwardSequence& input) {
+  const int64_t head_dim = config_.head_dim;
+  const int64_t group = config_.heads_per_kv_head();
+  const int64_t first_row = scratch_.sequence_rows[sequence];
+  const int64_t count = static_cast<int64_t>(input.tokens.size());
+  const int64_t end = input.start_position + count;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  for (int64_t kv_head = 0; kv_head < config_.num_kv_heads; ++kv_head) {
+    std::vector<KvRun>& runs = scratch_.runs;
+    runs.clear();
+    for (int64_t position = 0; position < end;) {
+      runs.push_back(input.kv->Run(layer, kv_head, position));
+      position += runs.back().num_positions;
+    }
+    for (int64_t t = 0; t < count; ++t) {
+      const int64_t row = first_row + t;
+      const int64_t num_keys = input.start_position + t + 1;  // Causal: keys up to the query.
+      for (int64_t h = kv_head * group; h < (kv_head + 1) * group; ++h) {
+        const int64_t offset = row * config_.q_dim() + h * head_dim;
+        AttendQuery(&scratch_.q[offset], head_dim, runs, num_keys, scale, scratch_.scores.data(),
+                    scratch_.kv_row.data(), &scratch_.attention[offset]);
+      }
+    }
+  }
+}
+
+void ModelRunner::MlpLayer(int64_t layer) {
+  const LayerWeights& weights = weights_.layers[layer];
+  const int64_t n = num_tokens_;
+  const int64_t hidden = config_.hidden_size;
+  const float eps = static_cast<float>(config_.rms_norm_eps);
+  for (int64_t r = 0; r < n; ++r) {
+    RmsNorm(&scratch_.hidden[r * hidden], layer_vectors_[layer].post_attention_norm.data(), hidden,
+            eps, &scratch_.normed[r * hidden]);
+  }
+  if (config_.is_moe_layer(layer)) {
+    RunMoe(weights.moe, n);
+  } else {
+    RunMlp(weights.mlp, scratch_.normed.data(), n, scratch_.projected.data());
+  }
+  for (int64_t i = 0; i < n * hidden; ++i) scratch_.hidden[i] += scratch_.projected[i];
+}
+
+void ModelRunner::RunMlp(const MlpWeights& mlp, const float* input, int64_t num_rows,
+                         float* output) {
+  const int64_t width = mlp.gate_proj.dim(0);
+  float* gate = scratch_.gate.data();
+  float* up = scratch_.up.data();
+  MatMul(input, num_rows, ViewWeightMatrix(mlp.gate_proj), nullptr, gate);
+  MatMul(input, num_rows, ViewWeightMatrix(mlp.up_proj), nullptr, up);
+  SwiGlu(gate, up, num_rows * width, gate);
+  MatMul(gate, num_rows, ViewWeightMatrix(mlp.down_proj), nullptr, output);
+}
+
+// Routes every row of `normed` to its top-k experts and writes the weighted sum of their outputs
+// (plus the shared experts') to `projected`. Each expert runs once over all the rows it serves;
+// a row's result does not depend on which other rows an expert serves.
+void ModelRunner::RunMoe(const MoeWeights& moe, int64_t num_rows) {
+  const int64_t hidden = config_.hidden_size;
+  const int64_t num_experts = config_.num_experts;
+  const int64_t top_k = config_.experts_per_token;
+  float* probs = scratch_.router_probs.data();
+  int64_t* ids = scratch_.expert_ids.data();
+  float* expert_weights = scratch_.expert_weights.data();
+
+  MatMul(scratch_.normed.data(), num_rows, ViewWeightMatrix(moe.router), nullptr, probs);
+  for (int64_t r = 0; r < num_rows; ++r) {
+    float* row_probs = &probs[r * num_experts];
+    SoftmaxInPlace(row_probs, num_experts);
+    // Top-k by descending probability; among equal probabilities the lower expert id wins
+    // (strict > keeps the first maximum).
+    float total = 0.0f;
+    for (int64_t j = 0; j < top_k; ++j) {
+      int64_t best = -1;
+      for (int64_t e = 0; e < num_experts; ++e) {
+        const bool taken =
+            std::find(&ids[r * top_k], &ids[r * top_k + j], e) != &ids[r * top_k + j];
+        if (!taken && (best < 0 || row_probs[e] > row_probs[best])) best = e;
+      }
+      ids[r * top_k + j] = best;
+      expert_weights[r * top_k + j] = row_probs[best];
+      total += row_probs[best];
+    }
+    if (config_.norm_topk_prob) {
+      for (int64_t j = 0; j < top_k; ++j) expert_weights[r * top_k + j] /= total;
+    }
+  }
+
+  for (int64_t e = 0; e < num_experts; ++e) {
+    int64_t served = 0;
+    for (int64_t slot = 0; slot < num_rows * top_k; ++slot) {
+      if (ids[slot] != e) continue;
+      scratch_.expert_slots[served] = slot;
+      std::memcpy(&scratch_.expert_input[served * hidden], &scratch_.normed[slot / top_k * hidden],
+                  hidden * sizeof(float));
+      ++served;
+    }
+    if (served == 0) continue;
+    RunMlp(moe.experts[e], scratch_.expert_input.data(), served, scratch_.expert_output.data());
+    for (int64_t i = 0; i < served; ++i) {
+      std::memcpy(&scratch_.routed[scratch_.expert_slots[i] * hidden],
+                  &scratch_.expert_output[i * hidden], hidden * sizeof(float));
+    }
+  }
+
+  // projected[r] = Σ_j w_j · routed[r, j] in rank order, then + each shared expert.
+  float* projected = scratch_.projected.data();
+  std::fill(projected, projected + num_rows * hidden, 0.0f);
+  for (int64_t r = 0; r < num_rows; ++r) {
+    for (int64_t j = 0; j < top_k; ++j) {
+      const float weight = expert_weights[r * top_k + j];
+      const float* routed = &scratch_.routed[(r * top_k + j) * hidden];
+      for (int64_t i = 0; i < hidden; ++i) projected[r * hidden + i] += weight * routed[i];
+    }
+  }
+  for (const MlpWeights& shared : moe.shared_experts) {
+    RunMlp(shared, scratch_.normed.data(), num_rows, scratch_.expert_output.data());
+    for (int64_t i = 0; i < num_rows * hidden; ++i) projected[i] += scratch_.expert_output[i];
+  }
+}
+
+void ModelRunner::ComputeLogits(absl::Span<const ForwardSequence> batch) {
+  const int64_t hidden = config_.hidden_size;
+  const float eps = static_cast<float>(config_.rms_norm_eps);
+  int64_t logits_row = 0;
+  for (size_t s = 0; s < batch.size(); ++s) {
+    scratch_.logits_rows[s] = logits_row;
+    const int64_t first_row = scratch_.sequence_rows[s];
+    const int64_t end_row = scratch_.sequence_rows[s + 1];
+    const int64_t begin_row = batch[s].logits == LogitsMode::kAllPositions   ? first_row
+                              : batch[s].logits == LogitsMode::kLastPosition ? end_row - 1
+                                                                             : end_row;
+    for (int64_t row = begin_row; row < end_row; ++row) {
+      RmsNorm(&scratch_.hidden[row * hidden], final_norm_.data(), hidden, eps,
+              &scratch_.logits_hidden[logits_row++ * hidden]);
+    }
+  }
+  scratch_.logits_rows[batch.size()] = logits_row;
+  if (logits_row > 0) {
+    MatMul(scratch_.logits_hidden.data(), logits_row, ViewWeightMatrix(weights_.lm_head), nullptr,
+           scratch_.logits.data());
+  }
+}
+
+}  // namespace minimind

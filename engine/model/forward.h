@@ -1,0 +1,134 @@
+// ModelRunner: the batched forward pass of a MiniMind-family decoder (llama, qwen2, qwen3,
+// qwen3_moe, minimind; tools/reference/README.md is the specification). One Forward call
+// processes several sequences at once, each with its own new tokens, start position and KV
+// cache, and computes logits (the lm_head product) only for the positions asked for.
+//
+// Determinism: every kernel fixes its reduction order (engine/kernels/reduction.h), and no value
+// of one token depends on which other tokens share its batch. So a sequence's logits and KV
+// entries are bitwise the same whether it runs alone or in a batch (at any place), whether its
+// prompt is prefilled at once or in chunks, and whether it is decoded token by token or
+// recomputed in full.
+//
+// Ownership: the runner holds the model's config and tensor views (sharing the weight memory)
+// and its scratch buffers; KV sequences belong to the caller. Thread-safety: none — one engine
+// thread calls Forward. The loops are laid out for a later worker pool: matmuls can split over
+// output features (MatMulOutputs), attention over sequences × kv heads.
+#ifndef MINIMIND_ENGINE_MODEL_FORWARD_H_
+#define MINIMIND_ENGINE_MODEL_FORWARD_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "engine/model/forward_scratch.h"
+#include "engine/model/kv_sequence.h"
+#include "engine/model/model.h"
+#include "engine/model/model_config.h"
+#include "engine/model/model_weights.h"
+#include "engine/model/rope_table.h"
+
+namespace minimind {
+
+// Which positions of a sequence go through lm_head.
+enum class LogitsMode {
+  kNone,          // None (e.g. a prefill chunk that is not the last).
+  kLastPosition,  // The last new token: what sampling the next token needs.
+  kAllPositions,  // Every new token (prompt logprobs).
+};
+
+struct ForwardSequence {
+  absl::Span<const int32_t> tokens;  // The new tokens; at least one.
+  // Position of tokens[0]. `kv` must hold positions [0, start_position); positions from
+  // start_position on are overwritten, and the cache is left exactly start_position +
+  // tokens.size() long.
+  int64_t start_position = 0;
+  KvSequence* kv = nullptr;  // Not owned; distinct for each sequence of a batch.
+  LogitsMode logits = LogitsMode::kLastPosition;
+};
+
+// The logits of one Forward call. Views the runner's buffers: valid until its next Forward.
+class ForwardLogits {
+ public:
+  int64_t vocab_size() const { return vocab_size_; }
+  // Rows of sequence `sequence` (its index in the batch): 0, 1 or tokens.size().
+  int64_t num_rows(int64_t sequence) const {
+    return row_begin_[sequence + 1] - row_begin_[sequence];
+  }
+  // [vocab_size] logits predicting the token after one new token: row i of a kAllPositions
+  // sequence follows tokens[i]; the single row of a kLastPosition sequence follows the last.
+  absl::Span<const float> Row(int64_t sequence, int64_t row) const {
+    return logits_.subspan((row_begin_[sequence] + row) * vocab_size_, vocab_size_);
+  }
+
+ private:
+  friend class ModelRunner;
+  ForwardLogits(absl::Span<const float> logits, absl::Span<const int64_t> row_begin,
+                int64_t vocab_size)
+      : logits_(logits), row_begin_(row_begin), vocab_size_(vocab_size) {}
+
+  absl::Span<const float> logits_;       // [rows, vocab_size]
+  absl::Span<const int64_t> row_begin_;  // [batch + 1]
+  int64_t vocab_size_;
+};
+
+class ModelRunner {
+ public:
+  // Checks that the weights have the shapes `model.config` implies (InvalidArgument naming the
+  // tensor otherwise) and precomputes the RoPE table.
+  static absl::StatusOr<ModelRunner> Create(const Model& model);
+
+  ModelRunner(ModelRunner&&) = default;
+  ModelRunner& operator=(ModelRunner&&) = default;
+
+  const ModelConfig& config() const { return config_; }
+  // The KV geometry sequences passed to Forward must have.
+  KvShape kv_shape() const;
+
+  // Runs the batch. InvalidArgument (naming the sequence and the problem) for an empty batch, a
+  // sequence without tokens or KV, a token id outside [0, vocab_size), a start position past
+  // what the KV holds, positions beyond max_position_embeddings, a KV of the wrong shape, or two
+  // sequences sharing a KV. A KV that cannot grow returns its error (ResourceExhausted from a
+  // paged pool). On any error, no KV sequence is changed.
+  absl::StatusOr<ForwardLogits> Forward(absl::Span<const ForwardSequence> batch);
+
+ private:
+  // f32 copies of a layer's vector-shaped weights (norms and biases); empty when absent.
+  struct LayerVectors {
+    std::vector<float> input_norm;           // [hidden]
+    std::vector<float> post_attention_norm;  // [hidden]
+    std::vector<float> q_bias;               // [q_dim]
+    std::vector<float> k_bias;               // [kv_dim]
+    std::vector<float> v_bias;               // [kv_dim]
+    std::vector<float> o_bias;               // [hidden]
+    std::vector<float> q_norm;               // [head_dim]
+    std::vector<float> k_norm;               // [head_dim]
+  };
+
+  ModelRunner(const Model& model, RopeTable rope);
+
+  absl::Status Validate(absl::Span<const ForwardSequence> batch) const;
+  absl::Status ResizeKv(absl::Span<const ForwardSequence> batch);
+  void Embed(absl::Span<const ForwardSequence> batch);
+  void AttentionLayer(int64_t layer, absl::Span<const ForwardSequence> batch);
+  void AttendSequence(int64_t layer, int64_t sequence, const ForwardSequence& input);
+  void MlpLayer(int64_t layer);
+  // output[r, :] = the SwiGLU MLP of input[r, :] for r < num_rows; input, output: [num_rows,
+  // hidden], distinct from `gate`/`up` scratch.
+  void RunMlp(const MlpWeights& mlp, const float* input, int64_t num_rows, float* output);
+  void RunMoe(const MoeWeights& moe, int64_t num_rows);
+  void ComputeLogits(absl::Span<const ForwardSequence> batch);
+
+  ModelConfig config_;
+  ModelWeights weights_;
+  RopeTable rope_;
+  std::vector<LayerVectors> layer_vectors_;  // [num_layers]
+  std::vector<float> final_norm_;            // [hidden]
+  int64_t max_mlp_width_ = 0;                // Widest dense or expert MLP.
+  int64_t num_tokens_ = 0;                   // N of the current call.
+  ForwardScratch scratch_;
+};
+
+}  // namespace minimind
+
+#endif  // MINIMIND_ENGINE_MODEL_FORWARD_H_

@@ -1,0 +1,51 @@
+#include "engine/model/forward_scratch.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "engine/model/model_config.h"
+
+namespace minimind {
+namespace {
+
+template <typename T>
+void Grow(std::vector<T>& buffer, int64_t size) {
+  if (static_cast<int64_t>(buffer.size()) < size) buffer.resize(size);
+}
+
+}  // namespace
+
+void ForwardScratch::Reserve(const ModelConfig& config, int64_t max_mlp_width, int64_t num_tokens,
+                             int64_t num_logits_rows, int64_t max_keys, int64_t batch_size) {
+  const int64_t n = num_tokens;
+  const int64_t hidden_size = config.hidden_size;
+  const int64_t top_k = std::max<int64_t>(config.experts_per_token, 1);
+  Grow(positions, n);
+  Grow(sequence_rows, batch_size + 1);
+  Grow(hidden, n * hidden_size);
+  Grow(normed, n * hidden_size);
+  Grow(q, n * config.q_dim());
+  Grow(k, n * config.kv_dim());
+  Grow(v, n * config.kv_dim());
+  Grow(attention, n * config.q_dim());
+  Grow(projected, n * hidden_size);
+  Grow(gate, n * max_mlp_width);
+  Grow(up, n * max_mlp_width);
+  if (config.num_experts > 0) {
+    Grow(router_probs, n * config.num_experts);
+    Grow(expert_ids, n * top_k);
+    Grow(expert_weights, n * top_k);
+    Grow(routed, n * top_k * hidden_size);
+    Grow(expert_slots, n);
+    Grow(expert_input, n * hidden_size);
+    Grow(expert_output, n * hidden_size);
+  }
+  Grow(scores, max_keys);
+  Grow(kv_row, config.head_dim);
+  Grow(logits_rows, batch_size + 1);
+  Grow(logits_hidden, num_logits_rows * hidden_size);
+  Grow(logits, num_logits_rows * config.vocab_size);
+}
+
+}  // namespace minimind

@@ -1,0 +1,64 @@
+// ForwardScratch: every buffer a forward call works in, sized for the largest batch seen so far
+// and reused by later calls (buffers only grow, so steady-state decoding allocates nothing).
+// Owned by one ModelRunner; not thread-safe. A worker pool will need per-worker copies of the
+// attention buffers (`scores`, `kv_row`, `runs`).
+//
+// Shape names: N = new tokens in the batch (all sequences, in batch order), R = logits rows
+// requested, K = experts per token, E = experts, W = widest MLP (dense or expert), S = most
+// positions one query attends to, B = sequences in the batch.
+#ifndef MINIMIND_ENGINE_MODEL_FORWARD_SCRATCH_H_
+#define MINIMIND_ENGINE_MODEL_FORWARD_SCRATCH_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/kernels/attention.h"
+#include "engine/model/model_config.h"
+
+namespace minimind {
+
+struct ForwardScratch {
+  // Grows every buffer to hold a batch of these sizes.
+  void Reserve(const ModelConfig& config, int64_t max_mlp_width, int64_t num_tokens,
+               int64_t num_logits_rows, int64_t max_keys, int64_t batch_size);
+
+  // Token bookkeeping.
+  std::vector<int64_t> positions;      // [N] absolute position of each token row
+  std::vector<int64_t> sequence_rows;  // [B + 1] first token row of each sequence, then N
+
+  // Residual stream and its per-layer derivatives.
+  std::vector<float> hidden;     // [N, hidden]  the residual stream
+  std::vector<float> normed;     // [N, hidden]  RMSNorm of `hidden` feeding attention or MLP
+  std::vector<float> q;          // [N, num_heads · head_dim]  after bias, q_norm and RoPE
+  std::vector<float> k;          // [N, num_kv_heads · head_dim]  after bias, k_norm and RoPE
+  std::vector<float> v;          // [N, num_kv_heads · head_dim]
+  std::vector<float> attention;  // [N, num_heads · head_dim]  heads concatenated
+  std::vector<float> projected;  // [N, hidden]  o_proj or MLP output, added to `hidden`
+
+  // Feed-forward.
+  std::vector<float> gate;  // [N, W]  gate projection, then silu(gate) · up
+  std::vector<float> up;    // [N, W]
+
+  // Mixture of experts.
+  std::vector<float> router_probs;    // [N, E]  router logits, then their softmax
+  std::vector<int64_t> expert_ids;    // [N, K]  chosen experts by descending probability
+  std::vector<float> expert_weights;  // [N, K]  their weights (renormalised if configured)
+  std::vector<float> routed;          // [N, K, hidden]  output of each chosen expert
+  std::vector<int64_t> expert_slots;  // [N]  (row · K + rank) of the rows one expert serves
+  std::vector<float> expert_input;    // [N, hidden]  those rows of `normed`, gathered
+  std::vector<float> expert_output;   // [N, hidden]  one expert's (or shared expert's) output
+
+  // Attention of one query head.
+  std::vector<float> scores;  // [S]
+  std::vector<float> kv_row;  // [head_dim]  a narrow KV row widened to f32
+  std::vector<KvRun> runs;    // the runs of one (sequence, layer, kv head), in position order
+
+  // Output.
+  std::vector<int64_t> logits_rows;  // [B + 1] first logits row of each sequence, then R
+  std::vector<float> logits_hidden;  // [R, hidden]  final-normed rows that want logits
+  std::vector<float> logits;         // [R, vocab]
+};
+
+}  // namespace minimind
+
+#endif  // MINIMIND_ENGINE_MODEL_FORWARD_SCRATCH_H_

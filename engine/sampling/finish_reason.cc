@@ -1,0 +1,17 @@
+#include "engine/sampling/finish_reason.h"
+
+namespace minimind {
+
+absl::string_view FinishReasonName(FinishReason reason) {
+  switch (reason) {
+    case FinishReason::kStop:
+      return "stop";
+    case FinishReason::kLength:
+      return "length";
+    case FinishReason::kStopSequence:
+      return "stop_sequence";
+  }
+  return "unknown";
+}
+
+}  // namespace minimind

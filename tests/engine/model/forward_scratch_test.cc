@@ -1,0 +1,48 @@
+#include "engine/model/forward_scratch.h"
+
+#include "engine/model/model_config.h"
+#include "gtest/gtest.h"
+
+namespace minimind {
+namespace {
+
+ModelConfig MoeConfig() {
+  ModelConfig config;
+  config.vocab_size = 100;
+  config.hidden_size = 8;
+  config.num_heads = 4;
+  config.num_kv_heads = 2;
+  config.head_dim = 6;
+  config.num_experts = 5;
+  config.experts_per_token = 2;
+  return config;
+}
+
+TEST(ForwardScratchTest, ReserveSizesEveryBufferForTheBatch) {
+  ForwardScratch scratch;
+  scratch.Reserve(MoeConfig(), /*max_mlp_width=*/12, /*num_tokens=*/3, /*num_logits_rows=*/2,
+                  /*max_keys=*/40, /*batch_size=*/2);
+  EXPECT_EQ(scratch.hidden.size(), 3u * 8);
+  EXPECT_EQ(scratch.q.size(), 3u * 24);
+  EXPECT_EQ(scratch.k.size(), 3u * 12);
+  EXPECT_EQ(scratch.gate.size(), 3u * 12);
+  EXPECT_EQ(scratch.router_probs.size(), 3u * 5);
+  EXPECT_EQ(scratch.routed.size(), 3u * 2 * 8);
+  EXPECT_EQ(scratch.scores.size(), 40u);
+  EXPECT_EQ(scratch.kv_row.size(), 6u);
+  EXPECT_EQ(scratch.sequence_rows.size(), 3u);
+  EXPECT_EQ(scratch.logits.size(), 2u * 100);
+}
+
+TEST(ForwardScratchTest, BuffersOnlyGrow) {
+  ForwardScratch scratch;
+  scratch.Reserve(MoeConfig(), 12, 10, 10, 100, 4);
+  const float* hidden = scratch.hidden.data();
+  scratch.Reserve(MoeConfig(), 12, 1, 1, 11, 1);  // A smaller (decode) batch: no reallocation.
+  EXPECT_EQ(scratch.hidden.size(), 10u * 8);
+  EXPECT_EQ(scratch.hidden.data(), hidden);
+  EXPECT_EQ(scratch.logits.size(), 10u * 100);
+}
+
+}  // namespace
+}  // namespace minimind
