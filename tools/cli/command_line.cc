@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
 namespace minimind::cli {
@@ -47,8 +47,8 @@ absl::StatusOr<CommandLine> CommandLine::Parse(const std::vector<std::string>& a
       std::vector<std::string> known;
       for (const auto& flag : flags.valued) known.push_back("--" + flag);
       for (const auto& flag : flags.switches) known.push_back("--" + flag);
-      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, " (known: ",
-                                                     absl::StrJoin(known, ", "), ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown flag --", name, " (known: ", absl::StrJoin(known, ", "), ")"));
     }
   }
   return command_line;

@@ -26,8 +26,8 @@ absl::StatusOr<RandomCheckpointOptions> OptionsFrom(const CommandLine& command_l
     options.architecture = Architecture::kMiniMind;
     options.head_dim = 0;  // Derived from hidden / heads below.
   } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--arch must be qwen3, llama, qwen3_moe or minimind, got \"", arch, "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--arch must be qwen3, llama, qwen3_moe or minimind, got \"", arch, "\""));
   }
   const std::string dtype = command_line.Value("dtype").value_or("bf16");
   if (dtype == "f32") {
@@ -42,14 +42,13 @@ absl::StatusOr<RandomCheckpointOptions> OptionsFrom(const CommandLine& command_l
     const char* name;
     int64_t* field;
   };
-  for (const IntFlag flag : {IntFlag{"hidden-size", &options.hidden_size},
-                             IntFlag{"layers", &options.num_layers},
-                             IntFlag{"heads", &options.num_heads},
-                             IntFlag{"kv-heads", &options.num_kv_heads},
-                             IntFlag{"head-dim", &options.head_dim},
-                             IntFlag{"intermediate-size", &options.intermediate_size},
-                             IntFlag{"experts", &options.num_experts},
-                             IntFlag{"experts-per-token", &options.experts_per_token}}) {
+  for (const IntFlag flag :
+       {IntFlag{"hidden-size", &options.hidden_size}, IntFlag{"layers", &options.num_layers},
+        IntFlag{"heads", &options.num_heads}, IntFlag{"kv-heads", &options.num_kv_heads},
+        IntFlag{"head-dim", &options.head_dim},
+        IntFlag{"intermediate-size", &options.intermediate_size},
+        IntFlag{"experts", &options.num_experts},
+        IntFlag{"experts-per-token", &options.experts_per_token}}) {
     auto value = command_line.IntOr(flag.name, *flag.field);
     if (!value.ok()) return value.status();
     *flag.field = *value;
@@ -67,9 +66,9 @@ absl::StatusOr<RandomCheckpointOptions> OptionsFrom(const CommandLine& command_l
 
 int RunMakeRandom(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   auto command_line = CommandLine::Parse(
-      args, {.valued = {"out", "arch", "dtype", "seed", "hidden-size", "layers", "heads",
-                        "kv-heads", "head-dim", "intermediate-size", "experts",
-                        "experts-per-token"}});
+      args,
+      {.valued = {"out", "arch", "dtype", "seed", "hidden-size", "layers", "heads", "kv-heads",
+                  "head-dim", "intermediate-size", "experts", "experts-per-token"}});
   if (!command_line.ok()) {
     err << "error: " << command_line.status().message() << "\n" << kMakeRandomUsage;
     return 2;

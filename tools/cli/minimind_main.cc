@@ -3,7 +3,9 @@
 #include <string>
 #include <vector>
 
+#include "tools/cli/generate_command.h"
 #include "tools/cli/make_random_command.h"
+#include "tools/cli/score_command.h"
 #include "tools/cli/tokenize_command.h"
 
 namespace {
@@ -11,6 +13,8 @@ namespace {
 constexpr char kUsage[] =
     "usage: minimind <command> [flags]\n"
     "commands:\n"
+    "  generate     generate text with a local model, streaming it to stdout\n"
+    "  score        per-token logprobs and perplexity of a text, as JSON\n"
     "  tokenize     encode text to token ids, or decode ids to text\n"
     "  make-random  write a small deterministic random model (the default demo model)\n"
     "  help         show this message\n";
@@ -24,10 +28,15 @@ int main(int argc, char** argv) {
   }
   const std::string command = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
-  if (command == "tokenize") return minimind::cli::RunTokenize(args, std::cin, std::cout, std::cerr);
+  if (command == "tokenize")
+    return minimind::cli::RunTokenize(args, std::cin, std::cout, std::cerr);
+  if (command == "generate")
+    return minimind::cli::RunGenerate(args, std::cin, std::cout, std::cerr);
+  if (command == "score") return minimind::cli::RunScore(args, std::cin, std::cout, std::cerr);
   if (command == "make-random") return minimind::cli::RunMakeRandom(args, std::cout, std::cerr);
   if (command == "help" || command == "--help" || command == "-h") {
     std::cout << kUsage << "\n"
+              << minimind::cli::kGenerateUsage << minimind::cli::kScoreUsage
               << minimind::cli::kTokenizeUsage << minimind::cli::kMakeRandomUsage;
     return 0;
   }

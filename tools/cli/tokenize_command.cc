@@ -64,9 +64,9 @@ int Decode(const Tokenizer& tokenizer, const CommandLine& command_line, std::ist
 
 int RunTokenize(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
                 std::ostream& err) {
-  auto command_line = CommandLine::Parse(
-      args, {.valued = {"model", "text", "ids"},
-             .switches = {"decode", "no-special", "skip-special", "tokens"}});
+  auto command_line =
+      CommandLine::Parse(args, {.valued = {"model", "text", "ids"},
+                                .switches = {"decode", "no-special", "skip-special", "tokens"}});
   if (!command_line.ok()) {
     err << "error: " << command_line.status().message() << "\n" << kTokenizeUsage;
     return 2;

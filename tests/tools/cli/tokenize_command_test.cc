@@ -52,7 +52,8 @@ TEST_F(TokenizeCommandTest, NoSpecialEncodesSpecialTextAsPlainBytes) {
 
 TEST_F(TokenizeCommandTest, TokensShowsEachPiece) {
   ASSERT_EQ(Run({"--model", model_dir_.string(), "--tokens", "--text", "hello world"}), 0);
-  EXPECT_EQ(out_.str(), R"([{"id":261,"piece":"hello"},{"id":266,"piece":" world"}])" "\n");
+  EXPECT_EQ(out_.str(), R"([{"id":261,"piece":"hello"},{"id":266,"piece":" world"}])"
+                        "\n");
 }
 
 TEST_F(TokenizeCommandTest, DecodesIdsBack) {
