@@ -41,6 +41,11 @@ struct ModelBundle {
   std::optional<ChatTemplate> chat_template;  // nullopt without a tokenizer_config.json template.
   std::vector<TokenId> eos_token_ids;
   std::string tokenizer_dir;
+
+  // Ids a generation may produce: [0, tokenizer vocabulary). A checkpoint's embedding may have
+  // more rows (padding, as many exports round the vocabulary up); those ids have no text, so
+  // samplers see only the first sampling_vocab_size() logits of a row.
+  int64_t sampling_vocab_size() const { return tokenizer.vocab_size(); }
 };
 
 // Loads and cross-checks the parts: InvalidArgument when the tokenizer's vocabulary is larger

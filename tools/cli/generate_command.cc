@@ -100,7 +100,8 @@ absl::StatusOr<GenerationSummary> Generate(const ModelBundle& bundle,
   Clock::time_point first_token_time;
   int64_t position = static_cast<int64_t>(prompt.size());
   while (true) {
-    absl::StatusOr<SampledToken> token = sampler->Sample(logits->Row(0, 0), history, workspace);
+    absl::StatusOr<SampledToken> token = sampler->Sample(
+        logits->Row(0, 0).subspan(0, bundle.sampling_vocab_size()), history, workspace);
     if (!token.ok()) return token.status();
     if (summary.completion_tokens == 0) first_token_time = Clock::now();
     ++summary.completion_tokens;

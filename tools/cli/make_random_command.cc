@@ -68,7 +68,7 @@ int RunMakeRandom(const std::vector<std::string>& args, std::ostream& out, std::
   auto command_line = CommandLine::Parse(
       args,
       {.valued = {"out", "arch", "dtype", "seed", "hidden-size", "layers", "heads", "kv-heads",
-                  "head-dim", "intermediate-size", "experts", "experts-per-token"}});
+                  "head-dim", "intermediate-size", "experts", "experts-per-token", "vocab-size"}});
   if (!command_line.ok()) {
     err << "error: " << command_line.status().message() << "\n" << kMakeRandomUsage;
     return 2;
@@ -94,7 +94,15 @@ int RunMakeRandom(const std::vector<std::string>& args, std::ostream& out, std::
     err << "error: " << vocab_size.status().message() << "\n";
     return 1;
   }
-  options->vocab_size = *vocab_size;
+  // The model may have more rows than the tokenizer has tokens (as real checkpoints pad theirs),
+  // e.g. to measure MiniMind's 6,400-token shape.
+  auto model_vocab_size = command_line->IntOr("vocab-size", *vocab_size);
+  if (!model_vocab_size.ok() || *model_vocab_size < *vocab_size) {
+    err << "error: --vocab-size must be an integer ≥ " << *vocab_size
+        << " (the byte-level tokenizer's size)\n";
+    return 2;
+  }
+  options->vocab_size = *model_vocab_size;
   if (absl::Status status = WriteRandomCheckpoint(*options, *out_dir); !status.ok()) {
     err << "error: " << status.message() << "\n";
     return 1;
