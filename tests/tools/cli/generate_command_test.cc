@@ -135,5 +135,29 @@ TEST_F(GenerateCommandTest, ChatWithoutTemplateIsAnError) {
   EXPECT_THAT(err_.str(), HasSubstr("needs a chat template"));
 }
 
+TEST_F(GenerateCommandTest, PaddedVocabularyNeverYieldsIdsWithoutText) {
+  // Embedding rows beyond the tokenizer's 259 tokens hold random weights like the rest; sampling
+  // at a high temperature would pick them often if they were candidates.
+  const std::filesystem::path padded = *model_dir_ / "padded";
+  std::ostringstream make_out, make_err;
+  ASSERT_EQ(RunMakeRandom({"--out", padded.string(), "--layers", "1", "--vocab-size", "4000"},
+                          make_out, make_err),
+            0)
+      << make_err.str();
+  std::istringstream in;
+  out_.str("");
+  err_.str("");
+  EXPECT_EQ(RunGenerate({"--model", padded.string(), "--prompt", "x", "--seed", "3",
+                         "--temperature", "2", "--max-tokens", "200", "--ignore-eos"},
+                        in, out_, err_),
+            0)
+      << err_.str();
+  EXPECT_THAT(err_.str(), HasSubstr("completion 200 tokens"));
+
+  EXPECT_EQ(RunMakeRandom({"--out", padded.string(), "--vocab-size", "100"}, make_out, make_err),
+            2);
+  EXPECT_THAT(make_err.str(), HasSubstr("--vocab-size must be an integer ≥ 259"));
+}
+
 }  // namespace
 }  // namespace minimind::cli
