@@ -17,17 +17,12 @@
 #include "engine/kernels/rms_norm.h"
 #include "engine/kernels/softmax.h"
 #include "engine/model/tensor.h"
+#include "tests/support/random_vectors.h"
 
 namespace minimind {
 namespace {
 
-std::vector<float> RandomVector(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal;
-  std::vector<float> values(n);
-  for (float& value : values) value = normal(rng);
-  return values;
-}
+using ::minimind::testing::RandomVector;
 
 void BM_MatMul(benchmark::State& state) {
   const DType dtype = static_cast<DType>(state.range(0));

@@ -1,7 +1,7 @@
 // Tokenizer throughput on mixed Chinese/English text (tests/data/tokenizer/bench_mixed.txt, the
 // same file tools/oracle/hf_encode_throughput.mjs feeds to Hugging Face tokenizers), one thread.
-//   build/release/bench/tokenizer_bench --benchmark_repetitions=5 \
-//       --benchmark_report_aggregates_only=true
+//   build/release/bench/tokenizer_bench --benchmark_repetitions=5
+//       --benchmark_report_aggregates_only=true   (one command line)
 // Reads MiniMind's tokenizers from $MINIMIND_FIXTURES (default ../shared/fixtures).
 #include <cstdlib>
 #include <filesystem>

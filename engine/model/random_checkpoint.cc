@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/kernels/float_convert.h"
 #include "engine/model/checkpoint_layout.h"
+#include "engine/model/file_writer.h"
 #include "engine/model/model_weights.h"
 #include "engine/model/safetensors_writer.h"
 #include "engine/model/status_macros.h"
@@ -175,20 +176,6 @@ Tensor RandomTensor(const WeightSlot& slot, int64_t hidden, DType dtype, SplitMi
   return Tensor(dtype, slot.shape, data, std::move(bytes));
 }
 
-absl::Status WriteTextFile(const std::string& path, const std::string& contents) {
-  std::FILE* file = std::fopen(path.c_str(), "wb");
-  if (file == nullptr) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("cannot create '", path, "'"));
-  }
-  const bool written = std::fwrite(contents.data(), 1, contents.size(), file) == contents.size();
-  const int write_error = errno;
-  if (std::fclose(file) != 0 || !written) {
-    return absl::ErrnoToStatus(written ? errno : write_error,
-                               absl::StrCat("cannot write '", path, "'"));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::Status WriteRandomCheckpoint(const RandomCheckpointOptions& options,
@@ -215,7 +202,7 @@ absl::Status WriteRandomCheckpoint(const RandomCheckpointOptions& options,
                         absl::StrCat("cannot create directory '", out_dir, "': ", error.message()));
   }
   const std::filesystem::path directory(out_dir);
-  MINIMIND_RETURN_IF_ERROR(WriteTextFile((directory / "config.json").string(), config_text));
+  MINIMIND_RETURN_IF_ERROR(WriteWholeFile((directory / "config.json").string(), config_text));
   return WriteSafetensors((directory / "model.safetensors").string(), tensors);
 }
 

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "engine/model/file_writer.h"
 #include "nlohmann/json.hpp"
 
 namespace minimind {
@@ -42,18 +43,7 @@ std::string SerializeSafetensors(const TensorMap& tensors) {
 }
 
 absl::Status WriteSafetensors(const std::string& path, const TensorMap& tensors) {
-  const std::string contents = SerializeSafetensors(tensors);
-  std::FILE* file = std::fopen(path.c_str(), "wb");
-  if (file == nullptr) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("cannot create '", path, "'"));
-  }
-  const bool written = std::fwrite(contents.data(), 1, contents.size(), file) == contents.size();
-  const int write_error = errno;
-  if (std::fclose(file) != 0 || !written) {
-    return absl::ErrnoToStatus(written ? errno : write_error,
-                               absl::StrCat("cannot write '", path, "'"));
-  }
-  return absl::OkStatus();
+  return WriteWholeFile(path, SerializeSafetensors(tensors));
 }
 
 }  // namespace minimind

@@ -13,6 +13,7 @@
 #include "engine/sampling/sampler.h"
 #include "engine/sampling/stop_checker.h"
 #include "engine/sampling/token_history.h"
+#include "tools/cli/cli_input.h"
 #include "tools/cli/command_line.h"
 #include "tools/cli/local_model_flags.h"
 #include "tools/cli/sampling_flags.h"
@@ -126,10 +127,6 @@ absl::StatusOr<GenerationSummary> Generate(const ModelBundle& bundle,
   }
   summary.decode_seconds = SecondsSince(first_token_time);
   return summary;
-}
-
-std::string ReadAll(std::istream& in) {
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 double PerSecond(int64_t count, double seconds) { return seconds > 0 ? count / seconds : 0.0; }

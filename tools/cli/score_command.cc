@@ -11,6 +11,7 @@
 #include "engine/sampling/prompt_logprobs.h"
 #include "engine/sampling/sampling_params.h"
 #include "nlohmann/json.hpp"
+#include "tools/cli/cli_input.h"
 #include "tools/cli/command_line.h"
 #include "tools/cli/local_model_flags.h"
 
@@ -18,24 +19,6 @@ namespace minimind::cli {
 namespace {
 
 constexpr int64_t kDefaultChunk = 512;
-
-std::string ReadAll(std::istream& in) {
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-absl::StatusOr<std::vector<TokenId>> ParseIds(const std::string& text) {
-  const nlohmann::json parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  std::vector<TokenId> ids;
-  bool well_formed = parsed.is_array();
-  for (const auto& value : parsed) {
-    if (!well_formed) break;
-    well_formed = value.is_number_integer() && value.get<int64_t>() >= INT32_MIN &&
-                  value.get<int64_t>() <= INT32_MAX;
-    if (well_formed) ids.push_back(value.get<TokenId>());
-  }
-  if (!well_formed) return absl::InvalidArgumentError("--ids expects a JSON array of token ids");
-  return ids;
-}
 
 // logprobs[i] scores tokens[i + 1]. Prefills `chunk` tokens per forward pass, each pass
 // computing logits for all its positions; the final position predicts nothing and is skipped.
@@ -149,7 +132,7 @@ int RunScore(const std::vector<std::string>& args, std::istream& in, std::ostrea
   }
   absl::StatusOr<std::vector<TokenId>> tokens =
       command_line->Has("ids")
-          ? ParseIds(*command_line->Value("ids"))
+          ? ParseTokenIdsJson(*command_line->Value("ids"), "--ids")
           : bundle->tokenizer.Encode(command_line->Value("text").value_or(ReadAll(in)),
                                      /*parse_special=*/!command_line->Has("no-special"));
   if (tokens.ok() && tokens->empty()) tokens = absl::InvalidArgumentError("nothing to score");

@@ -5,14 +5,11 @@
 
 #include "engine/tokenizer/tokenizer.h"
 #include "nlohmann/json.hpp"
+#include "tools/cli/cli_input.h"
 #include "tools/cli/command_line.h"
 
 namespace minimind::cli {
 namespace {
-
-std::string ReadAll(std::istream& in) {
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 int Encode(const Tokenizer& tokenizer, const CommandLine& command_line, std::istream& in,
            std::ostream& out, std::ostream& err) {
@@ -38,20 +35,12 @@ int Encode(const Tokenizer& tokenizer, const CommandLine& command_line, std::ist
 int Decode(const Tokenizer& tokenizer, const CommandLine& command_line, std::istream& in,
            std::ostream& out, std::ostream& err) {
   const std::string input = command_line.Value("ids").value_or(ReadAll(in));
-  const nlohmann::json parsed = nlohmann::json::parse(input, nullptr, /*allow_exceptions=*/false);
-  std::vector<TokenId> ids;
-  bool well_formed = parsed.is_array();
-  for (const auto& value : parsed) {
-    if (!well_formed) break;
-    well_formed = value.is_number_integer() && value.get<int64_t>() >= INT32_MIN &&
-                  value.get<int64_t>() <= INT32_MAX;
-    if (well_formed) ids.push_back(value.get<TokenId>());
-  }
-  if (!well_formed) {
-    err << "error: --decode expects a JSON array of integer token ids\n";
+  absl::StatusOr<std::vector<TokenId>> ids = ParseTokenIdsJson(input, "--decode");
+  if (!ids.ok()) {
+    err << "error: " << ids.status().message() << "\n";
     return 1;
   }
-  auto text = tokenizer.Decode(ids, command_line.Has("skip-special"));
+  auto text = tokenizer.Decode(*ids, command_line.Has("skip-special"));
   if (!text.ok()) {
     err << "error: " << text.status().message() << "\n";
     return 1;

@@ -9,6 +9,7 @@
 
 #include "engine/kernels/float_convert.h"
 #include "gtest/gtest.h"
+#include "tests/support/random_vectors.h"
 
 namespace minimind {
 namespace {
@@ -19,13 +20,7 @@ constexpr int64_t kStride = kHeadDim * kNumKvHeads;  // Rows of all kv heads int
 constexpr int64_t kPositions = 53;
 constexpr int64_t kHead = 1;  // The kv head under test: rows start at kHead * kHeadDim.
 
-std::vector<float> RandomVector(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal;
-  std::vector<float> values(n);
-  for (float& value : values) value = normal(rng);
-  return values;
-}
+using ::minimind::testing::RandomVector;
 
 // f32 runs of `run_length` positions over [kPositions, kStride] keys and values, for kHead.
 std::vector<KvRun> F32Runs(const std::vector<float>& keys, const std::vector<float>& values,

@@ -11,17 +11,12 @@
 #include "engine/kernels/reduction.h"
 #include "engine/model/tensor.h"
 #include "gtest/gtest.h"
+#include "tests/support/random_vectors.h"
 
 namespace minimind {
 namespace {
 
-std::vector<float> RandomVector(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal;
-  std::vector<float> values(n);
-  for (float& value : values) value = normal(rng);
-  return values;
-}
+using ::minimind::testing::RandomVector;
 
 // A weight matrix in one stored dtype, plus its exact f32 widening.
 struct StoredWeights {

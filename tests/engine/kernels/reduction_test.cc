@@ -5,17 +5,12 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/support/random_vectors.h"
 
 namespace minimind {
 namespace {
 
-std::vector<float> RandomVector(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal;
-  std::vector<float> values(n);
-  for (float& value : values) value = normal(rng);
-  return values;
-}
+using ::minimind::testing::RandomVector;
 
 // The documented order spelled out term by term.
 float DocumentedOrderSum(const std::vector<float>& terms) {

@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/test_paths.h"
 
 namespace minimind {
 namespace {
@@ -15,7 +16,7 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
 TEST(MappedFileTest, MapsTheWholeFile) {
-  const fs::path path = fs::path(::testing::TempDir()) / "mapped_file_test.bin";
+  const fs::path path = testing::ScratchPath("mapped_file_test.bin");
   std::ofstream(path, std::ios::binary) << std::string("hello\0world", 11);
   const absl::StatusOr<std::shared_ptr<const MappedFile>> file = MappedFile::Open(path.string());
   ASSERT_TRUE(file.ok()) << file.status();
@@ -26,7 +27,7 @@ TEST(MappedFileTest, MapsTheWholeFile) {
 }
 
 TEST(MappedFileTest, EmptyFileMapsToNoBytes) {
-  const fs::path path = fs::path(::testing::TempDir()) / "mapped_file_test.empty";
+  const fs::path path = testing::ScratchPath("mapped_file_test.empty");
   std::ofstream(path, std::ios::binary).flush();
   const absl::StatusOr<std::shared_ptr<const MappedFile>> file = MappedFile::Open(path.string());
   ASSERT_TRUE(file.ok()) << file.status();

@@ -31,7 +31,7 @@ std::string CommittedPth() {
 
 // Writes `bytes` to a scratch .pth and reads it.
 absl::Status ReadBytes(const std::string& bytes) {
-  const fs::path path = fs::path(::testing::TempDir()) / "pth_reader_test.pth";
+  const fs::path path = testing::ScratchPath("pth_reader_test.pth");
   std::ofstream(path, std::ios::binary) << bytes;
   return ReadPth(path.string()).status();
 }

@@ -62,7 +62,7 @@ TEST(SafetensorsWriterTest, RoundTripsMixedDtypesAndPadsTheHeader) {
   // Data in name order: a.float, b.half, c.brain.
   EXPECT_EQ(file.substr(8 + header_size), f32 + std::string("\x00\x3c\x00\xc0\x80\x3f", 6));
 
-  const fs::path path = fs::path(::testing::TempDir()) / "safetensors_writer_test.safetensors";
+  const fs::path path = testing::ScratchPath("safetensors_writer_test.safetensors");
   ASSERT_TRUE(WriteSafetensors(path.string(), tensors).ok());
   const absl::StatusOr<TensorMap> read = ReadSafetensors(path.string());
   ASSERT_TRUE(read.ok()) << read.status();
@@ -75,7 +75,7 @@ TEST(SafetensorsWriterTest, RoundTripsMixedDtypesAndPadsTheHeader) {
 }
 
 TEST(SafetensorsWriterTest, EmptyMapIsAValidFile) {
-  const fs::path path = fs::path(::testing::TempDir()) / "safetensors_writer_empty.safetensors";
+  const fs::path path = testing::ScratchPath("safetensors_writer_empty.safetensors");
   ASSERT_TRUE(WriteSafetensors(path.string(), {}).ok());
   const absl::StatusOr<TensorMap> read = ReadSafetensors(path.string());
   ASSERT_TRUE(read.ok()) << read.status();

@@ -116,7 +116,7 @@ TEST_F(ScoreCommandTest, BadInputsAreClearErrors) {
   EXPECT_EQ(Run({"--text", "x"}), 1);
   EXPECT_THAT(err_.str(), HasSubstr("--model is required"));
   EXPECT_EQ(Run({"--model", model, "--tokenizer", tokenizer, "--ids", "[1, \"a\"]"}), 1);
-  EXPECT_THAT(err_.str(), HasSubstr("JSON array of token ids"));
+  EXPECT_THAT(err_.str(), HasSubstr("--ids expects a JSON array of integer token ids"));
   EXPECT_EQ(Run({"--model", model, "--tokenizer", tokenizer, "--ids", "[1, 100000]"}), 1);
   EXPECT_THAT(err_.str(), HasSubstr("100000"));
   EXPECT_EQ(Run({"--model", model, "--tokenizer", tokenizer, "--ids", "[]"}), 1);
