@@ -1,0 +1,77 @@
+#include "engine/kv/kv_cache.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "engine/model/status_macros.h"
+
+namespace minimind {
+
+absl::StatusOr<KvCache> KvCache::Create(const KvCacheConfig& config) {
+  MINIMIND_ASSIGN_OR_RETURN(BlockPool pool, BlockPool::Create(config));
+  return KvCache(std::make_unique<BlockAllocator>(std::move(pool)));
+}
+
+KvCache::KvCache(std::unique_ptr<BlockAllocator> allocator) : allocator_(std::move(allocator)) {}
+
+std::unique_ptr<PagedKvSequence> KvCache::NewSequence() {
+  return std::unique_ptr<PagedKvSequence>(new PagedKvSequence(allocator_.get()));
+}
+
+int64_t KvCache::CachedPrefixLength(absl::Span<const int32_t> tokens, uint64_t salt) const {
+  if (tokens.empty()) return 0;
+  const int64_t block_size = config().block_size;
+  // Leave at least one token to compute: at most (n - 1) / B full blocks.
+  const int64_t max_blocks = (static_cast<int64_t>(tokens.size()) - 1) / block_size;
+  return static_cast<int64_t>(allocator_->prefix_cache().Lookup(tokens, salt, max_blocks).size()) *
+         block_size;
+}
+
+int64_t KvCache::AttachCachedPrefix(PagedKvSequence& seq, absl::Span<const int32_t> tokens,
+                                    uint64_t salt) {
+  if (seq.num_positions() != 0 || seq.num_blocks() != 0 || !seq.BelongsTo(allocator_.get()) ||
+      tokens.empty()) {
+    return 0;
+  }
+  ++allocator_->counters().lookups;
+  const int64_t block_size = config().block_size;
+  const int64_t max_blocks = (static_cast<int64_t>(tokens.size()) - 1) / block_size;
+  const std::vector<BlockId> blocks = allocator_->prefix_cache().Lookup(tokens, salt, max_blocks);
+  for (const BlockId block : blocks) allocator_->Share(block);
+  const int64_t positions = static_cast<int64_t>(blocks.size()) * block_size;
+  seq.AdoptBlocks(blocks, positions);
+  allocator_->counters().hit_tokens += positions;
+  return positions;
+}
+
+void KvCache::PublishFullBlocks(const PagedKvSequence& seq, absl::Span<const int32_t> tokens,
+                                uint64_t salt) {
+  if (!seq.BelongsTo(allocator_.get())) return;
+  const int64_t n = std::min(static_cast<int64_t>(tokens.size()), seq.num_positions());
+  allocator_->counters().published +=
+      allocator_->prefix_cache().Publish(seq.block_table(), tokens.subspan(0, n), salt);
+}
+
+std::unique_ptr<PagedKvSequence> KvCache::ShareFrom(const PagedKvSequence& source,
+                                                    int64_t num_positions) {
+  std::unique_ptr<PagedKvSequence> seq = NewSequence();
+  if (!source.BelongsTo(allocator_.get())) return seq;
+  const int64_t positions = std::clamp<int64_t>(num_positions, 0, source.num_positions());
+  const absl::Span<const BlockId> blocks =
+      source.block_table().subspan(0, config().BlocksFor(positions));
+  for (const BlockId block : blocks) allocator_->Share(block);
+  seq->AdoptBlocks(blocks, positions);
+  return seq;
+}
+
+int64_t KvCache::BlocksNeeded(int64_t from_positions, int64_t to_positions) const {
+  if (to_positions <= from_positions) return 0;
+  return config().BlocksFor(to_positions) - config().BlocksFor(from_positions);
+}
+
+}  // namespace minimind
