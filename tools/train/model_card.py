@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Writes models/<name>/README.md (the model card) from the files finalize.py and train.py wrote.
+
+Usage: model_card.py --model-dir models/minimind-serve-tiny --corpus DIR --run DIR [--note TEXT]
+"""
+import argparse
+import json
+import os
+
+LICENCES = [
+    ("fortunes", "1:1.99.1-7.3", "BSD (Regents of the University of California, fortune-mod; Debian main)"),
+    ("fortunes-min", "1:1.99.1-7.3", "BSD (same copyright file as fortunes)"),
+    ("fortunes-zh", "2.98", "GPL-3.0-or-later"),
+    ("fortunes-debian-hints", "2.01.4", "BSD-3-clause"),
+]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--model-dir", required=True)
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--run", required=True)
+    p.add_argument("--note", default="")
+    args = p.parse_args()
+    load = lambda path: json.load(open(path, encoding="utf-8"))  # noqa: E731
+    config = load(os.path.join(args.model_dir, "config.json"))
+    results = load(os.path.join(args.model_dir, "eval", "results.json"))
+    greedy = load(os.path.join(args.model_dir, "eval", "greedy.json"))
+    sample = load(os.path.join(args.model_dir, "eval", "heldout_sample.json"))
+    stats = load(os.path.join(args.corpus, "stats.json"))
+    log = [json.loads(line) for line in open(os.path.join(args.run, "log.jsonl"))]
+    size = os.path.getsize(os.path.join(args.model_dir, "model.safetensors"))
+
+    by_package = {}
+    for source, s in stats["sources"].items():
+        row = by_package.setdefault(s["package"], [0, 0, 0, 0])
+        row[0] += s["train_docs"]
+        row[1] += s["eval_docs"]
+        row[2] += s["train_bytes"]
+        row[3] += s["eval_bytes"]
+
+    out = []
+    w = out.append
+    w("# minimind-serve-tiny\n")
+    w("Our own tiny default model: a byte-level BPE tokenizer (6,400 tokens) and a "
+      f"{config['num_hidden_layers']}-layer Qwen3 decoder trained from scratch on the CPU, in MiniMind's "
+      "spirit, on fortune cookies and classical Chinese poems that Debian ships. It is a toy: it has "
+      f"seen {log[-1]['tokens'] / 1e6:.2f} M tokens, so it writes fortune-shaped and poem-shaped text, not sense. It exists so "
+      "that the server has a real, redistributable, trained model to serve out of the box.\n")
+    if args.note:
+        w(f"**Note:** {args.note}\n")
+    w("## Architecture (`config.json`)\n")
+    w("| field | value |\n| --- | --- |")
+    for key in ("model_type", "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+                "num_key_value_heads", "head_dim", "intermediate_size", "max_position_embeddings",
+                "rope_theta", "rms_norm_eps", "tie_word_embeddings"):
+        w(f"| `{key}` | {config[key]} |")
+    n_params = config["vocab_size"] * config["hidden_size"]
+    h, d = config["hidden_size"], config["head_dim"]
+    per_layer = (h * config["num_attention_heads"] * d * 2 + h * config["num_key_value_heads"] * d * 2 +
+                 3 * h * config["intermediate_size"] + 2 * h + 2 * d)
+    n_params += config["num_hidden_layers"] * per_layer + h
+    w(f"\n{n_params:,} parameters (embedding tied to the output), stored as F32 in `model.safetensors` "
+      f"({size / 1e6:.1f} MB). RMSNorm, per-head q/k RMSNorm before RoPE, NeoX RoPE, GQA "
+      f"({config['num_attention_heads']} query / {config['num_key_value_heads']} kv heads), SwiGLU, no biases.\n")
+    w("Tokenizer: `tokenizer.json` (HF format: BPE, ByteLevel pre-tokenizer with the GPT-2 split regex, "
+      "ByteLevel decoder), ids 0/1/2 = `<|endoftext|>`/`<|im_start|>`/`<|im_end|>` (special); "
+      "`tokenizer_config.json` has MiniMind's bos/eos/pad fields and the plain ChatML template "
+      "(`kChatMlTemplate`). Documents end with `<|endoftext|>`, chat turns with `<|im_end|>`.\n")
+
+    w("## Data and licences\n")
+    w("Fortune files from these Debian 12 packages (`tools/train/install-corpus.sh`); their copyright "
+      "files are in `licenses/`. Because fortunes-zh is GPL-3.0-or-later, treat these weights (a work "
+      "derived from that text) and the text excerpts under `eval/` as GPL-3.0-or-later, with the BSD "
+      "notices of the other packages kept.\n")
+    w("| package | version | licence | train docs | held-out docs | train bytes |\n| --- | --- | --- | --- | --- | --- |")
+    for package, version, licence in LICENCES:
+        row = by_package.get(package, [0, 0, 0, 0])
+        w(f"| {package} | {version} | {licence} | {row[0]} | {row[1]} | {row[2]:,} |")
+    w(f"\nTotal {stats['train_docs']} train documents, {stats['eval_docs']} held out (document-level, "
+      "`sha256(source, text)[0] < 8`), plus "
+      f"{stats['sft_pairs']} chat pairs built from train documents (\"Tell me a fortune.\" → a fortune, "
+      "\"给我一句诗。\" → a line of a poem, \"来一首唐诗。\" → a poem, \"说一句格言。\" → a saying), "
+      "mixed into the pretraining stream in ChatML form. `ascii-art` is left out.\n")
+
+    w("## Training\n")
+    first, last = log[0], log[-1]
+    w("```sh\ntools/train/run_pipeline.sh build/train\n```\n")
+    w(f"Seed 20261128; AdamW (β 0.9/0.95, wd 0.1), peak lr 3e-3, 20 warm-up steps, cosine to 10%; "
+      f"batch 8 × 256 tokens; {last['step']} steps = {last['tokens']:,} tokens "
+      f"(about {last['tokens'] / 1646856:.2f} epochs of the 1.65 M-token train stream); "
+      f"{last['seconds'] / 60:.1f} min of training wall clock on 2 shared cores (`nice -n 10`, one torch "
+      "thread, OpenBLAS), plus ~2 min for the tokenizer.\n")
+    w("| step | tokens | train loss | held-out loss (first 32 windows) | held-out ppl |\n| --- | --- | --- | --- | --- |")
+    for r in log:
+        if "eval_loss" in r or r["step"] in (1, 10, 20):
+            w(f"| {r['step']} | {r['tokens']:,} | {r['train_loss']} | {r.get('eval_loss', '')} | "
+              f"{r.get('eval_ppl', '')} |")
+    w("\n## Results\n")
+    w(f"* Held-out perplexity (all {results['heldout_windows']} held-out windows, "
+      f"{results['heldout_tokens_predicted']:,} predicted tokens, independent reference forward pass "
+      f"`tools/reference`, f32): **{results['heldout_perplexity_reference_f32']:.3f}** "
+      f"(uniform over the vocabulary would be 6400).")
+    w(f"* Golden for the C++ test (`eval/heldout_sample.json`, first {len(sample['windows'])} windows): "
+      f"reference f64 perplexity {sample['perplexity_f64']:.6f}; "
+      "`tests/models/minimind_serve_tiny_test` checks our engine within 1e-3 relative.")
+    w(f"* Tokenizer: all {results['tokenizer_docs_checked_hf']} held-out documents encode to identical ids in "
+      f"our Python BPE and HF tokenizers, and {results['tokenizer_docs_checked_minimind_cli']} of them with "
+      "`minimind tokenize`; the first 120 are committed in `eval/tokenizer_golden.jsonl` and checked by the "
+      "C++ test.\n")
+    w("### Greedy samples (`eval/greedy.json`, 32 tokens, no stop; the C++ test reproduces these ids)\n")
+    for row in greedy["prompts"]:
+        w(f"**{row['name']}** — prompt `{json.dumps(row['prompt_text'], ensure_ascii=False)}`\n")
+        w("```\n" + row["text"] + "\n```\n")
+    with open(os.path.join(args.model_dir, "README.md"), "w", encoding="utf-8") as f:
+        f.write("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
