@@ -4,10 +4,15 @@
 //                    intermediate 1408, vocab 6400 (MiniMind2-Small)
 //   minimind3:       qwen3, hidden 768, 8 layers, 8 q / 4 kv heads, head_dim 96,
 //                    intermediate 2432, vocab 6400 (minimind-3)
+// Every benchmark takes the runner's thread count (ModelRunnerOptions::num_threads) as its
+// "threads" argument, 1 and 2.
 // BM_Prefill: one 128-token prompt, logits for the last position only ("tok/s" = prompt tokens).
 // BM_Decode: batch 1, one token at position 128 after a 128-token prompt, logits for it.
-// "tok/s" counts per CPU second (Google Benchmark's default), so a busy machine shows in the
-// wall-clock column, not in the rate.
+// BM_DecodeBatch: "batch" sequences (8 or 32), each with its own 128-token prompt, decoding one
+// token each per step (what the scheduler runs); "tok/s" = batch tokens per step.
+// All use wall-clock time (UseRealTime): the default per-CPU-second rate would count both threads'
+// CPU time and hide the gain of the worker pool. On a machine busy with other work, wall-clock
+// figures are noisy; compare medians of repetitions.
 //
 //   cmake --build build/release --target forward_bench && cd build/release
 //   bench/forward_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
@@ -59,7 +64,7 @@ RandomCheckpointOptions ShapeOptions(int64_t shape) {
 const char* ShapeName(int64_t shape) { return shape == 0 ? "minimind2_small" : "minimind3"; }
 
 // Writes the random checkpoint, loads it and deletes the files (the mapping keeps the weights).
-absl::StatusOr<ModelRunner> MakeRunner(int64_t shape) {
+absl::StatusOr<ModelRunner> MakeRunner(int64_t shape, int64_t num_threads) {
   const std::filesystem::path directory =
       std::filesystem::temp_directory_path() /
       absl::StrCat("minimind_forward_bench_", ShapeName(shape), "_", getpid());
@@ -70,18 +75,26 @@ absl::StatusOr<ModelRunner> MakeRunner(int64_t shape) {
   // The weights stay mapped after the files are unlinked.
   std::filesystem::remove_all(directory, ignored);
   if (!model.ok()) return model.status();
-  return ModelRunner::Create(*model);
+  return ModelRunner::Create(*model,
+                             ModelRunnerOptions{.num_threads = static_cast<int>(num_threads)});
 }
 
-std::vector<int32_t> Prompt() {
+// The prompt of sequence `sequence` (sequences differ so that batched attention reads distinct
+// caches).
+std::vector<int32_t> Prompt(int64_t sequence = 0) {
   std::vector<int32_t> tokens(kPromptLength);
-  for (int64_t i = 0; i < kPromptLength; ++i)
-    tokens[i] = static_cast<int32_t>((i * 2654435761u) % 6400);
+  for (int64_t i = 0; i < kPromptLength; ++i) {
+    tokens[i] = static_cast<int32_t>(((i + 131 * sequence) * 2654435761u) % 6400);
+  }
   return tokens;
 }
 
+void SetLabel(benchmark::State& state) {
+  state.SetLabel(absl::StrCat(ShapeName(state.range(0)), " threads=", state.range(1)));
+}
+
 void BM_Prefill(benchmark::State& state) {
-  absl::StatusOr<ModelRunner> runner = MakeRunner(state.range(0));
+  absl::StatusOr<ModelRunner> runner = MakeRunner(state.range(0), state.range(1));
   if (!runner.ok()) {
     state.SkipWithError(runner.status().ToString().c_str());
     return;
@@ -97,12 +110,16 @@ void BM_Prefill(benchmark::State& state) {
   }
   state.counters["tok/s"] = benchmark::Counter(static_cast<double>(kPromptLength),
                                                benchmark::Counter::kIsIterationInvariantRate);
-  state.SetLabel(ShapeName(state.range(0)));
+  SetLabel(state);
 }
-BENCHMARK(BM_Prefill)->ArgName("shape")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Prefill)
+    ->ArgNames({"shape", "threads"})
+    ->ArgsProduct({{0, 1}, {1, 2}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 void BM_Decode(benchmark::State& state) {
-  absl::StatusOr<ModelRunner> runner = MakeRunner(state.range(0));
+  absl::StatusOr<ModelRunner> runner = MakeRunner(state.range(0), state.range(1));
   if (!runner.ok()) {
     state.SkipWithError(runner.status().ToString().c_str());
     return;
@@ -127,9 +144,61 @@ void BM_Decode(benchmark::State& state) {
     benchmark::DoNotOptimize(logits);
   }
   state.counters["tok/s"] = benchmark::Counter(1.0, benchmark::Counter::kIsIterationInvariantRate);
-  state.SetLabel(ShapeName(state.range(0)));
+  SetLabel(state);
 }
-BENCHMARK(BM_Decode)->ArgName("shape")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Decode)
+    ->ArgNames({"shape", "threads"})
+    ->ArgsProduct({{0, 1}, {1, 2}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+void BM_DecodeBatch(benchmark::State& state) {
+  absl::StatusOr<ModelRunner> runner = MakeRunner(state.range(0), state.range(1));
+  if (!runner.ok()) {
+    state.SkipWithError(runner.status().ToString().c_str());
+    return;
+  }
+  const int64_t batch_size = state.range(2);
+  std::vector<ContiguousKvSequence> kv;
+  std::vector<std::vector<int32_t>> prompts;
+  std::vector<ForwardSequence> prefill;
+  kv.reserve(batch_size);
+  for (int64_t s = 0; s < batch_size; ++s) {
+    kv.emplace_back(runner->kv_shape());
+    prompts.push_back(Prompt(s));
+  }
+  for (int64_t s = 0; s < batch_size; ++s) {
+    prefill.push_back({.tokens = prompts[s], .kv = &kv[s], .logits = LogitsMode::kNone});
+  }
+  if (absl::Status status = runner->Forward(prefill).status(); !status.ok()) {
+    state.SkipWithError(status.ToString().c_str());
+    return;
+  }
+  // As in BM_Decode, every step rewrites position 128 of every sequence.
+  std::vector<std::vector<int32_t>> next;
+  std::vector<ForwardSequence> decode;
+  for (int64_t s = 0; s < batch_size; ++s) next.push_back({static_cast<int32_t>(17 + s)});
+  for (int64_t s = 0; s < batch_size; ++s) {
+    decode.push_back({.tokens = next[s],
+                      .start_position = kPromptLength,
+                      .kv = &kv[s],
+                      .logits = LogitsMode::kLastPosition});
+  }
+  for (auto _ : state) {
+    absl::StatusOr<ForwardLogits> logits = runner->Forward(decode);
+    if (!logits.ok()) state.SkipWithError(logits.status().ToString().c_str());
+    benchmark::DoNotOptimize(logits);
+  }
+  state.counters["tok/s"] = benchmark::Counter(static_cast<double>(batch_size),
+                                               benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(
+      absl::StrCat(ShapeName(state.range(0)), " threads=", state.range(1), " batch=", batch_size));
+}
+BENCHMARK(BM_DecodeBatch)
+    ->ArgNames({"shape", "threads", "batch"})
+    ->ArgsProduct({{0, 1}, {1, 2}, {8, 32}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace minimind

@@ -8,6 +8,7 @@ packages=(
   libabsl-dev libpcre2-dev nlohmann-json3-dev libhwy-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-grpcio python3-protobuf
 )
 
 missing=()

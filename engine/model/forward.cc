@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "engine/model/rope_table.h"
 #include "engine/model/status_macros.h"
 #include "engine/model/tensor.h"
+#include "engine/runtime/thread_pool.h"
 
 namespace minimind {
 namespace {
@@ -101,6 +103,23 @@ const float* DataOrNull(const std::vector<float>& values) {
   return values.empty() ? nullptr : values.data();
 }
 
+// Matmul slices per thread: more than one, so that a thread the OS delays (or one that drew the
+// expensive attention tasks) does not hold the others back; few, so each slice streams a long
+// stretch of weight rows.
+constexpr int64_t kSlicesPerThread = 4;
+// Slice boundaries are multiples of this many output features (the matmul's register tile is 4
+// outputs wide), so that slices run the tiled kernel rather than its one-output remainder.
+constexpr int64_t kSliceAlignment = 8;
+
+// Output features [begin, end) of slice `slice` of `num_slices` over `num_outputs`.
+std::pair<int64_t, int64_t> SliceBounds(int64_t num_outputs, int64_t num_slices, int64_t slice) {
+  const auto boundary = [&](int64_t i) -> int64_t {
+    if (i == num_slices) return num_outputs;
+    return num_outputs * i / num_slices / kSliceAlignment * kSliceAlignment;
+  };
+  return {boundary(slice), boundary(slice + 1)};
+}
+
 std::string DescribeKvShape(const KvShape& shape) {
   return absl::StrCat("(layers ", shape.num_layers, ", kv heads ", shape.num_kv_heads,
                       ", head_dim ", shape.head_dim, ")");
@@ -111,7 +130,8 @@ std::string DescribeKvShape(const KvShape& shape) {
 // -----------------------------------------------------------------------------------------------
 // Construction.
 
-absl::StatusOr<ModelRunner> ModelRunner::Create(const Model& model) {
+absl::StatusOr<ModelRunner> ModelRunner::Create(const Model& model,
+                                                const ModelRunnerOptions& options) {
   const ModelConfig& config = model.config;
   const ModelWeights& weights = model.weights;
   MINIMIND_RETURN_IF_ERROR(CheckConfig(config));
@@ -188,13 +208,21 @@ absl::StatusOr<ModelRunner> ModelRunner::Create(const Model& model) {
     }
   }
   MINIMIND_ASSIGN_OR_RETURN(RopeTable rope, RopeTable::Create(config));
-  ModelRunner runner(model, std::move(rope));
+  absl::StatusOr<std::unique_ptr<ThreadPool>> pool = ThreadPool::Create(options.num_threads);
+  if (!pool.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ModelRunnerOptions.num_threads: ", pool.status().message()));
+  }
+  ModelRunner runner(model, std::move(rope), *std::move(pool));
   runner.max_mlp_width_ = max_mlp_width;
   return runner;
 }
 
-ModelRunner::ModelRunner(const Model& model, RopeTable rope)
-    : config_(model.config), weights_(model.weights), rope_(std::move(rope)) {
+ModelRunner::ModelRunner(const Model& model, RopeTable rope, std::unique_ptr<ThreadPool> pool)
+    : config_(model.config),
+      weights_(model.weights),
+      rope_(std::move(rope)),
+      pool_(std::move(pool)) {
   layer_vectors_.reserve(config_.num_layers);
   for (const LayerWeights& layer : weights_.layers) {
     const AttentionWeights& attention = layer.attention;
@@ -303,7 +331,7 @@ absl::StatusOr<ForwardLogits> ModelRunner::Forward(absl::Span<const ForwardSeque
     max_keys = std::max(max_keys, input.start_position + count);
   }
   scratch_.Reserve(config_, max_mlp_width_, num_tokens, num_logits_rows, max_keys,
-                   static_cast<int64_t>(batch.size()));
+                   static_cast<int64_t>(batch.size()), pool_->num_threads());
   MINIMIND_RETURN_IF_ERROR(ResizeKv(batch));
 
   num_tokens_ = num_tokens;
@@ -325,6 +353,26 @@ absl::StatusOr<ForwardLogits> ModelRunner::Forward(absl::Span<const ForwardSeque
   return ForwardLogits(
       absl::MakeConstSpan(scratch_.logits.data(), num_logits_rows * config_.vocab_size),
       absl::MakeConstSpan(scratch_.logits_rows.data(), batch.size() + 1), config_.vocab_size);
+}
+
+void ModelRunner::ParallelMatMuls(int64_t num_rows, absl::Span<const Product> products) {
+  const int64_t threads = pool_->num_threads();
+  if (threads == 1) {
+    for (const Product& product : products) {
+      MatMul(product.x, num_rows, product.weight, product.bias, product.out);
+    }
+    return;
+  }
+  // Every product gets the same number of slices; task t is slice t % slices of product
+  // t / slices. Each slice computes whole output columns with MatMulOutputs, bitwise as MatMul.
+  const int64_t slices = threads * kSlicesPerThread;
+  pool_->ParallelFor(static_cast<int64_t>(products.size()) * slices, [&](int64_t task, int) {
+    const Product& product = products[task / slices];
+    const auto [begin, end] = SliceBounds(product.weight.rows, slices, task % slices);
+    if (begin < end) {
+      MatMulOutputs(product.x, num_rows, product.weight, product.bias, begin, end, product.out);
+    }
+  });
 }
 
 void ModelRunner::Embed(absl::Span<const ForwardSequence> batch) {
@@ -352,10 +400,12 @@ void ModelRunner::AttentionLayer(int64_t layer, absl::Span<const ForwardSequence
     RmsNorm(&scratch_.hidden[r * hidden], vectors.input_norm.data(), hidden, eps,
             &normed[r * hidden]);
   }
-  MatMul(normed, n, ViewWeightMatrix(weights.q_proj), DataOrNull(vectors.q_bias), q);
-  MatMul(normed, n, ViewWeightMatrix(weights.k_proj), DataOrNull(vectors.k_bias), k);
-  MatMul(normed, n, ViewWeightMatrix(weights.v_proj), DataOrNull(vectors.v_bias),
-         scratch_.v.data());
+  const Product qkv[] = {
+      {normed, ViewWeightMatrix(weights.q_proj), DataOrNull(vectors.q_bias), q},
+      {normed, ViewWeightMatrix(weights.k_proj), DataOrNull(vectors.k_bias), k},
+      {normed, ViewWeightMatrix(weights.v_proj), DataOrNull(vectors.v_bias), scratch_.v.data()},
+  };
+  ParallelMatMuls(n, qkv);
 
   // Per-head q/k norm (qwen3), then RoPE; keys are cached after RoPE.
   for (int64_t r = 0; r < n; ++r) {
@@ -378,36 +428,55 @@ void ModelRunner::AttentionLayer(int64_t layer, absl::Span<const ForwardSequence
     batch[s].kv->Write(layer, batch[s].start_position, static_cast<int64_t>(batch[s].tokens.size()),
                        &k[first_row * config_.kv_dim()], &scratch_.v[first_row * config_.kv_dim()]);
   }
-  for (size_t s = 0; s < batch.size(); ++s) AttendSequence(layer, s, batch[s]);
+  GatherRuns(layer, batch);
+  // One task per (sequence, query head); each writes only its own [tokens, head_dim] block of
+  // `attention`, with its worker's scratch.
+  const int64_t num_heads = config_.num_heads;
+  pool_->ParallelFor(static_cast<int64_t>(batch.size()) * num_heads, [&](int64_t task, int worker) {
+    const int64_t sequence = task / num_heads;
+    AttendHead(sequence, batch[sequence], task % num_heads, worker);
+  });
 
-  MatMul(scratch_.attention.data(), n, ViewWeightMatrix(weights.o_proj), DataOrNull(vectors.o_bias),
-         scratch_.projected.data());
+  const Product o_proj[] = {{scratch_.attention.data(), ViewWeightMatrix(weights.o_proj),
+                             DataOrNull(vectors.o_bias), scratch_.projected.data()}};
+  ParallelMatMuls(n, o_proj);
   for (int64_t i = 0; i < n * hidden; ++i) scratch_.hidden[i] += scratch_.projected[i];
 }
 
-void ModelRunner::AttendSequence(int64_t layer, int64_t sequence, const ForwardSequence& input) {
-  const int64_t head_dim = config_.head_dim;
-  const int64_t group = config_.heads_per_kv_head();
-  const int64_t first_row = scratch_.sequence_rows[sequence];
-  const int64_t count = static_cast<int64_t>(input.tokens.size());
-  const int64_t end = input.start_position + count;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  for (int64_t kv_head = 0; kv_head < config_.num_kv_heads; ++kv_head) {
-    std::vector<KvRun>& runs = scratch_.runs;
-    runs.clear();
-    for (int64_t position = 0; position < end;) {
-      runs.push_back(input.kv->Run(layer, kv_head, position));
-      position += runs.back().num_positions;
-    }
-    for (int64_t t = 0; t < count; ++t) {
-      const int64_t row = first_row + t;
-      const int64_t num_keys = input.start_position + t + 1;  // Causal: keys up to the query.
-      for (int64_t h = kv_head * group; h < (kv_head + 1) * group; ++h) {
-        const int64_t offset = row * config_.q_dim() + h * head_dim;
-        AttendQuery(&scratch_.q[offset], head_dim, runs, num_keys, scale, scratch_.scores.data(),
-                    scratch_.kv_row.data(), &scratch_.attention[offset]);
+void ModelRunner::GatherRuns(int64_t layer, absl::Span<const ForwardSequence> batch) {
+  std::vector<KvRun>& runs = scratch_.runs;
+  runs.clear();
+  for (size_t s = 0; s < batch.size(); ++s) {
+    const int64_t end = batch[s].start_position + static_cast<int64_t>(batch[s].tokens.size());
+    for (int64_t kv_head = 0; kv_head < config_.num_kv_heads; ++kv_head) {
+      scratch_.run_begin[s * config_.num_kv_heads + kv_head] = static_cast<int64_t>(runs.size());
+      for (int64_t position = 0; position < end;) {
+        runs.push_back(batch[s].kv->Run(layer, kv_head, position));
+        position += runs.back().num_positions;
       }
     }
+  }
+  scratch_.run_begin[batch.size() * config_.num_kv_heads] = static_cast<int64_t>(runs.size());
+}
+
+void ModelRunner::AttendHead(int64_t sequence, const ForwardSequence& input, int64_t head,
+                             int worker) {
+  const int64_t head_dim = config_.head_dim;
+  const int64_t kv_head = head / config_.heads_per_kv_head();
+  const int64_t first_row = scratch_.sequence_rows[sequence];
+  const int64_t count = static_cast<int64_t>(input.tokens.size());
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  const int64_t run_index = sequence * config_.num_kv_heads + kv_head;
+  const absl::Span<const KvRun> runs =
+      absl::MakeConstSpan(scratch_.runs)
+          .subspan(scratch_.run_begin[run_index],
+                   scratch_.run_begin[run_index + 1] - scratch_.run_begin[run_index]);
+  ForwardScratch::AttentionWorker& buffers = scratch_.attention_workers[worker];
+  for (int64_t t = 0; t < count; ++t) {
+    const int64_t num_keys = input.start_position + t + 1;  // Causal: keys up to the query.
+    const int64_t offset = (first_row + t) * config_.q_dim() + head * head_dim;
+    AttendQuery(&scratch_.q[offset], head_dim, runs, num_keys, scale, buffers.scores.data(),
+                buffers.kv_row.data(), &scratch_.attention[offset]);
   }
 }
 
@@ -433,10 +502,12 @@ void ModelRunner::RunMlp(const MlpWeights& mlp, const float* input, int64_t num_
   const int64_t width = mlp.gate_proj.dim(0);
   float* gate = scratch_.gate.data();
   float* up = scratch_.up.data();
-  MatMul(input, num_rows, ViewWeightMatrix(mlp.gate_proj), nullptr, gate);
-  MatMul(input, num_rows, ViewWeightMatrix(mlp.up_proj), nullptr, up);
+  const Product gate_up[] = {{input, ViewWeightMatrix(mlp.gate_proj), nullptr, gate},
+                             {input, ViewWeightMatrix(mlp.up_proj), nullptr, up}};
+  ParallelMatMuls(num_rows, gate_up);
   SwiGlu(gate, up, num_rows * width, gate);
-  MatMul(gate, num_rows, ViewWeightMatrix(mlp.down_proj), nullptr, output);
+  const Product down[] = {{gate, ViewWeightMatrix(mlp.down_proj), nullptr, output}};
+  ParallelMatMuls(num_rows, down);
 }
 
 // Routes every row of `normed` to its top-k experts and writes the weighted sum of their outputs
@@ -450,7 +521,8 @@ void ModelRunner::RunMoe(const MoeWeights& moe, int64_t num_rows) {
   int64_t* ids = scratch_.expert_ids.data();
   float* expert_weights = scratch_.expert_weights.data();
 
-  MatMul(scratch_.normed.data(), num_rows, ViewWeightMatrix(moe.router), nullptr, probs);
+  const Product router[] = {{scratch_.normed.data(), ViewWeightMatrix(moe.router), nullptr, probs}};
+  ParallelMatMuls(num_rows, router);
   for (int64_t r = 0; r < num_rows; ++r) {
     float* row_probs = &probs[r * num_experts];
     SoftmaxInPlace(row_probs, num_experts);
@@ -524,8 +596,9 @@ void ModelRunner::ComputeLogits(absl::Span<const ForwardSequence> batch) {
   }
   scratch_.logits_rows[batch.size()] = logits_row;
   if (logits_row > 0) {
-    MatMul(scratch_.logits_hidden.data(), logits_row, ViewWeightMatrix(weights_.lm_head), nullptr,
-           scratch_.logits.data());
+    const Product lm_head[] = {{scratch_.logits_hidden.data(), ViewWeightMatrix(weights_.lm_head),
+                                nullptr, scratch_.logits.data()}};
+    ParallelMatMuls(logits_row, lm_head);
   }
 }
 

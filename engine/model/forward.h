@@ -11,24 +11,39 @@
 //
 // Ownership: the runner holds the model's config and tensor views (sharing the weight memory)
 // and its scratch buffers; KV sequences belong to the caller. Thread-safety: none — one engine
-// thread calls Forward. The loops are laid out for a later worker pool: matmuls can split over
-// output features (MatMulOutputs), attention over sequences × kv heads.
+// thread calls Forward.
+//
+// Parallelism: a runner made with ModelRunnerOptions::num_threads = T owns a ThreadPool of T
+// threads (the caller's included) and splits each step of Forward over it: matmuls over output
+// features (MatMulOutputs on disjoint slices), attention over (sequence, query head) pairs. Only
+// the assignment of whole output elements to threads changes; every element is computed by the
+// same code in the same reduction order, so logits and KV are bitwise the same for any T.
+// Elementwise work (norms, RoPE, residual adds, routing) stays on the calling thread.
 #ifndef MINIMIND_ENGINE_MODEL_FORWARD_H_
 #define MINIMIND_ENGINE_MODEL_FORWARD_H_
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "engine/kernels/matmul.h"
 #include "engine/model/forward_scratch.h"
 #include "engine/model/kv_sequence.h"
 #include "engine/model/model.h"
 #include "engine/model/model_config.h"
 #include "engine/model/model_weights.h"
 #include "engine/model/rope_table.h"
+#include "engine/runtime/thread_pool.h"
 
 namespace minimind {
+
+struct ModelRunnerOptions {
+  // Threads one Forward call uses, the calling thread included: in [1, ThreadPool::kMaxThreads].
+  // More threads than cores only adds contention.
+  int num_threads = 1;
+};
 
 // Which positions of a sequence go through lm_head.
 enum class LogitsMode {
@@ -75,13 +90,16 @@ class ForwardLogits {
 class ModelRunner {
  public:
   // Checks that the weights have the shapes `model.config` implies (InvalidArgument naming the
-  // tensor otherwise) and precomputes the RoPE table.
-  static absl::StatusOr<ModelRunner> Create(const Model& model);
+  // tensor otherwise), precomputes the RoPE table and starts the worker threads
+  // (InvalidArgument for a thread count out of range).
+  static absl::StatusOr<ModelRunner> Create(const Model& model,
+                                            const ModelRunnerOptions& options = {});
 
   ModelRunner(ModelRunner&&) = default;
   ModelRunner& operator=(ModelRunner&&) = default;
 
   const ModelConfig& config() const { return config_; }
+  int num_threads() const { return pool_->num_threads(); }
   // The KV geometry sequences passed to Forward must have.
   KvShape kv_shape() const;
 
@@ -105,13 +123,27 @@ class ModelRunner {
     std::vector<float> k_norm;               // [head_dim]
   };
 
-  ModelRunner(const Model& model, RopeTable rope);
+  // One product out[r, :] = x[r, :] · weightᵀ + bias of a ParallelMatMuls call.
+  struct Product {
+    const float* x;
+    WeightMatrix weight;
+    const float* bias;  // Null for none.
+    float* out;
+  };
+
+  ModelRunner(const Model& model, RopeTable rope, std::unique_ptr<ThreadPool> pool);
+
+  // Every product over `num_rows` rows, each split over the pool by output features.
+  void ParallelMatMuls(int64_t num_rows, absl::Span<const Product> products);
 
   absl::Status Validate(absl::Span<const ForwardSequence> batch) const;
   absl::Status ResizeKv(absl::Span<const ForwardSequence> batch);
   void Embed(absl::Span<const ForwardSequence> batch);
   void AttentionLayer(int64_t layer, absl::Span<const ForwardSequence> batch);
-  void AttendSequence(int64_t layer, int64_t sequence, const ForwardSequence& input);
+  // Gathers the KV runs of every (sequence, kv head) of `layer` into scratch_.runs.
+  void GatherRuns(int64_t layer, absl::Span<const ForwardSequence> batch);
+  // Attention of every new token of `sequence` for query head `head`, with worker's scratch.
+  void AttendHead(int64_t sequence, const ForwardSequence& input, int64_t head, int worker);
   void MlpLayer(int64_t layer);
   // output[r, :] = the SwiGLU MLP of input[r, :] for r < num_rows; input, output: [num_rows,
   // hidden], distinct from `gate`/`up` scratch.
@@ -127,6 +159,7 @@ class ModelRunner {
   int64_t max_mlp_width_ = 0;                // Widest dense or expert MLP.
   int64_t num_tokens_ = 0;                   // N of the current call.
   ForwardScratch scratch_;
+  std::unique_ptr<ThreadPool> pool_;  // Never null.
 };
 
 }  // namespace minimind

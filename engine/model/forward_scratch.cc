@@ -17,7 +17,8 @@ void Grow(std::vector<T>& buffer, int64_t size) {
 }  // namespace
 
 void ForwardScratch::Reserve(const ModelConfig& config, int64_t max_mlp_width, int64_t num_tokens,
-                             int64_t num_logits_rows, int64_t max_keys, int64_t batch_size) {
+                             int64_t num_logits_rows, int64_t max_keys, int64_t batch_size,
+                             int64_t num_workers) {
   const int64_t n = num_tokens;
   const int64_t hidden_size = config.hidden_size;
   const int64_t top_k = std::max<int64_t>(config.experts_per_token, 1);
@@ -41,8 +42,14 @@ void ForwardScratch::Reserve(const ModelConfig& config, int64_t max_mlp_width, i
     Grow(expert_input, n * hidden_size);
     Grow(expert_output, n * hidden_size);
   }
-  Grow(scores, max_keys);
-  Grow(kv_row, config.head_dim);
+  Grow(run_begin, batch_size * config.num_kv_heads + 1);
+  if (static_cast<int64_t>(attention_workers.size()) < num_workers) {
+    attention_workers.resize(num_workers);
+  }
+  for (AttentionWorker& worker : attention_workers) {
+    Grow(worker.scores, max_keys);
+    Grow(worker.kv_row, config.head_dim);
+  }
   Grow(logits_rows, batch_size + 1);
   Grow(logits_hidden, num_logits_rows * hidden_size);
   Grow(logits, num_logits_rows * config.vocab_size);

@@ -1,11 +1,12 @@
 // ForwardScratch: every buffer a forward call works in, sized for the largest batch seen so far
 // and reused by later calls (buffers only grow, so steady-state decoding allocates nothing).
-// Owned by one ModelRunner; not thread-safe. A worker pool will need per-worker copies of the
-// attention buffers (`scores`, `kv_row`, `runs`).
+// Owned by one ModelRunner; not thread-safe as a whole. Under the runner's worker pool, workers
+// write disjoint parts of the shared buffers, and attention's per-query scratch is per worker
+// (`attention_workers[worker]`).
 //
 // Shape names: N = new tokens in the batch (all sequences, in batch order), R = logits rows
 // requested, K = experts per token, E = experts, W = widest MLP (dense or expert), S = most
-// positions one query attends to, B = sequences in the batch.
+// positions one query attends to, B = sequences in the batch, H = kv heads, T = worker threads.
 #ifndef MINIMIND_ENGINE_MODEL_FORWARD_SCRATCH_H_
 #define MINIMIND_ENGINE_MODEL_FORWARD_SCRATCH_H_
 
@@ -20,7 +21,8 @@ namespace minimind {
 struct ForwardScratch {
   // Grows every buffer to hold a batch of these sizes.
   void Reserve(const ModelConfig& config, int64_t max_mlp_width, int64_t num_tokens,
-               int64_t num_logits_rows, int64_t max_keys, int64_t batch_size);
+               int64_t num_logits_rows, int64_t max_keys, int64_t batch_size,
+               int64_t num_workers = 1);
 
   // Token bookkeeping.
   std::vector<int64_t> positions;      // [N] absolute position of each token row
@@ -48,10 +50,15 @@ struct ForwardScratch {
   std::vector<float> expert_input;    // [N, hidden]  those rows of `normed`, gathered
   std::vector<float> expert_output;   // [N, hidden]  one expert's (or shared expert's) output
 
-  // Attention of one query head.
-  std::vector<float> scores;  // [S]
-  std::vector<float> kv_row;  // [head_dim]  a narrow KV row widened to f32
-  std::vector<KvRun> runs;    // the runs of one (sequence, layer, kv head), in position order
+  // Attention. The runs of every (sequence, kv head) of the current layer are gathered on the
+  // calling thread (KvSequence promises no thread-safety), then read by the workers.
+  std::vector<KvRun> runs;         // the runs of each (sequence, kv head), in position order
+  std::vector<int64_t> run_begin;  // [B · H + 1] first run of (sequence s, kv head h) at s · H + h
+  struct AttentionWorker {
+    std::vector<float> scores;  // [S]
+    std::vector<float> kv_row;  // [head_dim]  a narrow KV row widened to f32
+  };
+  std::vector<AttentionWorker> attention_workers;  // [T]  one per worker of the pool
 
   // Output.
   std::vector<int64_t> logits_rows;  // [B + 1] first logits row of each sequence, then R

@@ -10,6 +10,8 @@ absl::string_view FinishReasonName(FinishReason reason) {
       return "length";
     case FinishReason::kStopSequence:
       return "stop_sequence";
+    case FinishReason::kCancelled:
+      return "cancelled";
   }
   return "unknown";
 }

@@ -14,9 +14,11 @@ enum class FinishReason {
   kLength,
   // The generated text contained one of the request's stop strings.
   kStopSequence,
+  // The request was cancelled (by the client or because the engine shut down).
+  kCancelled,
 };
 
-// "stop", "length" or "stop_sequence".
+// "stop", "length", "stop_sequence" or "cancelled".
 absl::string_view FinishReasonName(FinishReason reason);
 
 }  // namespace minimind

@@ -28,10 +28,23 @@ TEST(ForwardScratchTest, ReserveSizesEveryBufferForTheBatch) {
   EXPECT_EQ(scratch.gate.size(), 3u * 12);
   EXPECT_EQ(scratch.router_probs.size(), 3u * 5);
   EXPECT_EQ(scratch.routed.size(), 3u * 2 * 8);
-  EXPECT_EQ(scratch.scores.size(), 40u);
-  EXPECT_EQ(scratch.kv_row.size(), 6u);
+  ASSERT_EQ(scratch.attention_workers.size(), 1u);
+  EXPECT_EQ(scratch.attention_workers[0].scores.size(), 40u);
+  EXPECT_EQ(scratch.attention_workers[0].kv_row.size(), 6u);
+  EXPECT_EQ(scratch.run_begin.size(), 2u * 2 + 1);
   EXPECT_EQ(scratch.sequence_rows.size(), 3u);
   EXPECT_EQ(scratch.logits.size(), 2u * 100);
+}
+
+TEST(ForwardScratchTest, EveryWorkerGetsItsOwnAttentionScratch) {
+  ForwardScratch scratch;
+  scratch.Reserve(MoeConfig(), 12, 3, 2, 40, 2, /*num_workers=*/3);
+  ASSERT_EQ(scratch.attention_workers.size(), 3u);
+  for (const ForwardScratch::AttentionWorker& worker : scratch.attention_workers) {
+    EXPECT_EQ(worker.scores.size(), 40u);
+    EXPECT_EQ(worker.kv_row.size(), 6u);
+  }
+  EXPECT_NE(scratch.attention_workers[0].scores.data(), scratch.attention_workers[1].scores.data());
 }
 
 TEST(ForwardScratchTest, BuffersOnlyGrow) {

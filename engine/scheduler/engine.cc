@@ -1,0 +1,165 @@
+#include "engine/scheduler/engine.h"
+
+#include <random>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "engine/kv/kv_cache.h"
+#include "engine/model/forward.h"
+#include "engine/model/status_macros.h"
+#include "engine/sampling/sampling_params.h"
+#include "engine/scheduler/engine_loop.h"
+#include "engine/scheduler/kv_release_queue.h"
+#include "engine/scheduler/request_inbox.h"
+
+namespace minimind {
+namespace {
+
+std::string Megabytes(int64_t bytes) { return absl::StrFormat("%.1f MB", bytes / 1e6); }
+
+std::vector<TokenId> DefaultEosTokenIds(const Tokenizer& tokenizer) {
+  std::vector<TokenId> ids;
+  for (absl::string_view name : {"<|endoftext|>", "<|im_end|>"}) {
+    if (std::optional<TokenId> id = tokenizer.FindToken(name); id && tokenizer.IsSpecial(*id)) {
+      ids.push_back(*id);
+    }
+  }
+  return ids;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const Model& model,
+                                                       const Tokenizer& tokenizer,
+                                                       EngineOptions options) {
+  if (options.max_running < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_running must be at least 1, got ", options.max_running));
+  }
+  if (options.max_step_tokens < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_step_tokens must be at least 1, got ", options.max_step_tokens));
+  }
+  if (options.max_waiting < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_waiting must be at least 1, got ", options.max_waiting));
+  }
+  const int64_t model_context = model.config.max_position_embeddings;
+  if (options.max_context < 0 || options.max_context > model_context) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_context must be in [0, ", model_context,
+                     "] (0 = the model's max_position_embeddings), got ", options.max_context));
+  }
+  const int64_t sampling_vocab_size =
+      options.sampling_vocab_size == 0 ? tokenizer.vocab_size() : options.sampling_vocab_size;
+  if (sampling_vocab_size < 1 || sampling_vocab_size > model.config.vocab_size) {
+    return absl::InvalidArgumentError(absl::StrCat("sampling vocabulary size ", sampling_vocab_size,
+                                                   " must be in [1, ", model.config.vocab_size,
+                                                   "] (the model's vocabulary)"));
+  }
+  MINIMIND_ASSIGN_OR_RETURN(ModelRunner runner,
+                            ModelRunner::Create(model, {.num_threads = options.forward_threads}));
+  KvCacheConfig kv_config = options.kv;
+  kv_config.shape = runner.kv_shape();
+  MINIMIND_ASSIGN_OR_RETURN(KvCache cache, KvCache::Create(kv_config));
+  const int64_t num_blocks = cache.stats().blocks_total;
+
+  auto inbox = std::make_shared<RequestInbox>(options.max_waiting);
+  auto release_queue =
+      std::make_shared<KvReleaseQueue>(std::move(cache), [inbox] { inbox->Wake(); });
+  EngineLimits limits{.max_running = options.max_running,
+                      .max_step_tokens = options.max_step_tokens,
+                      .max_context = options.max_context == 0 ? model_context : options.max_context,
+                      .sampling_vocab_size = sampling_vocab_size,
+                      .eos_token_ids = options.eos_token_ids.has_value()
+                                           ? *options.eos_token_ids
+                                           : DefaultEosTokenIds(tokenizer)};
+  const int64_t max_context = limits.max_context;
+  auto loop = std::make_unique<EngineLoop>(std::move(runner), tokenizer, std::move(limits),
+                                           std::move(release_queue), inbox);
+  return std::unique_ptr<Engine>(new Engine(model.config.vocab_size, max_context, kv_config,
+                                            num_blocks, std::move(inbox), std::move(loop)));
+}
+
+Engine::Engine(int64_t model_vocab_size, int64_t max_context, KvCacheConfig kv_config,
+               int64_t kv_num_blocks, std::shared_ptr<RequestInbox> inbox,
+               std::unique_ptr<EngineLoop> loop)
+    : model_vocab_size_(model_vocab_size),
+      max_context_(max_context),
+      kv_config_(std::move(kv_config)),
+      kv_num_blocks_(kv_num_blocks),
+      inbox_(std::move(inbox)),
+      loop_(std::move(loop)) {
+  thread_ = std::thread([this] { loop_->Run(); });
+}
+
+Engine::~Engine() {
+  inbox_->RequestStop();
+  thread_.join();
+}
+
+absl::Status Engine::Validate(const GenerationRequest& request) const {
+  if (request.request_id.empty()) {
+    return absl::InvalidArgumentError("request_id must not be empty");
+  }
+  if (request.prompt_tokens.empty()) {
+    return absl::InvalidArgumentError("the prompt must contain at least one token");
+  }
+  for (size_t i = 0; i < request.prompt_tokens.size(); ++i) {
+    const int32_t id = request.prompt_tokens[i];
+    if (id < 0 || id >= model_vocab_size_) {
+      return absl::InvalidArgumentError(absl::StrCat("prompt token ", i, " has id ", id,
+                                                     ", outside the model's vocabulary [0, ",
+                                                     model_vocab_size_, ")"));
+    }
+  }
+  MINIMIND_RETURN_IF_ERROR(ValidateSamplingParams(request.params));
+  if (request.resume != nullptr &&
+      request.resume->release_queue_.get() != loop_->release_queue().get()) {
+    return absl::InvalidArgumentError("the resume KV handle belongs to another engine");
+  }
+
+  const int64_t prompt = static_cast<int64_t>(request.prompt_tokens.size());
+  const std::optional<int32_t> max_tokens = request.params.max_tokens;
+  const int64_t total = prompt + max_tokens.value_or(1);
+  if (total > max_context_) {
+    return absl::ResourceExhaustedError(
+        max_tokens.has_value()
+            ? absl::StrCat("prompt of ", prompt, " tokens + max_tokens ", *max_tokens, " = ", total,
+                           " tokens exceeds the context limit of ", max_context_, " tokens")
+            : absl::StrCat("prompt of ", prompt, " tokens leaves no room to generate within ",
+                           "the context limit of ", max_context_, " tokens"));
+  }
+  // KV is needed for every position but the last sampled token's.
+  const int64_t positions = prompt + (max_tokens.has_value() ? *max_tokens - 1 : 0);
+  const int64_t blocks = kv_config_.BlocksFor(positions);
+  if (blocks > kv_num_blocks_) {
+    const int64_t block_bytes = kv_config_.BytesPerBlock();
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "prompt of ", prompt, " tokens",
+        max_tokens.has_value() ? absl::StrCat(" + max_tokens ", *max_tokens) : std::string(),
+        " needs ", blocks, " KV blocks (", Megabytes(blocks * block_bytes),
+        "); the KV budget holds ", kv_num_blocks_, " blocks (",
+        Megabytes(kv_num_blocks_ * block_bytes), ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engine::Submit(GenerationRequest request, std::shared_ptr<GenerationSink> sink) {
+  if (sink == nullptr) return absl::InvalidArgumentError("the sink must not be null");
+  MINIMIND_RETURN_IF_ERROR(Validate(request));
+  if (!request.params.seed.has_value()) {
+    std::random_device device;
+    request.params.seed = (static_cast<uint64_t>(device()) << 32) | device();
+  }
+  return inbox_->Push(
+      {.request = std::move(request), .sink = std::move(sink), .submit_time = absl::Now()});
+}
+
+bool Engine::Cancel(absl::string_view request_id) { return inbox_->Cancel(request_id); }
+
+EngineStats Engine::Stats() const { return inbox_->Stats(); }
+
+}  // namespace minimind

@@ -1,0 +1,88 @@
+// Engine: the inference engine's public face. Owns one engine thread that runs the continuous
+// batching loop (engine_loop.h): every step it admits waiting requests, schedules one prefill
+// chunk budget plus a decode token for every running sequence, runs one batched forward pass,
+// samples, streams the tokens to each request's sink and frees what finished.
+//
+// Threading: Submit, Cancel and Stats are thread-safe and never block on the forward pass (they
+// take the inbox lock only). Sinks are called on the engine thread. The model and the tokenizer
+// must outlive the Engine. Destroying the Engine cancels every live request (their sinks get
+// OnFinish with FinishReason::kCancelled) and joins the thread.
+//
+// Determinism: a request with a seed produces bitwise the same tokens and logprobs whatever else
+// runs with it, however its prompt is chunked, with or without a prefix-cache hit, and across
+// preemptions (docs/scheduler.md gives the argument).
+#ifndef MINIMIND_ENGINE_SCHEDULER_ENGINE_H_
+#define MINIMIND_ENGINE_SCHEDULER_ENGINE_H_
+
+#include <memory>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "engine/kv/kv_cache_config.h"
+#include "engine/model/model.h"
+#include "engine/scheduler/engine_options.h"
+#include "engine/scheduler/engine_stats.h"
+#include "engine/scheduler/generation_request.h"
+#include "engine/scheduler/generation_result.h"
+#include "engine/scheduler/generation_sink.h"
+#include "engine/scheduler/kv_handle.h"
+#include "engine/scheduler/token_delta.h"
+#include "engine/tokenizer/tokenizer.h"
+
+namespace minimind {
+
+class EngineLoop;
+class RequestInbox;
+
+class Engine {
+ public:
+  // InvalidArgument for options out of range or a model the forward pass rejects; the KV
+  // budget's errors (a budget below one block) pass through. Starts the engine thread.
+  static absl::StatusOr<std::unique_ptr<Engine>> Create(const Model& model,
+                                                        const Tokenizer& tokenizer,
+                                                        EngineOptions options);
+
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+  ~Engine();
+
+  // Validates and enqueues. InvalidArgument: empty prompt, a token id outside the model's
+  // vocabulary, bad sampling params, a resume handle of another engine. ResourceExhausted: the
+  // waiting queue is full, or prompt + max_tokens can never fit the KV budget or the context
+  // limit (the message states the need and the limit). AlreadyExists: the request_id is live.
+  // On error the sink is not called; on success it will get OnFinish exactly once.
+  absl::Status Submit(GenerationRequest request, std::shared_ptr<GenerationSink> sink);
+
+  // True if the request was live. Its sink gets OnFinish(kCancelled, the tokens so far) on the
+  // engine's next step, by the end of which its blocks are free.
+  bool Cancel(absl::string_view request_id);
+
+  // Snapshot as of the last completed step.
+  EngineStats Stats() const;
+
+  // The KV configuration in use (shape filled from the model).
+  const KvCacheConfig& kv_config() const { return kv_config_; }
+  // Blocks in the pool.
+  int64_t kv_num_blocks() const { return kv_num_blocks_; }
+
+ private:
+  Engine(int64_t model_vocab_size, int64_t max_context, KvCacheConfig kv_config,
+         int64_t kv_num_blocks, std::shared_ptr<RequestInbox> inbox,
+         std::unique_ptr<EngineLoop> loop);
+
+  absl::Status Validate(const GenerationRequest& request) const;
+
+  const int64_t model_vocab_size_;
+  const int64_t max_context_;
+  KvCacheConfig kv_config_;
+  int64_t kv_num_blocks_;
+  std::shared_ptr<RequestInbox> inbox_;
+  std::unique_ptr<EngineLoop> loop_;
+  std::thread thread_;
+};
+
+}  // namespace minimind
+
+#endif  // MINIMIND_ENGINE_SCHEDULER_ENGINE_H_

@@ -1,0 +1,404 @@
+#include "engine/scheduler/engine_loop.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "engine/sampling/prompt_logprobs.h"
+#include "engine/scheduler/kv_handle.h"
+
+namespace minimind {
+namespace {
+
+int64_t CommonPrefixLength(absl::Span<const int32_t> a, absl::Span<const int32_t> b) {
+  const size_t limit = std::min(a.size(), b.size());
+  size_t length = 0;
+  while (length < limit && a[length] == b[length]) ++length;
+  return static_cast<int64_t>(length);
+}
+
+}  // namespace
+
+EngineLoop::EngineLoop(ModelRunner runner, const Tokenizer& tokenizer, EngineLimits limits,
+                       std::shared_ptr<KvReleaseQueue> kv, std::shared_ptr<RequestInbox> inbox)
+    : runner_(std::move(runner)),
+      tokenizer_(tokenizer),
+      limits_(std::move(limits)),
+      kv_(std::move(kv)),
+      inbox_(std::move(inbox)) {}
+
+EngineLoop::~EngineLoop() = default;
+
+void EngineLoop::Run() {
+  PublishStats();
+  while (true) {
+    const bool idle = running_.empty() && waiting_.empty();
+    InboxBatch batch = inbox_->Take(/*wait=*/idle);
+    if (batch.stop) {
+      for (SubmittedRequest& submitted : batch.requests) Accept(std::move(submitted));
+      while (!running_.empty()) Finish(*running_.back(), FinishReason::kCancelled, "");
+      while (!waiting_.empty()) Finish(*waiting_.back(), FinishReason::kCancelled, "");
+      finished_.clear();
+      break;
+    }
+    Step(std::move(batch));
+  }
+  kv_->DrainPending();
+  inbox_->SetEngineWaiting(0);
+  PublishStats();
+  kv_->StopEngine();
+}
+
+void EngineLoop::Step(InboxBatch inbox) {
+  kv_->DrainPending();
+  for (SubmittedRequest& submitted : inbox.requests) Accept(std::move(submitted));
+  if (!inbox.cancelled_ids.empty()) {
+    std::vector<Generation*> cancelled;
+    for (const auto& generation : running_) {
+      if (inbox.cancelled_ids.contains(generation->request().request_id)) {
+        cancelled.push_back(generation.get());
+      }
+    }
+    for (const auto& generation : waiting_) {
+      if (inbox.cancelled_ids.contains(generation->request().request_id)) {
+        cancelled.push_back(generation.get());
+      }
+    }
+    for (Generation* generation : cancelled) Finish(*generation, FinishReason::kCancelled, "");
+  }
+
+  std::vector<Planned> plan = Schedule();
+  if (!plan.empty()) {
+    std::vector<ForwardSequence> batch;
+    batch.reserve(plan.size());
+    for (const Planned& planned : plan) {
+      batch.push_back({.tokens = absl::MakeConstSpan(planned.generation->tokens)
+                                     .subspan(planned.start, planned.count),
+                       .start_position = planned.start,
+                       .kv = planned.generation->kv.get(),
+                       .logits = planned.logits});
+    }
+    absl::StatusOr<ForwardLogits> logits = runner_.Forward(batch);
+    ++stats_.steps;
+    if (!logits.ok()) {
+      for (const Planned& planned : plan) Finish(*planned.generation, logits.status(), "");
+    } else {
+      ProcessOutputs(plan, *logits);
+    }
+  }
+  finished_.clear();
+  inbox_->SetEngineWaiting(static_cast<int64_t>(waiting_.size()));
+  PublishStats();
+}
+
+void EngineLoop::Accept(SubmittedRequest submitted) {
+  const SamplingParams& params = submitted.request.params;
+  absl::StatusOr<Sampler> sampler = Sampler::Create(params);
+  absl::StatusOr<StopChecker> stop_checker =
+      StopChecker::Create(params, tokenizer_, limits_.eos_token_ids);
+  if (!sampler.ok() || !stop_checker.ok()) {
+    inbox_->Finished(submitted.request.request_id);
+    ++stats_.failed;
+    submitted.sink->OnFinish(!sampler.ok() ? sampler.status() : stop_checker.status());
+    return;
+  }
+  auto generation = std::make_unique<Generation>(std::move(submitted), *std::move(sampler),
+                                                 *std::move(stop_checker));
+  const KvCacheConfig& config = kv_->cache().config();
+  // Without max_tokens, a generation runs until the context or the whole KV pool is full.
+  int64_t max_total = std::min(limits_.max_context, config.NumBlocks() * config.block_size + 1);
+  if (params.max_tokens.has_value()) {
+    max_total = std::min(limits_.max_context, generation->prompt_size + *params.max_tokens);
+  }
+  generation->max_total_tokens = max_total;
+  waiting_.push_back(std::move(generation));
+}
+
+EngineLoop::Planned EngineLoop::PlanChunk(Generation& generation, int64_t start,
+                                          int64_t count) const {
+  const int64_t end = start + count;
+  LogitsMode logits = end == static_cast<int64_t>(generation.tokens.size())
+                          ? LogitsMode::kLastPosition
+                          : LogitsMode::kNone;
+  if (generation.wants_prompt_logprobs()) {
+    const int64_t done = static_cast<int64_t>(generation.prompt_logprobs.size());
+    if (std::max(start, done) < std::min(end, generation.prompt_size - 1)) {
+      logits = LogitsMode::kAllPositions;
+    }
+  }
+  return {.generation = &generation, .start = start, .count = count, .logits = logits};
+}
+
+std::vector<EngineLoop::Planned> EngineLoop::Schedule() {
+  std::vector<Planned> plan;
+  int64_t prefill_budget = limits_.max_step_tokens;
+  for (size_t i = 0; i < running_.size();) {
+    Generation& generation = *running_[i];
+    const int64_t pending = generation.num_pending();
+    const bool decode = pending == 1;
+    const int64_t count = decode ? 1 : std::min(pending, prefill_budget);
+    if (count == 0) {
+      ++i;
+      continue;
+    }
+    const int64_t start = generation.num_computed();
+    if (!Reserve(generation, count)) {
+      // `generation` left running_: preempted (it was the youngest, so the loop ends) or failed
+      // (the next one moved to index i).
+      continue;
+    }
+    if (!decode) prefill_budget -= count;
+    plan.push_back(PlanChunk(generation, start, count));
+    ++i;
+  }
+  while (!waiting_.empty() && static_cast<int64_t>(running_.size()) < limits_.max_running &&
+         prefill_budget > 0 && TryAdmit(prefill_budget, plan)) {
+  }
+  return plan;
+}
+
+bool EngineLoop::Reserve(Generation& generation, int64_t count) {
+  const int64_t target = generation.num_computed() + count;
+  while (true) {
+    absl::Status status = generation.kv->Resize(target);
+    if (status.ok()) return true;
+    if (!absl::IsResourceExhausted(status)) {
+      Finish(generation, status, "");
+      return false;
+    }
+    Generation& youngest = *running_.back();
+    Preempt(youngest);
+    if (&youngest == &generation) return false;
+  }
+}
+
+void EngineLoop::Preempt(Generation& generation) {
+  auto it = std::find_if(running_.begin(), running_.end(),
+                         [&](const auto& g) { return g.get() == &generation; });
+  generation.kv.reset();  // Frees its blocks (published ones stay cached).
+  generation.published_blocks = 0;
+  waiting_.push_front(std::move(*it));
+  running_.erase(it);
+  ++stats_.preemptions;
+}
+
+bool EngineLoop::TryAdmit(int64_t& prefill_budget, std::vector<Planned>& plan) {
+  Generation& generation = *waiting_.front();
+  const GenerationRequest& request = generation.request();
+  KvCache& cache = kv_->cache();
+  const absl::Span<const int32_t> tokens = generation.tokens;
+
+  std::unique_ptr<PagedKvSequence> kv;
+  if (request.resume != nullptr) {
+    // Keep at least one token to compute the next logits from.
+    const int64_t reuse = std::min(CommonPrefixLength(request.resume->tokens(), tokens),
+                                   static_cast<int64_t>(tokens.size()) - 1);
+    kv = cache.ShareFrom(*request.resume->sequence_, reuse);
+  } else {
+    kv = cache.NewSequence();
+    // Cached positions have no logits: a request still owing prompt logprobs computes them.
+    const bool owes_prompt_logprobs =
+        generation.wants_prompt_logprobs() &&
+        static_cast<int64_t>(generation.prompt_logprobs.size()) < generation.prompt_size - 1;
+    if (request.use_prefix_cache && !owes_prompt_logprobs) {
+      cache.AttachCachedPrefix(*kv, tokens, request.cache_salt);
+    }
+  }
+  const int64_t reused = kv->num_positions();
+  const int64_t needed = kv->BlocksToGrow(static_cast<int64_t>(tokens.size()));
+  if (needed > cache.FreeBlocks()) {
+    if (running_.empty() && plan.empty()) {
+      // Nothing running will ever free blocks: what is missing is held by retained KvHandles.
+      const KvCacheStats stats = cache.stats();
+      kv.reset();
+      Finish(generation,
+             absl::ResourceExhaustedError(
+                 absl::StrCat("sequence of ", tokens.size(), " tokens needs ", needed,
+                              " more KV blocks but only ", cache.FreeBlocks(), " of ",
+                              stats.blocks_total, " are available; the rest are held by ",
+                              kv_->live_handles(), " retained KV handles")),
+             "");
+      return true;
+    }
+    return false;
+  }
+  const int64_t pending = static_cast<int64_t>(tokens.size()) - reused;
+  const int64_t count = pending == 1 ? 1 : std::min(pending, prefill_budget);
+  if (!kv->Resize(reused + count).ok()) return false;
+
+  if (!generation.admitted_once) {
+    generation.admitted_once = true;
+    generation.cached_prompt_tokens = std::min(reused, generation.prompt_size);
+    generation.first_admission_time = absl::Now();
+  }
+  generation.kv = std::move(kv);
+  generation.admission_order = next_admission_order_++;
+  generation.published_blocks = reused / cache.config().block_size;
+  if (pending > 1) prefill_budget -= count;
+  plan.push_back(PlanChunk(generation, reused, count));
+  running_.push_back(std::move(waiting_.front()));
+  waiting_.pop_front();
+  return true;
+}
+
+void EngineLoop::ProcessOutputs(const std::vector<Planned>& plan, const ForwardLogits& logits) {
+  KvCache& cache = kv_->cache();
+  const int64_t vocab_size = logits.vocab_size();
+  for (size_t index = 0; index < plan.size(); ++index) {
+    const Planned& planned = plan[index];
+    Generation& generation = *planned.generation;
+    const int64_t end = planned.start + planned.count;
+    if (end <= generation.prompt_size) {
+      stats_.prompt_tokens_computed += planned.count;
+    } else if (planned.start < generation.prompt_size) {
+      stats_.prompt_tokens_computed += generation.prompt_size - planned.start;
+    }
+    if (planned.logits == LogitsMode::kAllPositions) {
+      const int64_t first = std::max<int64_t>(planned.start, generation.prompt_logprobs.size());
+      const int64_t last = std::min(end, generation.prompt_size - 1);
+      const float* rows = logits.Row(static_cast<int64_t>(index), first - planned.start).data();
+      absl::StatusOr<std::vector<PromptTokenLogprobs>> entries = ComputePromptLogprobs(
+          absl::MakeConstSpan(rows, (last - first) * vocab_size), static_cast<int32_t>(vocab_size),
+          absl::MakeConstSpan(generation.tokens).subspan(first, last - first + 1),
+          *generation.request().params.prompt_logprobs);
+      if (!entries.ok()) {
+        Finish(generation, entries.status(), "");
+        continue;
+      }
+      for (PromptTokenLogprobs& entry : *entries) {
+        generation.prompt_logprobs.push_back(std::move(entry));
+      }
+    }
+    if (generation.request().use_prefix_cache) {
+      const int64_t full_blocks = end / cache.config().block_size;
+      if (full_blocks > generation.published_blocks) {
+        cache.PublishFullBlocks(*generation.kv,
+                                absl::MakeConstSpan(generation.tokens).subspan(0, end),
+                                generation.request().cache_salt);
+        generation.published_blocks = full_blocks;
+      }
+    }
+    if (end == static_cast<int64_t>(generation.tokens.size())) {
+      const int64_t row = planned.logits == LogitsMode::kAllPositions ? planned.count - 1 : 0;
+      SampleNext(
+          generation,
+          logits.Row(static_cast<int64_t>(index), row).subspan(0, limits_.sampling_vocab_size));
+    }
+  }
+}
+
+bool EngineLoop::SampleNext(Generation& generation, absl::Span<const float> logits) {
+  absl::StatusOr<SampledToken> sampled =
+      generation.sampler.Sample(logits, generation.history, workspace_);
+  if (!sampled.ok()) {
+    Finish(generation, sampled.status(), "");
+    return false;
+  }
+  const TokenId token = sampled->id;
+  absl::StatusOr<StopCheckResult> check = generation.stop_checker.Add(token);
+  if (!check.ok()) {
+    Finish(generation, check.status(), "");
+    return false;
+  }
+  generation.tokens.push_back(token);
+  generation.history.AddOutput(token);
+  ++stats_.tokens_generated;
+  if (generation.tokens.size() == static_cast<size_t>(generation.prompt_size) + 1) {
+    generation.first_token_time = absl::Now();
+  }
+  TokenDelta delta;
+  delta.token_ids.push_back(token);
+  delta.text = std::move(check->text);
+  delta.sampled.push_back(*std::move(sampled));
+  std::optional<FinishReason> reason = check->finish_reason;
+  if (!reason.has_value() &&
+      static_cast<int64_t>(generation.tokens.size()) >= generation.max_total_tokens) {
+    delta.text += generation.stop_checker.Finish();
+    reason = FinishReason::kLength;
+  }
+  generation.submitted.sink->OnDelta(delta);
+  if (reason.has_value()) {
+    Finish(generation, *reason, "");
+    return false;
+  }
+  return true;
+}
+
+void EngineLoop::Finish(Generation& generation, absl::StatusOr<FinishReason> reason,
+                        std::string text) {
+  // Detach the generation from the running batch or the waiting queue.
+  std::unique_ptr<Generation> owned;
+  if (auto it = std::find_if(running_.begin(), running_.end(),
+                             [&](const auto& g) { return g.get() == &generation; });
+      it != running_.end()) {
+    owned = std::move(*it);
+    running_.erase(it);
+  } else if (auto wit = std::find_if(waiting_.begin(), waiting_.end(),
+                                     [&](const auto& g) { return g.get() == &generation; });
+             wit != waiting_.end()) {
+    owned = std::move(*wit);
+    waiting_.erase(wit);
+  } else {
+    return;  // Already finished this step.
+  }
+  GenerationSink& sink = *generation.submitted.sink;
+  if (!text.empty() && reason.ok()) {
+    TokenDelta delta;
+    delta.text = std::move(text);
+    sink.OnDelta(delta);
+  }
+  absl::StatusOr<GenerationResult> result;
+  if (!reason.ok()) {
+    ++stats_.failed;
+    result = reason.status();
+  } else {
+    if (*reason == FinishReason::kCancelled) {
+      ++stats_.cancelled;
+    } else {
+      ++stats_.completed;
+    }
+    const absl::Time now = absl::Now();
+    const absl::Time submitted_at = generation.submitted.submit_time;
+    GenerationResult value;
+    value.finish_reason = *reason;
+    value.prompt_tokens = generation.prompt_size;
+    value.cached_prompt_tokens = generation.cached_prompt_tokens;
+    value.output_tokens.assign(generation.tokens.begin() + generation.prompt_size,
+                               generation.tokens.end());
+    value.completion_tokens = static_cast<int64_t>(value.output_tokens.size());
+    value.queue_time = generation.admitted_once ? generation.first_admission_time - submitted_at
+                                                : now - submitted_at;
+    if (value.completion_tokens > 0) {
+      value.time_to_first_token = generation.first_token_time - submitted_at;
+      value.decode_time = now - generation.first_token_time;
+    }
+    if (generation.wants_prompt_logprobs()) {
+      value.prompt_logprobs = std::move(generation.prompt_logprobs);
+    }
+    if (generation.request().retain_kv && *reason != FinishReason::kCancelled &&
+        generation.kv != nullptr) {
+      const int64_t held = generation.kv->num_positions();
+      value.kv = std::shared_ptr<const KvHandle>(new KvHandle(
+          std::vector<int32_t>(generation.tokens.begin(), generation.tokens.begin() + held),
+          kv_->cache().ShareFrom(*generation.kv, held), kv_));
+    }
+    result = std::move(value);
+  }
+  generation.kv.reset();  // Blocks are free (or cached) before the sink hears of the finish.
+  inbox_->Finished(generation.request().request_id);
+  sink.OnFinish(std::move(result));
+  finished_.push_back(std::move(owned));
+}
+
+void EngineLoop::PublishStats() {
+  stats_.running = static_cast<int64_t>(running_.size());
+  stats_.waiting = static_cast<int64_t>(waiting_.size());
+  stats_.kv = kv_->cache().stats();
+  stats_.retained_handles = kv_->live_handles();
+  inbox_->PublishStats(stats_);
+}
+
+}  // namespace minimind

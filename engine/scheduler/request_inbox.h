@@ -1,0 +1,86 @@
+// RequestInbox: everything that crosses from other threads into the engine thread — submitted
+// requests, cancellations, wake-ups — plus the set of live request ids and the published stats
+// snapshot. One mutex guards it; the engine thread takes everything new once per step, so the
+// hot path never waits on callers.
+//
+// Thread-safety: every method is thread-safe. The engine thread is the only caller of Take,
+// Finished and PublishStats.
+#ifndef MINIMIND_ENGINE_SCHEDULER_REQUEST_INBOX_H_
+#define MINIMIND_ENGINE_SCHEDULER_REQUEST_INBOX_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "engine/scheduler/engine_stats.h"
+#include "engine/scheduler/generation_request.h"
+#include "engine/scheduler/generation_sink.h"
+
+namespace minimind {
+
+struct SubmittedRequest {
+  GenerationRequest request;
+  std::shared_ptr<GenerationSink> sink;
+  absl::Time submit_time;
+};
+
+// What the engine thread picks up at the start of a step.
+struct InboxBatch {
+  std::vector<SubmittedRequest> requests;  // In submission order.
+  absl::flat_hash_set<std::string> cancelled_ids;
+  bool stop = false;  // The engine is shutting down.
+};
+
+class RequestInbox {
+ public:
+  explicit RequestInbox(int64_t max_waiting) : max_waiting_(max_waiting) {}
+
+  // AlreadyExists for a live request_id; ResourceExhausted when max_waiting requests are
+  // already waiting (not yet admitted). Otherwise queues it and wakes the engine.
+  absl::Status Push(SubmittedRequest submitted);
+
+  // True if `request_id` is live; the engine sees it in its next Take.
+  bool Cancel(absl::string_view request_id);
+
+  // Wakes an idle engine (e.g. a KvHandle was released).
+  void Wake();
+
+  // Asks the engine thread to stop; its next Take returns stop = true.
+  void RequestStop();
+
+  // Engine thread: takes what arrived. With `wait`, first blocks until something arrives (a
+  // request, a cancellation, a wake-up or the stop request).
+  InboxBatch Take(bool wait);
+
+  // Engine thread: `request_id` finished; Submit may reuse it from now on.
+  void Finished(absl::string_view request_id);
+
+  // Engine thread: the number of requests it holds that are not running (counts against
+  // max_waiting together with those not yet taken).
+  void SetEngineWaiting(int64_t waiting);
+
+  void PublishStats(const EngineStats& stats);
+  EngineStats Stats() const;
+
+ private:
+  const int64_t max_waiting_;
+  mutable absl::Mutex mutex_;
+  std::vector<SubmittedRequest> requests_ ABSL_GUARDED_BY(mutex_);
+  absl::flat_hash_set<std::string> cancelled_ids_ ABSL_GUARDED_BY(mutex_);
+  absl::flat_hash_set<std::string> live_ids_ ABSL_GUARDED_BY(mutex_);
+  int64_t engine_waiting_ ABSL_GUARDED_BY(mutex_) = 0;
+  bool woken_ ABSL_GUARDED_BY(mutex_) = false;
+  bool stop_ ABSL_GUARDED_BY(mutex_) = false;
+  EngineStats stats_ ABSL_GUARDED_BY(mutex_);
+};
+
+}  // namespace minimind
+
+#endif  // MINIMIND_ENGINE_SCHEDULER_REQUEST_INBOX_H_

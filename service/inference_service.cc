@@ -1,0 +1,420 @@
+#include "service/inference_service.h"
+
+#include <memory>
+#include <optional>
+#include <random>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "service/grpc_status.h"
+#include "service/outbound_queue.h"
+#include "service/tenant.h"
+
+namespace minimind {
+namespace {
+
+v1::FinishReason ToProtoFinishReason(FinishReason reason) {
+  switch (reason) {
+    case FinishReason::kStop:
+      return v1::FINISH_REASON_STOP;
+    case FinishReason::kLength:
+      return v1::FINISH_REASON_LENGTH;
+    case FinishReason::kStopSequence:
+      return v1::FINISH_REASON_STOP_SEQUENCE;
+    case FinishReason::kCancelled:
+      return v1::FINISH_REASON_CANCELLED;
+  }
+  return v1::FINISH_REASON_UNSPECIFIED;
+}
+
+void AppendTop(const std::vector<TokenLogprob>& top, v1::TokenLogprob& out) {
+  for (const TokenLogprob& alternative : top) {
+    v1::TopLogprob* entry = out.add_top_logprobs();
+    entry->set_token_id(alternative.id);
+    entry->set_logprob(alternative.logprob);
+  }
+}
+
+// Everything a call needs before Engine::Submit.
+struct PreparedCall {
+  GenerationRequest request;
+  std::string session_id;
+  // Session turns only.
+  TurnLease lease;
+  std::vector<ChatMessage> new_messages;
+  std::vector<int32_t> prompt_tokens;
+  std::optional<bool> enable_thinking;
+};
+
+absl::StatusOr<PreparedCall> Prepare(InferenceService& service, const ServingModel& model,
+                                     const v1::GenerateRequest& proto) {
+  const ServiceLimits& limits = model.prompts->limits();
+  PreparedCall call;
+  if (absl::Status s = ValidateIdField("request_id", proto.request_id(), limits); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ValidateIdField("session_id", proto.session_id(), limits); !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<SamplingParams> params = SamplingParamsFromProto(proto, limits);
+  if (!params.ok()) return params.status();
+  call.request.params = *std::move(params);
+  call.request.request_id =
+      proto.request_id().empty() ? service.NextRequestId() : proto.request_id();
+  const bool use_cache = !proto.has_use_cache() || proto.use_cache();
+  call.request.use_prefix_cache = use_cache;
+  if (proto.has_enable_thinking()) call.enable_thinking = proto.enable_thinking();
+
+  if (proto.session_id().empty()) {
+    absl::StatusOr<std::vector<int32_t>> tokens = model.prompts->Build(proto);
+    if (!tokens.ok()) return tokens.status();
+    call.request.prompt_tokens = *std::move(tokens);
+    return call;
+  }
+
+  if (model.sessions == nullptr) {
+    return absl::FailedPreconditionError("this server runs without sessions");
+  }
+  call.session_id = proto.session_id();
+  absl::StatusOr<TurnLease> lease = model.sessions->BeginTurn(proto.session_id(), kDefaultTenant);
+  if (!lease.ok()) return lease.status();
+  call.lease = *std::move(lease);
+  const SessionSnapshot& session = call.lease.snapshot();
+  absl::StatusOr<PromptBuilder::Turn> turn =
+      model.prompts->BuildTurn(session.system_prompt, session.messages, session.tokens, proto);
+  if (!turn.ok()) return turn.status();  // The lease is released: the session is unchanged.
+  call.new_messages = std::move(turn->new_messages);
+  call.prompt_tokens = turn->prompt_tokens;
+  call.request.prompt_tokens = std::move(turn->prompt_tokens);
+  call.request.retain_kv = true;
+  if (use_cache) call.request.resume = session.kv;
+  return call;
+}
+
+// Where a call's output goes: implemented by the reactors.
+class CallTarget {
+ public:
+  virtual ~CallTarget() = default;
+  // Engine thread. `last` marks the final message; the target may be destroyed after it.
+  virtual void Deliver(v1::GenerateResponse message, bool last) = 0;
+  // Engine thread; last call. The target may be destroyed after it.
+  virtual void Fail(grpc::Status status) = 0;
+};
+
+// Receives the engine's callbacks for one call, converts them to proto and commits a session
+// turn. Called on the engine thread only.
+class CallSink final : public GenerationSink {
+ public:
+  CallSink(const ServingModel& model, PreparedCall call, CallTarget* target)
+      : model_(model),
+        request_id_(call.request.request_id),
+        session_id_(call.session_id),
+        lease_(std::move(call.lease)),
+        new_messages_(std::move(call.new_messages)),
+        prompt_tokens_(std::move(call.prompt_tokens)),
+        enable_thinking_(call.enable_thinking),
+        target_(target) {}
+
+  void OnDelta(const TokenDelta& delta) override {
+    if (lease_.valid()) reply_text_ += delta.text;
+    v1::GenerateResponse message;
+    message.set_request_id(request_id_);
+    message.set_text(delta.text);
+    message.mutable_token_ids()->Add(delta.token_ids.begin(), delta.token_ids.end());
+    if (logprobs_requested_) {
+      for (const SampledToken& sampled : delta.sampled) {
+        v1::TokenLogprob* entry = message.add_logprobs();
+        entry->set_token_id(sampled.id);
+        entry->set_logprob(sampled.logprob);
+        AppendTop(sampled.top, *entry);
+      }
+    }
+    target_->Deliver(std::move(message), /*last=*/false);
+  }
+
+  void OnFinish(absl::StatusOr<GenerationResult> result) override {
+    CallTarget* target = target_;
+    if (!result.ok()) {
+      lease_.Release();
+      target->Fail(ToGrpcStatus(result.status()));
+      return;
+    }
+    if (lease_.valid()) CommitTurn(*result);
+    v1::GenerateResponse last;
+    last.set_request_id(request_id_);
+    last.set_session_id(session_id_);
+    last.set_finish_reason(ToProtoFinishReason(result->finish_reason));
+    v1::Usage* usage = last.mutable_usage();
+    usage->set_prompt_tokens(result->prompt_tokens);
+    usage->set_cached_prompt_tokens(result->cached_prompt_tokens);
+    usage->set_completion_tokens(result->completion_tokens);
+    usage->mutable_timing()->set_queue_seconds(absl::ToDoubleSeconds(result->queue_time));
+    usage->mutable_timing()->set_time_to_first_token_seconds(
+        absl::ToDoubleSeconds(result->time_to_first_token));
+    usage->mutable_timing()->set_decode_seconds(absl::ToDoubleSeconds(result->decode_time));
+    if (result->prompt_logprobs.has_value()) {
+      for (const PromptTokenLogprobs& entry : *result->prompt_logprobs) {
+        v1::TokenLogprob* out = last.add_prompt_logprobs();
+        out->set_token_id(entry.id);
+        out->set_logprob(entry.logprob);
+        AppendTop(entry.top, *out);
+      }
+    }
+    target->Deliver(std::move(last), /*last=*/true);
+  }
+
+  void set_logprobs_requested(bool requested) { logprobs_requested_ = requested; }
+
+ private:
+  // A cancelled turn leaves the session as it was; otherwise the messages, the reply, the exact
+  // tokens and the retained KV are committed. A session deleted meanwhile keeps it deleted.
+  void CommitTurn(GenerationResult& result) {
+    if (result.finish_reason == FinishReason::kCancelled) {
+      lease_.Release();
+      return;
+    }
+    const SessionSnapshot& session = lease_.snapshot();
+    std::vector<ChatMessage> appended = new_messages_;
+    ChatMessage reply;
+    reply.role = "assistant";
+    reply.content = reply_text_;
+    appended.push_back(std::move(reply));
+    std::vector<ChatMessage> transcript = session.messages;
+    transcript.insert(transcript.end(), appended.begin(), appended.end());
+    std::vector<int32_t> tokens = model_.prompts->CommittedTokens(
+        session.system_prompt, transcript, prompt_tokens_, result.output_tokens, enable_thinking_);
+    // NOT_FOUND here means the session was deleted or expired during the turn: the reply is
+    // still returned, the session stays gone.
+    lease_.Commit(std::move(appended), std::move(tokens), std::move(result.kv)).IgnoreError();
+  }
+
+  const ServingModel& model_;
+  const std::string request_id_;
+  const std::string session_id_;
+  TurnLease lease_;
+  const std::vector<ChatMessage> new_messages_;
+  const std::vector<int32_t> prompt_tokens_;
+  const std::optional<bool> enable_thinking_;
+  std::string reply_text_;
+  bool logprobs_requested_ = false;
+  CallTarget* const target_;
+};
+
+// Submits `call`; the sink reports to `target`. On error nothing was submitted.
+absl::Status SubmitCall(ServingModel& model, PreparedCall call, CallTarget* target) {
+  // The sink keeps the id; the request itself goes to the engine.
+  GenerationRequest request = std::move(call.request);
+  call.request.request_id = request.request_id;
+  auto sink = std::make_shared<CallSink>(model, std::move(call), target);
+  sink->set_logprobs_requested(request.params.logprobs);
+  return model.engine->Submit(std::move(request), std::move(sink));
+}
+
+// The published model and the prepared call, or why not.
+absl::StatusOr<PreparedCall> PrepareCall(InferenceService& service, ServingModel*& model,
+                                         const v1::GenerateRequest& request) {
+  absl::StatusOr<ServingModel*> loaded = service.model().Get();
+  if (!loaded.ok()) return loaded.status();
+  model = *loaded;
+  return Prepare(service, *model, request);
+}
+
+class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateResponse>,
+                              public CallTarget {
+ public:
+  GenerateReactor(InferenceService& service, const v1::GenerateRequest& request)
+      : queue_(service.model().get() != nullptr
+                   ? service.model().get()->prompts->limits().outbound_queue_messages
+                   : 1) {
+    absl::StatusOr<PreparedCall> call = PrepareCall(service, model_, request);
+    if (!call.ok()) {
+      Finish(ToGrpcStatus(call.status()));
+      return;
+    }
+    request_id_ = call->request.request_id;
+    if (absl::Status s = SubmitCall(*model_, *std::move(call), this); !s.ok()) {
+      Finish(ToGrpcStatus(s));
+      return;
+    }
+    submitted_.store(true, std::memory_order_release);
+  }
+
+  void Deliver(v1::GenerateResponse message, bool last) override {
+    Action action;
+    {
+      absl::MutexLock lock(&mutex_);
+      if (!broken_) queue_.Push(std::move(message));
+      if (last) finished_ = true;
+      action = NextActionLocked();
+    }
+    Run(action);
+  }
+
+  void Fail(grpc::Status status) override {
+    Action action;
+    {
+      absl::MutexLock lock(&mutex_);
+      finished_ = true;
+      status_ = std::move(status);
+      action = NextActionLocked();
+    }
+    Run(action);
+  }
+
+  void OnWriteDone(bool ok) override {
+    Action action;
+    {
+      absl::MutexLock lock(&mutex_);
+      writing_ = false;
+      if (!ok && !broken_) {
+        // The stream is gone (cancelled or disconnected): stop writing; OnCancel stops the engine.
+        broken_ = true;
+        while (!queue_.empty()) queue_.Pop();
+      }
+      action = NextActionLocked();
+    }
+    if (!ok) CancelEngine();
+    Run(action);
+  }
+
+  void OnCancel() override { CancelEngine(); }
+
+  void OnDone() override { delete this; }
+
+ private:
+  enum class Action { kNone, kWrite, kFinish };
+
+  Action NextActionLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    if (writing_ || finish_called_) return Action::kNone;
+    if (!queue_.empty()) {
+      current_ = queue_.Pop();
+      writing_ = true;
+      return Action::kWrite;
+    }
+    if (finished_) {
+      finish_called_ = true;
+      return Action::kFinish;
+    }
+    return Action::kNone;
+  }
+
+  // Outside the mutex. After Finish the reactor may be deleted at any moment: touch nothing.
+  void Run(Action action) {
+    switch (action) {
+      case Action::kNone:
+        return;
+      case Action::kWrite:
+        StartWrite(&current_);  // current_ is not touched until OnWriteDone.
+        return;
+      case Action::kFinish: {
+        grpc::Status status;
+        {
+          absl::MutexLock lock(&mutex_);
+          status = status_;
+        }
+        Finish(status);
+        return;
+      }
+    }
+  }
+
+  void CancelEngine() {
+    if (submitted_.load(std::memory_order_acquire)) model_->engine->Cancel(request_id_);
+  }
+
+  ServingModel* model_ = nullptr;
+  std::string request_id_;
+  std::atomic<bool> submitted_{false};
+  absl::Mutex mutex_;
+  OutboundQueue queue_ ABSL_GUARDED_BY(mutex_);
+  v1::GenerateResponse current_;  // The message being written; owned by the write in flight.
+  bool writing_ ABSL_GUARDED_BY(mutex_) = false;
+  bool finished_ ABSL_GUARDED_BY(mutex_) = false;  // The engine delivered its last call.
+  bool finish_called_ ABSL_GUARDED_BY(mutex_) = false;
+  bool broken_ ABSL_GUARDED_BY(mutex_) = false;  // A write failed; output is dropped.
+  grpc::Status status_ ABSL_GUARDED_BY(mutex_);
+};
+
+class CompleteReactor final : public grpc::ServerUnaryReactor, public CallTarget {
+ public:
+  CompleteReactor(InferenceService& service, const v1::GenerateRequest& request,
+                  v1::GenerateResponse* response)
+      : response_(response) {
+    absl::StatusOr<PreparedCall> call = PrepareCall(service, model_, request);
+    if (!call.ok()) {
+      Finish(ToGrpcStatus(call.status()));
+      return;
+    }
+    request_id_ = call->request.request_id;
+    if (absl::Status s = SubmitCall(*model_, *std::move(call), this); !s.ok()) {
+      Finish(ToGrpcStatus(s));
+      return;
+    }
+    submitted_.store(true, std::memory_order_release);
+  }
+
+  void Deliver(v1::GenerateResponse message, bool last) override {
+    // Only the engine thread writes the response, and gRPC reads it after Finish.
+    MergeResponse(std::move(message), *response_);
+    if (last) Finish(grpc::Status::OK);
+  }
+
+  void Fail(grpc::Status status) override { Finish(std::move(status)); }
+
+  void OnCancel() override {
+    if (submitted_.load(std::memory_order_acquire)) model_->engine->Cancel(request_id_);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  ServingModel* model_ = nullptr;
+  v1::GenerateResponse* const response_;
+  std::string request_id_;
+  std::atomic<bool> submitted_{false};
+};
+
+}  // namespace
+
+InferenceService::InferenceService(const ModelSlot& model)
+    : model_(model), id_salt_(std::random_device{}() ^ (uint64_t{std::random_device{}()} << 32)) {}
+
+std::string InferenceService::NextRequestId() {
+  return absl::StrCat("req-", absl::Hex(id_salt_, absl::kZeroPad16), "-",
+                      next_id_.fetch_add(1, std::memory_order_relaxed));
+}
+
+grpc::ServerWriteReactor<v1::GenerateResponse>* InferenceService::Generate(
+    grpc::CallbackServerContext* context, const v1::GenerateRequest* request) {
+  return new GenerateReactor(*this, *request);
+}
+
+grpc::ServerUnaryReactor* InferenceService::Complete(grpc::CallbackServerContext* context,
+                                                     const v1::GenerateRequest* request,
+                                                     v1::GenerateResponse* response) {
+  return new CompleteReactor(*this, *request, response);
+}
+
+grpc::ServerUnaryReactor* InferenceService::Cancel(grpc::CallbackServerContext* context,
+                                                   const v1::CancelRequest* request,
+                                                   v1::CancelResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<ServingModel*> model = model_.Get();
+  if (!model.ok()) {
+    reactor->Finish(ToGrpcStatus(model.status()));
+    return reactor;
+  }
+  if (request->request_id().empty()) {
+    reactor->Finish(ToGrpcStatus(absl::InvalidArgumentError("request_id is empty")));
+    return reactor;
+  }
+  response->set_cancelled((*model)->engine->Cancel(request->request_id()));
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace minimind

@@ -1,0 +1,62 @@
+// InferenceService: minimind.v1.Inference over the gRPC callback API.
+//
+// Generate: one ServerWriteReactor per call. The engine thread delivers deltas through a
+// GenerationSink; each becomes a GenerateResponse pushed to the call's bounded OutboundQueue
+// (outbound_queue.h: coalescing when full, so a slow reader never blocks the engine and loses
+// nothing). Exactly one write is in flight; the next starts from OnWriteDone, or from the sink
+// when the queue was idle. OnCancel (client cancel, disconnect or deadline) cancels the engine
+// request, which frees its KV on the engine's next step. The stream ends after the engine's
+// OnFinish: the last message carries finish_reason and usage; Finish is called only then, so the
+// reactor outlives every sink call. No reaction blocks: they take the reactor's mutex only for
+// queue operations.
+//
+// Complete: the same, collected into one response by a ServerUnaryReactor.
+// Cancel: Engine::Cancel by request_id, from any connection.
+//
+// Session turns (request.session_id set): BeginTurn on the SessionStore (ABORTED when busy), the
+// prompt is the session's tokens + the newly rendered suffix (request_conversion.h), the
+// session's KvHandle is passed as resume (unless use_cache=false) with retain_kv. On success the
+// turn commits: new messages + the assistant reply appended, tokens and KvHandle replaced. A
+// cancelled or failed turn releases the lease, leaving the session as it was.
+//
+// Thread-safety: the service is shared by all gRPC threads; it holds no mutable state but an
+// atomic id counter. The ModelSlot (and the model and session store it publishes) must outlive
+// it. Calls before the model is published fail with UNAVAILABLE.
+#ifndef MINIMIND_SERVICE_INFERENCE_SERVICE_H_
+#define MINIMIND_SERVICE_INFERENCE_SERVICE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "minimind/v1/inference.grpc.pb.h"
+#include "service/serving_model.h"
+
+namespace minimind {
+
+class InferenceService final : public v1::Inference::CallbackService {
+ public:
+  explicit InferenceService(const ModelSlot& model);
+
+  grpc::ServerWriteReactor<v1::GenerateResponse>* Generate(
+      grpc::CallbackServerContext* context, const v1::GenerateRequest* request) override;
+  grpc::ServerUnaryReactor* Complete(grpc::CallbackServerContext* context,
+                                     const v1::GenerateRequest* request,
+                                     v1::GenerateResponse* response) override;
+  grpc::ServerUnaryReactor* Cancel(grpc::CallbackServerContext* context,
+                                   const v1::CancelRequest* request,
+                                   v1::CancelResponse* response) override;
+
+  // Used by the reactors (inference_service.cc).
+  const ModelSlot& model() const { return model_; }
+  std::string NextRequestId();
+
+ private:
+  const ModelSlot& model_;
+  const uint64_t id_salt_;
+  std::atomic<uint64_t> next_id_{1};
+};
+
+}  // namespace minimind
+
+#endif  // MINIMIND_SERVICE_INFERENCE_SERVICE_H_

@@ -1,0 +1,95 @@
+// Request conversion: proto GenerateRequest -> engine inputs (sampling params, prompt tokens, chat
+// messages), with every service limit checked. Pure functions of the request and the model's
+// tokenizer/template; no gRPC calls, no engine state. Thread-safe (PromptBuilder is immutable).
+//
+// Session turns: a session keeps the exact token ids of its history (prompt + generated). A turn's
+// prompt is those tokens followed by the tokens of the newly rendered suffix: the text that the
+// chat template adds when the new message(s) and the generation prompt are appended to the
+// rendered transcript. So the history is never re-tokenized and its KV stays a valid prefix. When
+// the template's rendering of the longer conversation does not extend the shorter one (a template
+// that rewrites history, e.g. stripping reasoning), the whole conversation is rendered and
+// tokenized afresh; the engine then reuses whatever common prefix remains.
+#ifndef MINIMIND_SERVICE_REQUEST_CONVERSION_H_
+#define MINIMIND_SERVICE_REQUEST_CONVERSION_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "engine/sampling/sampling_params.h"
+#include "engine/tokenizer/chat_template.h"
+#include "engine/tokenizer/tokenizer.h"
+#include "minimind/v1/inference.pb.h"
+#include "service/service_limits.h"
+
+namespace minimind {
+
+// The request's sampling fields over the server defaults; InvalidArgument naming the field, value
+// and range (ValidateSamplingParams), or the max_tokens cap. Unset max_tokens = the cap.
+absl::StatusOr<SamplingParams> SamplingParamsFromProto(const v1::GenerateRequest& request,
+                                                       const ServiceLimits& limits);
+
+// InvalidArgument when an id (request_id, session_id) is longer than the limit or not printable
+// ASCII. `field` names it in the message.
+absl::Status ValidateIdField(absl::string_view field, absl::string_view id,
+                             const ServiceLimits& limits);
+
+// Messages with known roles (system, user, assistant, tool), valid UTF-8 and within the count and
+// byte limits; InvalidArgument otherwise, naming the message index.
+absl::StatusOr<std::vector<ChatMessage>> ChatMessagesFromProto(
+    const google::protobuf::RepeatedPtrField<v1::ChatMessage>& messages,
+    const ServiceLimits& limits);
+
+class PromptBuilder {
+ public:
+  // `chat_template` may be null (messages input is then InvalidArgument). Both must outlive this.
+  PromptBuilder(const Tokenizer& tokenizer, const ChatTemplate* chat_template,
+                ServiceLimits limits);
+
+  // Prompt tokens of a request without a session: raw prompt, token ids or rendered messages.
+  // InvalidArgument: empty input, invalid UTF-8, unknown role, an id outside the tokenizer's
+  // vocabulary; over max_prompt_bytes/max_prompt_tokens the message states the limit.
+  absl::StatusOr<std::vector<int32_t>> Build(const v1::GenerateRequest& request) const;
+
+  struct Turn {
+    std::vector<int32_t> prompt_tokens;     // history tokens + the new suffix's tokens
+    std::vector<ChatMessage> new_messages;  // what the turn appends before the reply
+  };
+  // A session turn: the new message(s) of `request` (messages, or a prompt taken as one user
+  // message) after the session's system prompt, transcript and tokens.
+  absl::StatusOr<Turn> BuildTurn(absl::string_view system_prompt,
+                                 const std::vector<ChatMessage>& transcript,
+                                 const std::vector<int32_t>& history_tokens,
+                                 const v1::GenerateRequest& request) const;
+
+  // The session tokens after a turn: the turn's prompt and output, followed by whatever the
+  // template renders after the reply (e.g. "<|im_end|>\n" when generation stopped before it),
+  // so the next turn's suffix starts where the template expects. `transcript` already holds the
+  // new messages and the assistant reply.
+  std::vector<int32_t> CommittedTokens(absl::string_view system_prompt,
+                                       const std::vector<ChatMessage>& transcript,
+                                       const std::vector<int32_t>& prompt_tokens,
+                                       const std::vector<int32_t>& output_tokens,
+                                       std::optional<bool> enable_thinking) const;
+
+  const ServiceLimits& limits() const { return limits_; }
+
+ private:
+  absl::StatusOr<std::string> Render(absl::string_view system_prompt,
+                                     const std::vector<ChatMessage>& messages,
+                                     bool add_generation_prompt,
+                                     std::optional<bool> enable_thinking) const;
+  absl::StatusOr<std::vector<int32_t>> EncodeChecked(absl::string_view text) const;
+  absl::Status CheckTokenCount(int64_t count) const;
+
+  const Tokenizer& tokenizer_;
+  const ChatTemplate* chat_template_;
+  ServiceLimits limits_;
+};
+
+}  // namespace minimind
+
+#endif  // MINIMIND_SERVICE_REQUEST_CONVERSION_H_

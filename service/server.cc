@@ -1,0 +1,108 @@
+#include "service/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "engine/kv/kv_cache_config.h"
+
+namespace minimind {
+
+Server::Server(const ServerOptions& options) : options_(options) {}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
+  std::unique_ptr<Server> server(new Server(options));
+  server->inference_ = std::make_unique<InferenceService>(server->slot_);
+  server->models_ = std::make_unique<ModelsService>(server->slot_);
+  server->sessions_service_ = std::make_unique<SessionsService>(server->slot_);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
+  builder.RegisterService(server->inference_.get());
+  builder.RegisterService(server->models_.get());
+  builder.RegisterService(server->sessions_service_.get());
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
+  }
+  grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
+  health->SetServingStatus(false);  // Every service, and "" (the whole server).
+  return server;
+}
+
+Server::~Server() {
+  if (!shut_down_ && server_ != nullptr) Shutdown(absl::ZeroDuration());
+  server_.reset();
+  model_.reset();  // Reaper, store, engine, model: see ServingModel.
+}
+
+absl::Status Server::LoadModel() {
+  ModelBundleOptions bundle_options;
+  bundle_options.model_path = options_.model_path;
+  bundle_options.config_path = options_.config_path;
+  bundle_options.tokenizer_dir = options_.tokenizer_dir;
+  absl::StatusOr<ModelBundle> bundle = LoadModelBundle(bundle_options);
+  if (!bundle.ok()) return bundle.status();
+  return ServeModel(*std::move(bundle));
+}
+
+absl::Status Server::ServeModel(ModelBundle bundle) {
+  if (model_ != nullptr) return absl::FailedPreconditionError("a model is already served");
+  absl::StatusOr<KvElementType> dtype = ParseKvElementType(options_.kv_cache_dtype);
+  if (!dtype.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--kv-cache-dtype: ", dtype.status().message()));
+  }
+  auto model = std::make_unique<ServingModel>(std::move(bundle));
+  EngineOptions engine_options;
+  engine_options.kv.element_type = *dtype;
+  engine_options.kv.block_size = options_.block_size;
+  engine_options.kv.memory_bytes = options_.kv_cache_memory_bytes;
+  engine_options.max_running = options_.max_batch;
+  engine_options.max_waiting = options_.max_waiting;
+  engine_options.max_context = options_.max_context;
+  engine_options.eos_token_ids = model->bundle.eos_token_ids;
+  engine_options.sampling_vocab_size = model->bundle.sampling_vocab_size();
+  absl::StatusOr<std::unique_ptr<Engine>> engine =
+      Engine::Create(model->bundle.model, model->bundle.tokenizer, engine_options);
+  if (!engine.ok()) return engine.status();
+  model->engine = *std::move(engine);
+  model->prompts = std::make_unique<PromptBuilder>(
+      model->bundle.tokenizer,
+      model->bundle.chat_template.has_value() ? &*model->bundle.chat_template : nullptr,
+      options_.limits);
+  // Sessions may pin this share of the pool between turns; beyond it the least recently used
+  // lose their KV (not their transcript).
+  SessionStoreOptions store_options;
+  store_options.max_sessions = options_.max_sessions;
+  store_options.default_ttl = options_.session_ttl;
+  store_options.max_ttl = options_.max_session_ttl;
+  store_options.max_pinned_kv_blocks = static_cast<int64_t>(
+      options_.session_kv_fraction * static_cast<double>(model->engine->kv_num_blocks()));
+  absl::StatusOr<std::unique_ptr<SessionStore>> store = SessionStore::Make(store_options);
+  if (!store.ok()) return store.status();
+  model->sessions = *std::move(store);
+  model->reaper = std::make_unique<SessionReaper>(*model->sessions, options_.reaper_interval);
+  model_ = std::move(model);
+  slot_.Publish(model_.get());
+  server_->GetHealthCheckService()->SetServingStatus(true);
+  return absl::OkStatus();
+}
+
+void Server::Shutdown(absl::Duration grace) {
+  if (shut_down_ || server_ == nullptr) return;
+  shut_down_ = true;
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  server_->Shutdown(std::chrono::system_clock::now() +
+                    absl::ToChronoNanoseconds(std::max(grace, absl::ZeroDuration())));
+}
+
+void Server::Wait() {
+  if (server_ != nullptr) server_->Wait();
+}
+
+}  // namespace minimind

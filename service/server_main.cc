@@ -1,0 +1,77 @@
+// minimind-server: serves one model over gRPC (package minimind.v1). Configuration by flags or
+// MINIMIND_* environment variables (server_options.h, docs/service.md).
+//
+// Start-up: listen first (health NOT_SERVING), load the model, then SERVING. Prints
+// "minimind-server listening on HOST:PORT" (the bound port, for --listen ...:0) and
+// "minimind-server serving MODEL" on stdout. SIGTERM/SIGINT: health NOT_SERVING, stop accepting,
+// let in-flight calls finish within --shutdown-grace, exit 0.
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "service/server.h"
+#include "service/server_options.h"
+
+namespace {
+
+std::optional<std::string> GetEnv(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr) return std::nullopt;
+  return std::string(value);
+}
+
+int Run(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (const std::string& arg : args) {
+    if (arg == "--help" || arg == "-h") {
+      std::cout << minimind::ServerUsage();
+      return 0;
+    }
+  }
+  absl::StatusOr<minimind::ServerOptions> options = minimind::ParseServerOptions(args, GetEnv);
+  if (!options.ok()) {
+    std::cerr << "minimind-server: " << options.status().message() << "\n";
+    return 2;
+  }
+
+  // Every thread started from here on inherits the mask, so only sigwait below sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  absl::StatusOr<std::unique_ptr<minimind::Server>> server = minimind::Server::Start(*options);
+  if (!server.ok()) {
+    std::cerr << "minimind-server: " << server.status().message() << "\n";
+    return 1;
+  }
+  const std::string host = options->listen.substr(0, options->listen.rfind(':'));
+  std::cout << "minimind-server listening on " << host << ":" << (*server)->port() << std::endl;
+
+  if (absl::Status loaded = (*server)->LoadModel(); !loaded.ok()) {
+    std::cerr << "minimind-server: cannot serve " << options->model_path << ": " << loaded.message()
+              << "\n";
+    return 1;
+  }
+  std::cout << "minimind-server serving " << options->model_path << std::endl;
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  std::cout << "minimind-server: signal " << signal_number << ", draining for "
+            << absl::FormatDuration(options->shutdown_grace) << std::endl;
+  (*server)->Shutdown(options->shutdown_grace);
+  (*server)->Wait();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return Run(argc, argv); }

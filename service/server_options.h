@@ -1,0 +1,69 @@
+// ServerOptions: the configuration of one minimind-server, and its parsing from command-line
+// flags with environment-variable fallbacks (flag > environment > default). Every flag has a
+// MINIMIND_* variable (the table in docs/service.md, and `minimind-server --help`).
+#ifndef MINIMIND_SERVICE_SERVER_OPTIONS_H_
+#define MINIMIND_SERVICE_SERVER_OPTIONS_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "service/service_limits.h"
+
+namespace minimind {
+
+struct ServerOptions {
+  // Model directory (Hugging Face layout), *.safetensors or *.pth (with config_path).
+  std::string model_path = "models/minimind-serve-tiny";
+  std::string config_path;
+  std::string tokenizer_dir;
+  // host:port; port 0 picks a free port (Server::port() tells which).
+  std::string listen = "0.0.0.0:50051";
+  std::string kv_cache_dtype = "f32";
+  int64_t kv_cache_memory_bytes = int64_t{256} << 20;
+  int64_t block_size = 16;
+  int64_t max_batch = 64;
+  int64_t max_waiting = 1024;
+  int64_t max_context = 0;  // 0 = the model's
+  // Worker threads of the forward pass. The engine's forward pass is single-threaded today; the
+  // value is validated and kept for when it is not.
+  int64_t threads = 1;
+  absl::Duration session_ttl = absl::Minutes(30);
+  absl::Duration max_session_ttl = absl::Hours(24);
+  int64_t max_sessions = 10000;
+  // Fraction of the KV pool sessions may keep pinned between turns (soft pin).
+  double session_kv_fraction = 0.5;
+  absl::Duration reaper_interval = absl::Seconds(1);
+  // Grace period for in-flight streams on SIGTERM.
+  absl::Duration shutdown_grace = absl::Seconds(10);
+  ServiceLimits limits;
+};
+
+// One flag: its name (without --), environment variable and help text.
+struct ServerFlag {
+  const char* name;
+  const char* env;
+  const char* help;
+};
+const std::vector<ServerFlag>& ServerFlags();
+
+// `args` without the program name. `getenv` returns a variable's value or nullopt. InvalidArgument
+// names the flag (or variable) and the problem: unknown flag, missing value, bad number, size or
+// duration, value out of range.
+absl::StatusOr<ServerOptions> ParseServerOptions(
+    const std::vector<std::string>& args,
+    const std::function<std::optional<std::string>(const char*)>& getenv);
+
+// Sizes: "1048576", "512KiB", "256MiB", "4GiB" (also KB/MB/GB as powers of 1000).
+absl::StatusOr<int64_t> ParseByteSize(absl::string_view text);
+
+// The --help text.
+std::string ServerUsage();
+
+}  // namespace minimind
+
+#endif  // MINIMIND_SERVICE_SERVER_OPTIONS_H_

@@ -1,0 +1,146 @@
+#include "service/sessions_service.h"
+
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "service/grpc_status.h"
+#include "service/tenant.h"
+
+namespace minimind {
+namespace {
+
+void SetTimestamp(absl::Time time, google::protobuf::Timestamp& out) {
+  const int64_t nanos = absl::ToUnixNanos(time);
+  out.set_seconds(nanos / 1000000000);
+  out.set_nanos(static_cast<int32_t>(nanos % 1000000000));
+}
+
+void SetDuration(absl::Duration duration, google::protobuf::Duration& out) {
+  const int64_t nanos = absl::ToInt64Nanoseconds(duration);
+  out.set_seconds(nanos / 1000000000);
+  out.set_nanos(static_cast<int32_t>(nanos % 1000000000));
+}
+
+// InvalidArgument for negative or out-of-range proto durations; the store checks its own limits.
+absl::StatusOr<absl::Duration> FromProtoDuration(const google::protobuf::Duration& duration) {
+  if (duration.seconds() < 0 || duration.nanos() < 0 || duration.nanos() >= 1000000000) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ttl must be non-negative, got ", duration.seconds(), "s ", duration.nanos(), "ns"));
+  }
+  return absl::Seconds(duration.seconds()) + absl::Nanoseconds(duration.nanos());
+}
+
+void ToProto(const SessionSnapshot& session, v1::Session& out) {
+  out.set_session_id(session.id);
+  out.set_system_prompt(session.system_prompt);
+  for (const auto& [key, value] : session.labels) (*out.mutable_labels())[key] = value;
+  for (const ChatMessage& message : session.messages) {
+    v1::ChatMessage* entry = out.add_messages();
+    entry->set_role(message.role);
+    entry->set_content(message.content.value_or(""));
+    entry->set_reasoning_content(message.reasoning_content.value_or(""));
+  }
+  out.set_num_tokens(session.num_tokens);
+  out.set_kv_cached(session.kv != nullptr || session.kv_blocks > 0);
+  SetTimestamp(session.created, *out.mutable_created());
+  SetTimestamp(session.last_used, *out.mutable_last_used());
+  SetTimestamp(session.expires, *out.mutable_expires());
+  SetDuration(session.ttl, *out.mutable_ttl());
+  out.set_busy(session.busy);
+  out.set_turns(session.turns);
+}
+
+grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* context, const absl::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+}  // namespace
+
+SessionsService::SessionsService(const ModelSlot& model) : model_(model) {}
+
+absl::StatusOr<SessionStore*> SessionsService::Store() const {
+  absl::StatusOr<ServingModel*> model = model_.Get();
+  if (!model.ok()) return model.status();
+  if ((*model)->sessions == nullptr) {
+    return absl::FailedPreconditionError("this server runs without sessions");
+  }
+  return (*model)->sessions.get();
+}
+
+grpc::ServerUnaryReactor* SessionsService::CreateSession(grpc::CallbackServerContext* context,
+                                                         const v1::CreateSessionRequest* request,
+                                                         v1::Session* response) {
+  absl::StatusOr<SessionStore*> store = Store();
+  if (!store.ok()) return Done(context, store.status());
+  absl::StatusOr<absl::Duration> ttl = FromProtoDuration(request->ttl());
+  if (!ttl.ok()) return Done(context, ttl.status());
+  const int64_t max_bytes = model_.get()->prompts->limits().max_prompt_bytes;
+  if (static_cast<int64_t>(request->system_prompt().size()) > max_bytes) {
+    return Done(context, absl::InvalidArgumentError(
+                             absl::StrCat("system_prompt is ", request->system_prompt().size(),
+                                          " bytes; the limit is ", max_bytes)));
+  }
+  SessionLabels labels(request->labels().begin(), request->labels().end());
+  absl::StatusOr<SessionSnapshot> session =
+      (*store)->Create(kDefaultTenant, request->system_prompt(), *ttl, std::move(labels));
+  if (session.ok()) ToProto(*session, *response);
+  return Done(context, session.status());
+}
+
+grpc::ServerUnaryReactor* SessionsService::GetSession(grpc::CallbackServerContext* context,
+                                                      const v1::GetSessionRequest* request,
+                                                      v1::Session* response) {
+  absl::StatusOr<SessionStore*> store = Store();
+  if (!store.ok()) return Done(context, store.status());
+  absl::StatusOr<SessionSnapshot> session = (*store)->Get(request->session_id(), kDefaultTenant);
+  if (session.ok()) ToProto(*session, *response);
+  return Done(context, session.status());
+}
+
+grpc::ServerUnaryReactor* SessionsService::ListSessions(grpc::CallbackServerContext* context,
+                                                        const v1::ListSessionsRequest* request,
+                                                        v1::ListSessionsResponse* response) {
+  absl::StatusOr<SessionStore*> store = Store();
+  if (!store.ok()) return Done(context, store.status());
+  absl::StatusOr<SessionPage> page =
+      (*store)->List(kDefaultTenant, request->page_size(), request->page_token());
+  if (page.ok()) {
+    for (const SessionSnapshot& session : page->sessions) {
+      ToProto(session, *response->add_sessions());
+    }
+    response->set_next_page_token(page->next_page_token);
+  }
+  return Done(context, page.status());
+}
+
+grpc::ServerUnaryReactor* SessionsService::DeleteSession(grpc::CallbackServerContext* context,
+                                                         const v1::DeleteSessionRequest* request,
+                                                         v1::DeleteSessionResponse* response) {
+  absl::StatusOr<SessionStore*> store = Store();
+  if (!store.ok()) return Done(context, store.status());
+  return Done(context, (*store)->Delete(request->session_id(), kDefaultTenant));
+}
+
+grpc::ServerUnaryReactor* SessionsService::ForkSession(grpc::CallbackServerContext* context,
+                                                       const v1::ForkSessionRequest* request,
+                                                       v1::Session* response) {
+  absl::StatusOr<SessionStore*> store = Store();
+  if (!store.ok()) return Done(context, store.status());
+  std::optional<absl::Duration> ttl;
+  if (request->has_ttl()) {
+    absl::StatusOr<absl::Duration> parsed = FromProtoDuration(request->ttl());
+    if (!parsed.ok()) return Done(context, parsed.status());
+    ttl = *parsed;
+  }
+  absl::StatusOr<SessionSnapshot> session =
+      (*store)->Fork(request->session_id(), kDefaultTenant, ttl);
+  if (session.ok()) ToProto(*session, *response);
+  return Done(context, session.status());
+}
+
+}  // namespace minimind

@@ -1,0 +1,76 @@
+#include "service/server_options.h"
+
+#include <map>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace minimind {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::function<std::optional<std::string>(const char*)> Env(
+    std::map<std::string, std::string> variables) {
+  return [variables](const char* name) -> std::optional<std::string> {
+    auto it = variables.find(name);
+    if (it == variables.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+TEST(ServerOptionsTest, DefaultsWithoutFlagsOrEnvironment) {
+  absl::StatusOr<ServerOptions> options = ParseServerOptions({}, Env({}));
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->model_path, "models/minimind-serve-tiny");
+  EXPECT_EQ(options->listen, "0.0.0.0:50051");
+  EXPECT_EQ(options->kv_cache_memory_bytes, int64_t{256} << 20);
+}
+
+TEST(ServerOptionsTest, EnvironmentFillsAndFlagsWin) {
+  absl::StatusOr<ServerOptions> options =
+      ParseServerOptions({"--model", "/flag/model", "--block-size=32", "--session-ttl", "5m"},
+                         Env({{"MINIMIND_MODEL", "/env/model"},
+                              {"MINIMIND_KV_CACHE_MEMORY", "64MiB"},
+                              {"MINIMIND_KV_CACHE_DTYPE", "int8"},
+                              {"MINIMIND_MAX_SESSIONS", "7"}}));
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->model_path, "/flag/model");
+  EXPECT_EQ(options->kv_cache_memory_bytes, int64_t{64} << 20);
+  EXPECT_EQ(options->kv_cache_dtype, "int8");
+  EXPECT_EQ(options->block_size, 32);
+  EXPECT_EQ(options->max_sessions, 7);
+  EXPECT_EQ(options->session_ttl, absl::Minutes(5));
+}
+
+TEST(ServerOptionsTest, ErrorsNameTheFlagOrVariable) {
+  EXPECT_THAT(ParseServerOptions({"--bogus", "1"}, Env({})).status().message(),
+              HasSubstr("unknown flag --bogus"));
+  EXPECT_THAT(ParseServerOptions({"--block-size"}, Env({})).status().message(),
+              HasSubstr("--block-size needs a value"));
+  EXPECT_THAT(ParseServerOptions({"--max-batch", "0"}, Env({})).status().message(),
+              HasSubstr("--max-batch must be in [1, 4096], got 0"));
+  EXPECT_THAT(ParseServerOptions({}, Env({{"MINIMIND_SESSION_TTL", "soon"}})).status().message(),
+              HasSubstr("MINIMIND_SESSION_TTL"));
+  EXPECT_THAT(ParseServerOptions({"--kv-cache-memory", "lots"}, Env({})).status().message(),
+              HasSubstr("not a byte size"));
+}
+
+TEST(ServerOptionsTest, ByteSizes) {
+  EXPECT_EQ(*ParseByteSize("1024"), 1024);
+  EXPECT_EQ(*ParseByteSize("2KiB"), 2048);
+  EXPECT_EQ(*ParseByteSize("3GiB"), int64_t{3} << 30);
+  EXPECT_EQ(*ParseByteSize("5MB"), 5000000);
+  EXPECT_FALSE(ParseByteSize("-1").ok());
+  EXPECT_FALSE(ParseByteSize("99999999999GiB").ok());
+}
+
+TEST(ServerOptionsTest, EveryFlagHasAnEnvironmentVariableAndHelp) {
+  for (const ServerFlag& flag : ServerFlags()) {
+    EXPECT_THAT(std::string(flag.env), ::testing::StartsWith("MINIMIND_")) << flag.name;
+    EXPECT_THAT(ServerUsage(), HasSubstr(absl::StrCat("--", flag.name)));
+  }
+}
+
+}  // namespace
+}  // namespace minimind

@@ -1,0 +1,552 @@
+// Integration tests of minimind-server's services: an in-process Server on a tiny random model,
+// driven through the generated C++ client stubs over a real TCP connection.
+#include "service/server.h"
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/service/test_server.h"
+#include "tests/support/test_paths.h"
+
+namespace minimind {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+
+struct StreamResult {
+  std::vector<v1::GenerateResponse> messages;
+  grpc::Status status;
+  std::string text;
+  std::vector<int32_t> token_ids;
+  v1::GenerateResponse last;
+};
+
+StreamResult ReadAll(grpc::ClientReader<v1::GenerateResponse>& reader) {
+  StreamResult result;
+  v1::GenerateResponse message;
+  while (reader.Read(&message)) {
+    result.text += message.text();
+    result.token_ids.insert(result.token_ids.end(), message.token_ids().begin(),
+                            message.token_ids().end());
+    result.messages.push_back(message);
+  }
+  result.status = reader.Finish();
+  if (!result.messages.empty()) result.last = result.messages.back();
+  return result;
+}
+
+StreamResult Stream(v1::Inference::Stub& stub, const v1::GenerateRequest& request) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  std::unique_ptr<grpc::ClientReader<v1::GenerateResponse>> reader =
+      stub.Generate(&context, request);
+  return ReadAll(*reader);
+}
+
+grpc::Status Complete(v1::Inference::Stub& stub, const v1::GenerateRequest& request,
+                      v1::GenerateResponse& response) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  return stub.Complete(&context, request, &response);
+}
+
+v1::ModelInfo ModelInfo(v1::Models::Stub& stub) {
+  grpc::ClientContext context;
+  v1::ModelInfo info;
+  const grpc::Status status = stub.GetModelInfo(&context, v1::GetModelInfoRequest(), &info);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return info;
+}
+
+// Polls until no KV block is referenced (the engine frees a cancelled request's blocks on its
+// next step); returns the last count seen.
+int64_t WaitForNoBlocksInUse(v1::Models::Stub& stub) {
+  int64_t in_use = -1;
+  for (int i = 0; i < 500; ++i) {
+    in_use = ModelInfo(stub).kv_blocks_in_use();
+    if (in_use == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return in_use;
+}
+
+v1::GenerateRequest PromptRequest(const std::string& prompt, int max_tokens, uint64_t seed) {
+  v1::GenerateRequest request;
+  request.set_prompt(prompt);
+  request.set_max_tokens(max_tokens);
+  request.set_seed(seed);
+  request.set_ignore_eos(true);
+  return request;
+}
+
+v1::GenerateRequest TurnRequest(const std::string& session_id, const std::string& user,
+                                int max_tokens, uint64_t seed) {
+  v1::GenerateRequest request;
+  request.set_session_id(session_id);
+  v1::ChatMessage* message = request.mutable_messages()->add_messages();
+  message->set_role("user");
+  message->set_content(user);
+  request.set_max_tokens(max_tokens);
+  request.set_seed(seed);
+  request.set_ignore_eos(true);
+  return request;
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    model_dir_ = new std::string(
+        (std::filesystem::temp_directory_path() / absl::StrCat("minimind_service_test_", getpid()))
+            .string());
+    ASSERT_TRUE(testing::WriteTinyModel(*model_dir_).ok());
+  }
+  static void TearDownTestSuite() {
+    std::filesystem::remove_all(*model_dir_);
+    delete model_dir_;
+  }
+
+  void SetUp() override { Restart(ServerOptions()); }
+
+  void Restart(ServerOptions options) {
+    test_ = {};
+    options.kv_cache_memory_bytes = 16 << 20;
+    absl::StatusOr<testing::TestServer> server = testing::StartTestServer(options, *model_dir_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    test_ = *std::move(server);
+  }
+
+  v1::Session CreateSession(const std::string& system_prompt, int ttl_seconds = 0) {
+    grpc::ClientContext context;
+    v1::CreateSessionRequest request;
+    request.set_system_prompt(system_prompt);
+    if (ttl_seconds > 0) request.mutable_ttl()->set_seconds(ttl_seconds);
+    v1::Session session;
+    const grpc::Status status = test_.sessions->CreateSession(&context, request, &session);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return session;
+  }
+
+  grpc::Status GetSession(const std::string& id, v1::Session& session) {
+    grpc::ClientContext context;
+    v1::GetSessionRequest request;
+    request.set_session_id(id);
+    return test_.sessions->GetSession(&context, request, &session);
+  }
+
+  v1::Session Fork(const std::string& id) {
+    grpc::ClientContext context;
+    v1::ForkSessionRequest request;
+    request.set_session_id(id);
+    v1::Session session;
+    const grpc::Status status = test_.sessions->ForkSession(&context, request, &session);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return session;
+  }
+
+  static std::string* model_dir_;
+  testing::TestServer test_;
+};
+
+std::string* ServerTest::model_dir_ = nullptr;
+
+TEST_F(ServerTest, HealthIsNotServingUntilTheModelIsServed) {
+  ServerOptions options;
+  options.kv_cache_memory_bytes = 16 << 20;
+  absl::StatusOr<testing::TestServer> loading = testing::StartTestServer(options, "");
+  ASSERT_TRUE(loading.ok()) << loading.status();
+  EXPECT_EQ(testing::HealthStatus(*loading->channel), 2);  // NOT_SERVING
+  grpc::ClientContext context;
+  v1::ModelInfo info;
+  const grpc::Status status =
+      loading->models->GetModelInfo(&context, v1::GetModelInfoRequest(), &info);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(status.error_message(), HasSubstr("loading"));
+
+  ModelBundleOptions bundle_options;
+  bundle_options.model_path = *model_dir_;
+  absl::StatusOr<ModelBundle> bundle = LoadModelBundle(bundle_options);
+  ASSERT_TRUE(bundle.ok());
+  ASSERT_TRUE(loading->server->ServeModel(*std::move(bundle)).ok());
+  EXPECT_EQ(testing::HealthStatus(*loading->channel), 1);  // SERVING
+
+  loading->server->Shutdown(absl::ZeroDuration());
+}
+
+TEST_F(ServerTest, ModelInfoDescribesModelAndKvCache) {
+  const v1::ModelInfo info = ModelInfo(*test_.models);
+  EXPECT_EQ(info.architecture(), "qwen3");
+  EXPECT_EQ(info.tokenizer_vocab_size(), 259);
+  EXPECT_EQ(info.context_length(), 4096);
+  EXPECT_EQ(info.kv_dtype(), "f32");
+  EXPECT_EQ(info.kv_block_size(), 16);
+  EXPECT_EQ(info.kv_memory_bytes(), 16 << 20);
+  EXPECT_GT(info.kv_blocks_total(), 0);
+  EXPECT_EQ(info.kv_blocks_in_use(), 0);
+  EXPECT_GT(info.parameter_count(), 0);
+  EXPECT_TRUE(info.has_chat_template());
+}
+
+TEST_F(ServerTest, TokenizeAndDetokenizeRoundTrip) {
+  grpc::ClientContext tokenize_context;
+  v1::TokenizeRequest tokenize;
+  tokenize.set_text("héllo");
+  v1::TokenizeResponse tokens;
+  ASSERT_TRUE(test_.models->Tokenize(&tokenize_context, tokenize, &tokens).ok());
+  EXPECT_THAT(tokens.token_ids(), SizeIs(6));  // Byte-level: one token per UTF-8 byte.
+
+  grpc::ClientContext detokenize_context;
+  v1::DetokenizeRequest detokenize;
+  *detokenize.mutable_token_ids() = tokens.token_ids();
+  v1::DetokenizeResponse text;
+  ASSERT_TRUE(test_.models->Detokenize(&detokenize_context, detokenize, &text).ok());
+  EXPECT_EQ(text.text(), "héllo");
+}
+
+TEST_F(ServerTest, GenerateStreamsAndEndsWithFinishReasonAndUsage) {
+  const StreamResult result = Stream(*test_.inference, PromptRequest("hello", 12, 5));
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  ASSERT_FALSE(result.messages.empty());
+  EXPECT_THAT(result.token_ids, SizeIs(12));
+  EXPECT_EQ(result.last.finish_reason(), v1::FINISH_REASON_LENGTH);
+  EXPECT_EQ(result.last.usage().prompt_tokens(), 5);
+  EXPECT_EQ(result.last.usage().completion_tokens(), 12);
+  EXPECT_GT(result.last.usage().timing().time_to_first_token_seconds(), 0.0);
+  EXPECT_FALSE(result.last.request_id().empty());
+  for (size_t i = 0; i + 1 < result.messages.size(); ++i) {
+    EXPECT_EQ(result.messages[i].finish_reason(), v1::FINISH_REASON_UNSPECIFIED);
+    EXPECT_FALSE(result.messages[i].has_usage());
+  }
+}
+
+TEST_F(ServerTest, CompleteEqualsTheCollectedStream) {
+  v1::GenerateRequest request = PromptRequest("the same seed", 16, 42);
+  request.set_logprobs(true);
+  request.set_top_logprobs(2);
+  const StreamResult streamed = Stream(*test_.inference, request);
+  ASSERT_TRUE(streamed.status.ok());
+  v1::GenerateResponse complete;
+  ASSERT_TRUE(Complete(*test_.inference, request, complete).ok());
+  EXPECT_EQ(std::vector<int32_t>(complete.token_ids().begin(), complete.token_ids().end()),
+            streamed.token_ids);
+  EXPECT_EQ(complete.text(), streamed.text);
+  ASSERT_EQ(complete.logprobs_size(), 16);
+  EXPECT_EQ(complete.logprobs(0).top_logprobs_size(), 2);
+  EXPECT_EQ(complete.finish_reason(), v1::FINISH_REASON_LENGTH);
+  EXPECT_EQ(complete.usage().completion_tokens(), 16);
+}
+
+TEST_F(ServerTest, SlowReaderDoesNotStallTheEngineAndLosesNothing) {
+  const int64_t completed_before = test_.server->engine()->Stats().completed;
+  grpc::ClientContext context;
+  auto reader = test_.inference->Generate(&context, PromptRequest("slow reader", 600, 4));
+  // Read nothing until the engine reports the request finished.
+  for (int i = 0; i < 1000 && test_.server->engine()->Stats().completed == completed_before; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GT(test_.server->engine()->Stats().completed, completed_before);
+  const StreamResult result = ReadAll(*reader);
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_THAT(result.token_ids, SizeIs(600));
+  EXPECT_EQ(result.last.usage().completion_tokens(), 600);
+}
+
+TEST_F(ServerTest, CancelFromAnotherConnectionStopsTheStreamAndFreesKv) {
+  v1::GenerateRequest request = PromptRequest("a long one", 3000, 1);
+  request.set_request_id("cancel-me");
+  grpc::ClientContext context;
+  auto reader = test_.inference->Generate(&context, request);
+  v1::GenerateResponse first;
+  ASSERT_TRUE(reader->Read(&first));
+
+  auto other = v1::Inference::NewStub(test_.NewChannel());
+  grpc::ClientContext cancel_context;
+  v1::CancelRequest cancel;
+  cancel.set_request_id("cancel-me");
+  v1::CancelResponse cancelled;
+  ASSERT_TRUE(other->Cancel(&cancel_context, cancel, &cancelled).ok());
+  EXPECT_TRUE(cancelled.cancelled());
+
+  StreamResult rest = ReadAll(*reader);
+  EXPECT_TRUE(rest.status.ok()) << rest.status.error_message();
+  EXPECT_EQ(rest.last.finish_reason(), v1::FINISH_REASON_CANCELLED);
+  EXPECT_LT(rest.last.usage().completion_tokens(), 3000);
+  EXPECT_EQ(WaitForNoBlocksInUse(*test_.models), 0);
+
+  grpc::ClientContext again_context;
+  v1::CancelResponse again;
+  ASSERT_TRUE(other->Cancel(&again_context, cancel, &again).ok());
+  EXPECT_FALSE(again.cancelled());
+}
+
+TEST_F(ServerTest, ClientCancellationFreesKv) {
+  grpc::ClientContext context;
+  auto reader = test_.inference->Generate(&context, PromptRequest("abandoned", 3000, 2));
+  v1::GenerateResponse first;
+  ASSERT_TRUE(reader->Read(&first));
+  context.TryCancel();
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_EQ(WaitForNoBlocksInUse(*test_.models), 0);
+}
+
+TEST_F(ServerTest, DeadlineStopsGenerationAndFreesKv) {
+  grpc::ClientContext context;
+  // 4000 tokens take several hundred ms even on a fast machine: the deadline comes first.
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
+  v1::GenerateResponse response;
+  const grpc::Status status =
+      test_.inference->Complete(&context, PromptRequest("too slow", 4000, 3), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_EQ(WaitForNoBlocksInUse(*test_.models), 0);
+  // The engine counted it as cancelled, not completed.
+  EXPECT_GE(test_.server->engine()->Stats().cancelled, 1);
+}
+
+TEST_F(ServerTest, SessionTurnsReuseTheKvOfPreviousTurns) {
+  const v1::Session session = CreateSession("You are terse.");
+  ASSERT_EQ(session.session_id().size(), 32u);
+
+  int64_t history = 0;  // Tokens of the previous turns (prompt + reply).
+  for (int turn = 0; turn < 3; ++turn) {
+    v1::GenerateResponse reply;
+    const grpc::Status status =
+        Complete(*test_.inference,
+                 TurnRequest(session.session_id(), absl::StrCat("turn ", turn), 8, turn), reply);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(reply.session_id(), session.session_id());
+    if (turn == 0) {
+      EXPECT_EQ(reply.usage().cached_prompt_tokens(), 0);
+    } else {
+      // Everything but the previous reply's last token (whose KV is computed by this turn).
+      EXPECT_EQ(reply.usage().cached_prompt_tokens(), history - 1) << "turn " << turn;
+    }
+    EXPECT_GT(reply.usage().prompt_tokens(), history);
+    history = reply.usage().prompt_tokens() + reply.usage().completion_tokens();
+  }
+  v1::Session after;
+  ASSERT_TRUE(GetSession(session.session_id(), after).ok());
+  EXPECT_EQ(after.turns(), 3);
+  ASSERT_EQ(after.messages_size(), 6);
+  EXPECT_EQ(after.messages(0).role(), "user");
+  EXPECT_EQ(after.messages(0).content(), "turn 0");
+  EXPECT_EQ(after.messages(1).role(), "assistant");
+  EXPECT_TRUE(after.kv_cached());
+  EXPECT_GE(after.num_tokens(), history);
+}
+
+TEST_F(ServerTest, ForkSharesKvAndUncachedRunIsBitwiseEqual) {
+  const v1::Session parent = CreateSession("Fork me.");
+  v1::GenerateResponse first;
+  ASSERT_TRUE(
+      Complete(*test_.inference, TurnRequest(parent.session_id(), "hello", 10, 9), first).ok());
+  const int64_t history = first.usage().prompt_tokens() + first.usage().completion_tokens();
+
+  const v1::Session cached_branch = Fork(parent.session_id());
+  const v1::Session fresh_branch = Fork(parent.session_id());
+  EXPECT_NE(cached_branch.session_id(), parent.session_id());
+  EXPECT_EQ(cached_branch.messages_size(), 2);
+  EXPECT_TRUE(cached_branch.kv_cached());
+
+  v1::GenerateRequest request = TurnRequest(cached_branch.session_id(), "next", 12, 77);
+  request.set_logprobs(true);
+  v1::GenerateResponse with_cache;
+  ASSERT_TRUE(Complete(*test_.inference, request, with_cache).ok());
+  EXPECT_EQ(with_cache.usage().cached_prompt_tokens(), history - 1);
+
+  request.set_session_id(fresh_branch.session_id());
+  request.set_use_cache(false);
+  v1::GenerateResponse without_cache;
+  ASSERT_TRUE(Complete(*test_.inference, request, without_cache).ok());
+  EXPECT_EQ(without_cache.usage().cached_prompt_tokens(), 0);
+  EXPECT_EQ(without_cache.usage().prompt_tokens(), with_cache.usage().prompt_tokens());
+  EXPECT_EQ(
+      std::vector<int32_t>(without_cache.token_ids().begin(), without_cache.token_ids().end()),
+      std::vector<int32_t>(with_cache.token_ids().begin(), with_cache.token_ids().end()));
+  ASSERT_EQ(without_cache.logprobs_size(), with_cache.logprobs_size());
+  for (int i = 0; i < with_cache.logprobs_size(); ++i) {
+    // Bitwise: the logprob floats compare equal exactly.
+    EXPECT_EQ(without_cache.logprobs(i).logprob(), with_cache.logprobs(i).logprob()) << i;
+  }
+
+  // The parent is untouched by its branches.
+  v1::Session parent_after;
+  ASSERT_TRUE(GetSession(parent.session_id(), parent_after).ok());
+  EXPECT_EQ(parent_after.messages_size(), 2);
+}
+
+TEST_F(ServerTest, CreateSessionChecksItsLimits) {
+  grpc::ClientContext context;
+  v1::CreateSessionRequest request;
+  request.set_system_prompt(std::string((1 << 20) + 1, 's'));
+  v1::Session session;
+  grpc::Status status = test_.sessions->CreateSession(&context, request, &session);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("system_prompt is 1048577 bytes; the limit is 1048576"));
+
+  grpc::ClientContext ttl_context;
+  v1::CreateSessionRequest long_ttl;
+  long_ttl.mutable_ttl()->set_seconds(48 * 3600);
+  status = test_.sessions->CreateSession(&ttl_context, long_ttl, &session);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("session TTL 48h exceeds the maximum of 24h"));
+}
+
+TEST_F(ServerTest, ExpiredSessionIsNotFound) {
+  const v1::Session session = CreateSession("", /*ttl_seconds=*/1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+  v1::Session got;
+  const grpc::Status status = GetSession(session.session_id(), got);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(status.error_message(), HasSubstr("expired"));
+
+  v1::GenerateResponse reply;
+  const grpc::Status turn =
+      Complete(*test_.inference, TurnRequest(session.session_id(), "hi", 2, 1), reply);
+  EXPECT_EQ(turn.error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ServerTest, SessionCapEvictsTheLeastRecentlyUsed) {
+  ServerOptions options;
+  options.max_sessions = 2;
+  Restart(options);
+  const v1::Session oldest = CreateSession("a");
+  const v1::Session middle = CreateSession("b");
+  v1::Session touched;
+  ASSERT_TRUE(GetSession(oldest.session_id(), touched).ok());  // Get does not refresh LRU...
+  v1::GenerateResponse reply;                                  // ...a turn does.
+  ASSERT_TRUE(
+      Complete(*test_.inference, TurnRequest(oldest.session_id(), "keep me", 2, 1), reply).ok());
+  const v1::Session newest = CreateSession("c");
+
+  v1::Session got;
+  const grpc::Status evicted = GetSession(middle.session_id(), got);
+  EXPECT_EQ(evicted.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(evicted.error_message(), HasSubstr("evicted"));
+  EXPECT_TRUE(GetSession(oldest.session_id(), got).ok());
+  EXPECT_TRUE(GetSession(newest.session_id(), got).ok());
+}
+
+TEST_F(ServerTest, ConcurrentTurnOnBusySessionIsAbortedAndCancelledTurnLeavesNoTrace) {
+  const v1::Session session = CreateSession("busy");
+  v1::GenerateRequest long_turn = TurnRequest(session.session_id(), "talk a lot", 3000, 1);
+  long_turn.set_request_id("long-turn");
+  grpc::ClientContext context;
+  auto reader = test_.inference->Generate(&context, long_turn);
+  v1::GenerateResponse first;
+  ASSERT_TRUE(reader->Read(&first));
+
+  v1::GenerateResponse second;
+  const grpc::Status busy =
+      Complete(*test_.inference, TurnRequest(session.session_id(), "me too", 2, 1), second);
+  EXPECT_EQ(busy.error_code(), grpc::StatusCode::ABORTED);
+
+  grpc::ClientContext cancel_context;
+  v1::CancelRequest cancel;
+  cancel.set_request_id("long-turn");
+  v1::CancelResponse cancelled;
+  ASSERT_TRUE(test_.inference->Cancel(&cancel_context, cancel, &cancelled).ok());
+  const StreamResult rest = ReadAll(*reader);
+  EXPECT_EQ(rest.last.finish_reason(), v1::FINISH_REASON_CANCELLED);
+
+  v1::Session after;
+  ASSERT_TRUE(GetSession(session.session_id(), after).ok());
+  EXPECT_EQ(after.turns(), 0);
+  EXPECT_EQ(after.messages_size(), 0);
+  EXPECT_FALSE(after.busy());
+  // The session is usable again.
+  v1::GenerateResponse again;
+  EXPECT_TRUE(
+      Complete(*test_.inference, TurnRequest(session.session_id(), "now", 2, 1), again).ok());
+}
+
+struct BadInput {
+  std::string name;
+  v1::GenerateRequest request;
+  grpc::StatusCode code;
+  std::string message;
+};
+
+TEST_F(ServerTest, BadInputsGetPreciseCodesAndMessages) {
+  std::vector<BadInput> cases;
+  cases.push_back({"no input", v1::GenerateRequest(), grpc::StatusCode::INVALID_ARGUMENT,
+                   "input is empty: set prompt, token_ids or messages"});
+  {
+    v1::GenerateRequest request;
+    request.set_prompt("");
+    cases.push_back({"empty prompt", request, grpc::StatusCode::INVALID_ARGUMENT,
+                     "input is empty: prompt is \"\""});
+  }
+  {
+    v1::GenerateRequest request;
+    v1::ChatMessage* message = request.mutable_messages()->add_messages();
+    message->set_role("wizard");
+    message->set_content("hi");
+    cases.push_back({"unknown role", request, grpc::StatusCode::INVALID_ARGUMENT,
+                     "messages[0].role \"wizard\" is unknown"});
+  }
+  {
+    v1::GenerateRequest request = PromptRequest("hi", 2, 1);
+    request.set_temperature(-1.0f);
+    cases.push_back({"temperature", request, grpc::StatusCode::INVALID_ARGUMENT, "temperature"});
+  }
+  {
+    v1::GenerateRequest request = PromptRequest("hi", 2, 1);
+    request.set_top_p(0.0f);
+    cases.push_back({"top_p", request, grpc::StatusCode::INVALID_ARGUMENT, "top_p"});
+  }
+  {
+    v1::GenerateRequest request = PromptRequest("hi", 5000, 1);
+    cases.push_back({"max_tokens", request, grpc::StatusCode::INVALID_ARGUMENT,
+                     "max_tokens must be in [1, 4096], got 5000"});
+  }
+  {
+    v1::GenerateRequest request = TurnRequest("0123456789abcdef0123456789abcdef", "hi", 2, 1);
+    cases.push_back({"unknown session", request, grpc::StatusCode::NOT_FOUND, "session"});
+  }
+  {
+    v1::GenerateRequest request = PromptRequest(std::string(40000, 'x'), 2, 1);
+    cases.push_back({"oversize prompt", request, grpc::StatusCode::INVALID_ARGUMENT,
+                     "prompt is 40000 tokens; the limit is 32768"});
+  }
+  {
+    v1::GenerateRequest request;
+    request.mutable_token_ids()->add_ids(259);
+    cases.push_back({"token id", request, grpc::StatusCode::INVALID_ARGUMENT,
+                     "token_ids[0] = 259 is outside the vocabulary [0, 259)"});
+  }
+  for (const BadInput& bad : cases) {
+    v1::GenerateResponse response;
+    const grpc::Status unary = Complete(*test_.inference, bad.request, response);
+    EXPECT_EQ(unary.error_code(), bad.code) << bad.name << ": " << unary.error_message();
+    EXPECT_THAT(unary.error_message(), HasSubstr(bad.message)) << bad.name;
+    const StreamResult streamed = Stream(*test_.inference, bad.request);
+    EXPECT_EQ(streamed.status.error_code(), bad.code) << bad.name;
+    EXPECT_TRUE(streamed.messages.empty()) << bad.name;
+  }
+}
+
+// proto3 `string` fields must hold UTF-8: the protobuf runtime refuses to parse a request that
+// carries invalid UTF-8, so it never reaches the service (gRPC 1.51 reports that as
+// UNIMPLEMENTED with no message). The service's own INVALID_ARGUMENT check, for text that reaches
+// it unverified, is covered by request_conversion_test.
+TEST_F(ServerTest, InvalidUtf8NeverReachesTheEngine) {
+  const int64_t steps_before = test_.server->engine()->Stats().steps;
+  v1::GenerateRequest request;
+  v1::ChatMessage* message = request.mutable_messages()->add_messages();
+  message->set_role("user");
+  message->set_content(std::string("bad \xC3\x28 byte"));
+  v1::GenerateResponse response;
+  const grpc::Status status = Complete(*test_.inference, request, response);
+  EXPECT_FALSE(status.ok());
+  EXPECT_EQ(response.token_ids_size(), 0);
+  EXPECT_EQ(test_.server->engine()->Stats().steps, steps_before);
+}
+
+}  // namespace
+}  // namespace minimind

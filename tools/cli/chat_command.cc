@@ -1,0 +1,242 @@
+#include "tools/cli/chat_command.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "grpcpp/client_context.h"
+#include "minimind/v1/inference.grpc.pb.h"
+#include "minimind/v1/sessions.grpc.pb.h"
+#include "tools/cli/command_line.h"
+#include "tools/cli/remote_generate_command.h"
+#include "tools/cli/sampling_flags.h"
+
+namespace minimind::cli {
+namespace {
+
+constexpr char kChatHelp[] =
+    "/reset        start a new conversation (same system prompt)\n"
+    "/system TEXT  start a new conversation with system prompt TEXT\n"
+    "/fork         branch: continue in a copy of this conversation\n"
+    "/stats        tokens, cached tokens and speed\n"
+    "/quit         leave (also end of input)\n";
+
+struct TurnStats {
+  int64_t prompt_tokens = 0;
+  int64_t cached_prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  double time_to_first_token_seconds = 0;
+  double decode_seconds = 0;
+};
+
+// One chat: the server session it talks in and what it measured.
+class ChatClient {
+ public:
+  ChatClient(std::shared_ptr<grpc::Channel> channel, minimind::v1::GenerateRequest request_template,
+             int64_t ttl_seconds, std::ostream& out, std::ostream& err)
+      : inference_(minimind::v1::Inference::NewStub(channel)),
+        sessions_(minimind::v1::Sessions::NewStub(channel)),
+        request_template_(std::move(request_template)),
+        ttl_seconds_(ttl_seconds),
+        out_(out),
+        err_(err) {}
+
+  // Deletes the current session (if any) and creates one with `system_prompt`.
+  bool StartSession(const std::string& system_prompt) {
+    EndSession();
+    minimind::v1::CreateSessionRequest request;
+    request.set_system_prompt(system_prompt);
+    if (ttl_seconds_ > 0) request.mutable_ttl()->set_seconds(ttl_seconds_);
+    minimind::v1::Session session;
+    grpc::ClientContext context;
+    const grpc::Status status = sessions_->CreateSession(&context, request, &session);
+    if (!status.ok()) {
+      err_ << "error: cannot create a session: " << RpcErrorText(status) << "\n";
+      return false;
+    }
+    session_id_ = session.session_id();
+    system_prompt_ = system_prompt;
+    return true;
+  }
+
+  void EndSession() {
+    if (session_id_.empty()) return;
+    minimind::v1::DeleteSessionRequest request;
+    request.set_session_id(session_id_);
+    minimind::v1::DeleteSessionResponse response;
+    grpc::ClientContext context;
+    // A session that already expired is fine to lose.
+    (void)sessions_->DeleteSession(&context, request, &response);
+    session_id_.clear();
+  }
+
+  bool Fork() {
+    minimind::v1::ForkSessionRequest request;
+    request.set_session_id(session_id_);
+    if (ttl_seconds_ > 0) request.mutable_ttl()->set_seconds(ttl_seconds_);
+    minimind::v1::Session session;
+    grpc::ClientContext context;
+    const grpc::Status status = sessions_->ForkSession(&context, request, &session);
+    if (!status.ok()) {
+      err_ << "error: cannot fork: " << RpcErrorText(status) << "\n";
+      return false;
+    }
+    out_ << "[forked " << session_id_ << " -> " << session.session_id() << "]\n";
+    session_id_ = session.session_id();
+    return true;
+  }
+
+  // Sends one user message and streams the reply. False if the turn failed.
+  bool Turn(const std::string& text) {
+    minimind::v1::GenerateRequest request = request_template_;
+    request.set_session_id(session_id_);
+    minimind::v1::ChatMessage* message = request.mutable_messages()->add_messages();
+    message->set_role("user");
+    message->set_content(text);
+    grpc::ClientContext context;
+    auto reader = inference_->Generate(&context, request);
+    minimind::v1::GenerateResponse response;
+    std::optional<minimind::v1::Usage> usage;
+    while (reader->Read(&response)) {
+      out_ << response.text() << std::flush;
+      if (response.has_usage()) usage = response.usage();
+    }
+    out_ << "\n" << std::flush;
+    const grpc::Status status = reader->Finish();
+    if (!status.ok()) {
+      err_ << "error: " << RpcErrorText(status) << "\n";
+      return false;
+    }
+    if (usage.has_value()) {
+      last_ = TurnStats{usage->prompt_tokens(), usage->cached_prompt_tokens(),
+                        usage->completion_tokens(), usage->timing().time_to_first_token_seconds(),
+                        usage->timing().decode_seconds()};
+      total_.prompt_tokens += last_.prompt_tokens;
+      total_.cached_prompt_tokens += last_.cached_prompt_tokens;
+      total_.completion_tokens += last_.completion_tokens;
+      total_.decode_seconds += last_.decode_seconds;
+    }
+    ++turns_;
+    return true;
+  }
+
+  void PrintStats() {
+    minimind::v1::GetSessionRequest request;
+    request.set_session_id(session_id_);
+    minimind::v1::Session session;
+    grpc::ClientContext context;
+    const grpc::Status status = sessions_->GetSession(&context, request, &session);
+    out_ << "session " << session_id_;
+    if (status.ok()) {
+      out_ << absl::StrFormat(": %d turns, %d tokens, KV %s\n", session.turns(),
+                              session.num_tokens(), session.kv_cached() ? "cached" : "not cached");
+    } else {
+      out_ << ": " << RpcErrorText(status) << "\n";
+    }
+    if (turns_ == 0) {
+      out_ << "no turns yet\n";
+      return;
+    }
+    out_ << absl::StrFormat(
+        "last turn: prompt %d tokens (%d cached), completion %d tokens, ttft %.1f ms, %.1f tok/s\n",
+        last_.prompt_tokens, last_.cached_prompt_tokens, last_.completion_tokens,
+        last_.time_to_first_token_seconds * 1e3, Rate(last_));
+    out_ << absl::StrFormat(
+        "all turns: prompt %d tokens (%d cached, %.0f%%), completion %d tokens, %.1f tok/s\n",
+        total_.prompt_tokens, total_.cached_prompt_tokens,
+        total_.prompt_tokens > 0 ? 100.0 * total_.cached_prompt_tokens / total_.prompt_tokens : 0.0,
+        total_.completion_tokens, Rate(total_));
+  }
+
+  const std::string& system_prompt() const { return system_prompt_; }
+
+ private:
+  // Decode tok/s: completion tokens over the decode time the server reported.
+  static double Rate(const TurnStats& stats) {
+    return stats.decode_seconds > 0
+               ? static_cast<double>(stats.completion_tokens) / stats.decode_seconds
+               : 0.0;
+  }
+
+  std::unique_ptr<minimind::v1::Inference::Stub> inference_;
+  std::unique_ptr<minimind::v1::Sessions::Stub> sessions_;
+  const minimind::v1::GenerateRequest request_template_;
+  const int64_t ttl_seconds_;
+  std::ostream& out_;
+  std::ostream& err_;
+  std::string session_id_;
+  std::string system_prompt_;
+  int64_t turns_ = 0;
+  TurnStats last_;
+  TurnStats total_;
+};
+
+}  // namespace
+
+int RunChat(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+            std::ostream& err) {
+  FlagSet flags{{"target", "system", "ttl"}, {}};
+  AddSamplingFlags(flags);
+  absl::StatusOr<CommandLine> command_line = CommandLine::Parse(args, flags);
+  if (!command_line.ok()) {
+    err << command_line.status().message() << "\n" << kChatUsage;
+    return 2;
+  }
+  const std::optional<std::string> target = command_line->Value("target");
+  if (!target.has_value() || target->empty()) {
+    err << "--target HOST:PORT is required\n" << kChatUsage;
+    return 2;
+  }
+  absl::StatusOr<int64_t> ttl = command_line->IntOr("ttl", 0);
+  if (!ttl.ok() || *ttl < 0) {
+    err << "--ttl must be a non-negative number of seconds\n";
+    return 2;
+  }
+  minimind::v1::GenerateRequest request_template;
+  if (absl::Status status = SetSamplingFields(*command_line, request_template); !status.ok()) {
+    err << status.message() << "\n";
+    return 2;
+  }
+  ChatClient chat(ConnectToTarget(*target), std::move(request_template), *ttl, out, err);
+  if (!chat.StartSession(command_line->Value("system").value_or(""))) return 1;
+  const bool interactive = ::isatty(STDIN_FILENO) == 1;
+  if (interactive) out << "type /help for commands\n";
+  std::string line;
+  int exit_code = 0;
+  while (true) {
+    if (interactive) out << "> " << std::flush;
+    if (!std::getline(in, line)) break;
+    absl::string_view text = absl::StripSuffix(line, "\r");
+    if (absl::StripAsciiWhitespace(text).empty()) continue;
+    if (text == "/quit" || text == "/exit") break;
+    if (text == "/help") {
+      out << kChatHelp;
+    } else if (text == "/reset") {
+      if (!chat.StartSession(chat.system_prompt())) return 1;
+      out << "[new conversation]\n";
+    } else if (text == "/system" || absl::StartsWith(text, "/system ")) {
+      const std::string system(absl::StripAsciiWhitespace(text.substr(7)));
+      if (!chat.StartSession(system)) return 1;
+      out << "[new conversation with system prompt: " << system << "]\n";
+    } else if (text == "/fork") {
+      (void)chat.Fork();
+    } else if (text == "/stats") {
+      chat.PrintStats();
+    } else if (absl::StartsWith(text, "/")) {
+      err << "unknown command " << text << " (try /help)\n";
+    } else if (!chat.Turn(std::string(text))) {
+      exit_code = 1;
+    }
+  }
+  chat.EndSession();
+  return exit_code;
+}
+
+}  // namespace minimind::cli
