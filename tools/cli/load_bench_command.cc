@@ -36,6 +36,7 @@ struct BenchConfig {
   int64_t requests = 0;
   int64_t vocab = 0;
   uint64_t seed = 1;
+  std::optional<double> temperature;  // unset: the server's default
 };
 
 // One streaming request; nullopt (and `error` set) if it failed.
@@ -49,6 +50,8 @@ std::optional<RequestSample> RunOne(minimind::v1::Inference::Stub& stub, const B
   request.set_max_tokens(static_cast<int32_t>(config.max_tokens));
   request.set_ignore_eos(true);
   request.set_use_cache(false);
+  if (config.temperature.has_value())
+    request.set_temperature(static_cast<float>(*config.temperature));
   grpc::ClientContext context;
   const Clock::time_point start = Clock::now();
   auto reader = stub.Generate(&context, request);
@@ -109,6 +112,9 @@ absl::StatusOr<BenchConfig> ParseConfig(const CommandLine& command_line) {
   absl::StatusOr<int64_t> seed = command_line.IntOr("seed", 1);
   if (!seed.ok()) return seed.status();
   config.seed = static_cast<uint64_t>(*seed);
+  absl::StatusOr<std::optional<double>> temperature = command_line.OptionalDouble("temperature");
+  if (!temperature.ok()) return temperature.status();
+  config.temperature = *temperature;
   return config;
 }
 
@@ -125,9 +131,9 @@ double Percentile(std::vector<double> values, double q) {
 }
 
 int RunLoadBench(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  const FlagSet flags{
-      {"target", "concurrency", "prompt-tokens", "max-tokens", "requests", "seed", "vocab"},
-      {"json"}};
+  const FlagSet flags{{"target", "concurrency", "prompt-tokens", "max-tokens", "requests", "seed",
+                       "vocab", "temperature"},
+                      {"json"}};
   absl::StatusOr<CommandLine> command_line = CommandLine::Parse(args, flags);
   if (!command_line.ok()) {
     err << command_line.status().message() << "\n" << kLoadBenchUsage;

@@ -17,10 +17,11 @@ namespace minimind::cli {
 
 inline constexpr char kLoadBenchUsage[] =
     "minimind bench --target HOST:PORT [--concurrency N] [--prompt-tokens P] [--max-tokens T]\n"
-    "    [--requests R] [--seed S] [--vocab V] [--json]\n"
+    "    [--requests R] [--seed S] [--vocab V] [--temperature T] [--json]\n"
     "  Load-tests a running minimind-server: N concurrent streams (default 4), prompts of P\n"
     "  random token ids (default 128, ids below V, default: the model's vocabulary from\n"
     "  GetModelInfo), T generated tokens each (default 128), R requests in all (default 4*N).\n"
+    "  --temperature 0 makes every request greedy (default: the server's sampling default).\n"
     "  Prints throughput and TTFT/TPOT p50/p99 (--json: one JSON object).\n";
 
 // Runs the subcommand; returns the process exit code (1 if any request failed).
