@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "engine/kernels/float_convert.h"
+#include "engine/kernels/reduction.h"
+#include "engine/kernels/softmax.h"
 #include "gtest/gtest.h"
 #include "tests/support/random_vectors.h"
 
@@ -76,6 +78,28 @@ TEST_F(AttentionTest, MatchesDoublePrecisionReference) {
       }
       ASSERT_NEAR(out[j], expected, 2e-6) << num_keys << " " << j;
     }
+  }
+}
+
+// The kernel's arithmetic is exactly specified (attention.h): reduction.h's Dot for each score,
+// SoftmaxInPlace, then the values summed in position order from +0. Any faster implementation
+// must reproduce this scalar statement of it bit for bit.
+TEST_F(AttentionTest, EqualsTheScalarSpecificationBitwise) {
+  for (int64_t num_keys : {int64_t{1}, int64_t{7}, int64_t{33}, kPositions}) {
+    std::vector<float> scores(num_keys);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(kHeadDim));
+    for (int64_t p = 0; p < num_keys; ++p) {
+      scores[p] = Dot(query_.data(), &keys_[p * kStride + kHead * kHeadDim], kHeadDim) * scale;
+    }
+    SoftmaxInPlace(scores.data(), num_keys);
+    std::vector<float> expected(kHeadDim, 0.0f);
+    for (int64_t p = 0; p < num_keys; ++p) {
+      for (int64_t j = 0; j < kHeadDim; ++j) {
+        expected[j] += scores[p] * values_[p * kStride + kHead * kHeadDim + j];
+      }
+    }
+    EXPECT_TRUE(BitwiseEqual(Attend(query_, F32Runs(keys_, values_, 16), num_keys), expected))
+        << num_keys << " keys";
   }
 }
 
