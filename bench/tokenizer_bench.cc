@@ -34,8 +34,8 @@ void BM_Encode(benchmark::State& state, const char* vocabulary) {
     state.SkipWithError(std::string(tokenizer.status().message()).c_str());
     return;
   }
-  const std::string text = ReadFile(std::filesystem::path(MINIMIND_TEST_DATA_DIR) / "tokenizer" /
-                                    "bench_mixed.txt");
+  const std::string text =
+      ReadFile(std::filesystem::path(MINIMIND_TEST_DATA_DIR) / "tokenizer" / "bench_mixed.txt");
   size_t tokens = 0;
   for (auto _ : state) {
     auto ids = tokenizer->Encode(text);
@@ -54,8 +54,8 @@ void BM_StreamingDecode(benchmark::State& state) {
     state.SkipWithError(std::string(tokenizer.status().message()).c_str());
     return;
   }
-  const std::string text = ReadFile(std::filesystem::path(MINIMIND_TEST_DATA_DIR) / "tokenizer" /
-                                    "bench_mixed.txt");
+  const std::string text =
+      ReadFile(std::filesystem::path(MINIMIND_TEST_DATA_DIR) / "tokenizer" / "bench_mixed.txt");
   const std::vector<TokenId> ids = *tokenizer->Encode(text);
   for (auto _ : state) {
     StreamingDetokenizer stream(*tokenizer, /*skip_special=*/false);

@@ -43,7 +43,9 @@ absl::StatusOr<absl::Duration> ParsePositiveDuration(absl::string_view name,
 
 const std::vector<ServerFlag>& ServerFlags() {
   static const auto* const kFlags = new std::vector<ServerFlag>{
-      {"model", "MINIMIND_MODEL", "model directory or checkpoint file (default models/minimind-serve-tiny, the shipped model)"},
+      {"model", "MINIMIND_MODEL",
+       "model directory or checkpoint file (default models/minimind-serve-tiny, the shipped "
+       "model)"},
       {"config", "MINIMIND_CONFIG", "config.json for a .pth checkpoint"},
       {"tokenizer", "MINIMIND_TOKENIZER",
        "directory holding tokenizer.json (default: the model's)"},

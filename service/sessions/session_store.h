@@ -1,8 +1,8 @@
 // SessionStore: every live chat session of the server, keyed by an unguessable id.
 //
 // Structure: `num_shards` shards, picked by the id's random low word, each an absl::Mutex over an
-// absl::flat_hash_map of its sessions hashed by the id's random high word. Each shard also keeps, under
-// its own mutex:
+// absl::flat_hash_map of its sessions hashed by the id's random high word. Each shard also keeps,
+// under its own mutex:
 //   - an LRU list of its sessions and a second one of those holding KV (move-to-front on use);
 //   - an expiry min-heap with lazy invalidation: one entry per session keyed by an expiry time
 //     never later than the session's real one. Using a session only moves its `expires` later, in

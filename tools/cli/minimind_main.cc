@@ -47,8 +47,8 @@ int main(int argc, char** argv) {
     std::cout << kUsage << "\n"
               << minimind::cli::kGenerateUsage << minimind::cli::kRemoteGenerateUsage
               << minimind::cli::kChatUsage << minimind::cli::kLoadBenchUsage
-              << minimind::cli::kScoreUsage
-              << minimind::cli::kTokenizeUsage << minimind::cli::kMakeRandomUsage;
+              << minimind::cli::kScoreUsage << minimind::cli::kTokenizeUsage
+              << minimind::cli::kMakeRandomUsage;
     return 0;
   }
   std::cerr << "unknown command \"" << command << "\"\n" << kUsage;
