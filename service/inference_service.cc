@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "service/grpc_status.h"
 #include "service/outbound_queue.h"
+#include "service/request_checks.h"
 #include "service/tenant.h"
 
 namespace minimind {
@@ -52,6 +53,7 @@ struct PreparedCall {
 
 absl::StatusOr<PreparedCall> Prepare(InferenceService& service, const ServingModel& model,
                                      const v1::GenerateRequest& proto) {
+  if (absl::Status s = CheckRequestParsed(proto); !s.ok()) return s;
   const ServiceLimits& limits = model.prompts->limits();
   PreparedCall call;
   if (absl::Status s = ValidateIdField("request_id", proto.request_id(), limits); !s.ok()) {
@@ -403,9 +405,17 @@ grpc::ServerUnaryReactor* InferenceService::Cancel(grpc::CallbackServerContext* 
                                                    const v1::CancelRequest* request,
                                                    v1::CancelResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status s = CheckRequestParsed(*request); !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
   absl::StatusOr<ServingModel*> model = model_.Get();
   if (!model.ok()) {
     reactor->Finish(ToGrpcStatus(model.status()));
+    return reactor;
+  }
+  if (absl::Status s = CheckUtf8("request_id", request->request_id()); !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
     return reactor;
   }
   if (request->request_id().empty()) {

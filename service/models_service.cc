@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/tokenizer/utf8.h"
 #include "service/grpc_status.h"
+#include "service/request_checks.h"
 
 namespace minimind {
 
@@ -16,6 +17,10 @@ grpc::ServerUnaryReactor* ModelsService::GetModelInfo(grpc::CallbackServerContex
                                                       const v1::GetModelInfoRequest* request,
                                                       v1::ModelInfo* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status s = CheckRequestParsed(*request); !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
   absl::StatusOr<ServingModel*> loaded = model_.Get();
   if (!loaded.ok()) {
     reactor->Finish(ToGrpcStatus(loaded.status()));
@@ -50,6 +55,10 @@ grpc::ServerUnaryReactor* ModelsService::Tokenize(grpc::CallbackServerContext* c
                                                   const v1::TokenizeRequest* request,
                                                   v1::TokenizeResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status s = CheckRequestParsed(*request); !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
   absl::StatusOr<ServingModel*> loaded = model_.Get();
   if (!loaded.ok()) {
     reactor->Finish(ToGrpcStatus(loaded.status()));
@@ -61,6 +70,10 @@ grpc::ServerUnaryReactor* ModelsService::Tokenize(grpc::CallbackServerContext* c
   v1::GenerateRequest as_generate;
   switch (request->input_case()) {
     case v1::TokenizeRequest::kText:
+      if (absl::Status s = CheckUtf8("text", request->text()); !s.ok()) {
+        reactor->Finish(ToGrpcStatus(s));
+        return reactor;
+      }
       as_generate.set_prompt(request->text());
       break;
     case v1::TokenizeRequest::kMessages:
@@ -107,6 +120,10 @@ grpc::ServerUnaryReactor* ModelsService::Detokenize(grpc::CallbackServerContext*
                                                     const v1::DetokenizeRequest* request,
                                                     v1::DetokenizeResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status s = CheckRequestParsed(*request); !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
   absl::StatusOr<ServingModel*> loaded = model_.Get();
   if (!loaded.ok()) {
     reactor->Finish(ToGrpcStatus(loaded.status()));

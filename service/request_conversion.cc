@@ -5,20 +5,13 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "engine/tokenizer/utf8.h"
+#include "service/request_checks.h"
 
 namespace minimind {
 namespace {
 
 bool IsKnownRole(absl::string_view role) {
   return role == "system" || role == "user" || role == "assistant" || role == "tool";
-}
-
-absl::Status CheckUtf8(absl::string_view field, absl::string_view text) {
-  const size_t offset = FirstInvalidUtf8Offset(text);
-  if (offset == text.size()) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat(field, " is not valid UTF-8 (first bad byte at offset ", offset, ")"));
 }
 
 }  // namespace
@@ -81,6 +74,10 @@ absl::StatusOr<std::vector<ChatMessage>> ChatMessagesFromProto(
   int64_t bytes = 0;
   for (int i = 0; i < messages.size(); ++i) {
     const v1::ChatMessage& message = messages[i];
+    if (absl::Status s = CheckUtf8(absl::StrCat("messages[", i, "].role"), message.role());
+        !s.ok()) {
+      return s;
+    }
     if (!IsKnownRole(message.role())) {
       return absl::InvalidArgumentError(
           absl::StrCat("messages[", i, "].role \"", message.role(),

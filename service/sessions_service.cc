@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "service/grpc_status.h"
+#include "service/request_checks.h"
 #include "service/tenant.h"
 
 namespace minimind {
@@ -75,6 +76,7 @@ absl::StatusOr<SessionStore*> SessionsService::Store() const {
 grpc::ServerUnaryReactor* SessionsService::CreateSession(grpc::CallbackServerContext* context,
                                                          const v1::CreateSessionRequest* request,
                                                          v1::Session* response) {
+  if (absl::Status s = CheckRequestParsed(*request); !s.ok()) return Done(context, s);
   absl::StatusOr<SessionStore*> store = Store();
   if (!store.ok()) return Done(context, store.status());
   absl::StatusOr<absl::Duration> ttl = FromProtoDuration(request->ttl());
@@ -84,6 +86,15 @@ grpc::ServerUnaryReactor* SessionsService::CreateSession(grpc::CallbackServerCon
     return Done(context, absl::InvalidArgumentError(
                              absl::StrCat("system_prompt is ", request->system_prompt().size(),
                                           " bytes; the limit is ", max_bytes)));
+  }
+  if (absl::Status s = CheckUtf8("system_prompt", request->system_prompt()); !s.ok()) {
+    return Done(context, s);
+  }
+  for (const auto& [key, value] : request->labels()) {
+    if (absl::Status s = CheckUtf8("a labels key", key); !s.ok()) return Done(context, s);
+    if (absl::Status s = CheckUtf8(absl::StrCat("labels[\"", key, "\"]"), value); !s.ok()) {
+      return Done(context, s);
+    }
   }
   SessionLabels labels(request->labels().begin(), request->labels().end());
   absl::StatusOr<SessionSnapshot> session =
@@ -95,6 +106,9 @@ grpc::ServerUnaryReactor* SessionsService::CreateSession(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* SessionsService::GetSession(grpc::CallbackServerContext* context,
                                                       const v1::GetSessionRequest* request,
                                                       v1::Session* response) {
+  if (absl::Status s = CheckRequestParsed(*request); !s.ok()) return Done(context, s);
+  if (absl::Status s = CheckUtf8("session_id", request->session_id()); !s.ok())
+    return Done(context, s);
   absl::StatusOr<SessionStore*> store = Store();
   if (!store.ok()) return Done(context, store.status());
   absl::StatusOr<SessionSnapshot> session = (*store)->Get(request->session_id(), kDefaultTenant);
@@ -105,6 +119,9 @@ grpc::ServerUnaryReactor* SessionsService::GetSession(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* SessionsService::ListSessions(grpc::CallbackServerContext* context,
                                                         const v1::ListSessionsRequest* request,
                                                         v1::ListSessionsResponse* response) {
+  if (absl::Status s = CheckRequestParsed(*request); !s.ok()) return Done(context, s);
+  if (absl::Status s = CheckUtf8("page_token", request->page_token()); !s.ok())
+    return Done(context, s);
   absl::StatusOr<SessionStore*> store = Store();
   if (!store.ok()) return Done(context, store.status());
   absl::StatusOr<SessionPage> page =
@@ -121,6 +138,9 @@ grpc::ServerUnaryReactor* SessionsService::ListSessions(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* SessionsService::DeleteSession(grpc::CallbackServerContext* context,
                                                          const v1::DeleteSessionRequest* request,
                                                          v1::DeleteSessionResponse* response) {
+  if (absl::Status s = CheckRequestParsed(*request); !s.ok()) return Done(context, s);
+  if (absl::Status s = CheckUtf8("session_id", request->session_id()); !s.ok())
+    return Done(context, s);
   absl::StatusOr<SessionStore*> store = Store();
   if (!store.ok()) return Done(context, store.status());
   return Done(context, (*store)->Delete(request->session_id(), kDefaultTenant));
@@ -129,6 +149,9 @@ grpc::ServerUnaryReactor* SessionsService::DeleteSession(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* SessionsService::ForkSession(grpc::CallbackServerContext* context,
                                                        const v1::ForkSessionRequest* request,
                                                        v1::Session* response) {
+  if (absl::Status s = CheckRequestParsed(*request); !s.ok()) return Done(context, s);
+  if (absl::Status s = CheckUtf8("session_id", request->session_id()); !s.ok())
+    return Done(context, s);
   absl::StatusOr<SessionStore*> store = Store();
   if (!store.ok()) return Done(context, store.status());
   std::optional<absl::Duration> ttl;

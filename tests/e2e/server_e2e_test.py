@@ -117,6 +117,29 @@ def main():
                   f"usage {last.usage}")
             print(f"stream: {len(messages)} messages, 16 tokens, finish LENGTH")
 
+            # Invalid UTF-8 and malformed bytes, hand-encoded (the Python protobuf runtime would
+            # refuse to build them): INVALID_ARGUMENT with the precise message, not UNIMPLEMENTED.
+            raw_complete = channel.unary_unary("/minimind.v1.Inference/Complete",
+                                               request_serializer=lambda b: b,
+                                               response_deserializer=lambda b: b)
+            bad_inputs = [
+                # GenerateRequest{prompt: b"ab\xff"}: field 2, length-delimited.
+                (b"\x12\x03ab\xff", "prompt is not valid UTF-8 (first bad byte at offset 2)"),
+                # Field 2 claims 5 bytes, 2 follow.
+                (b"\x12\x05ab", "request is not a valid minimind.v1.GenerateRequest: "
+                                "malformed protobuf wire format (4 bytes)"),
+            ]
+            for raw, expected in bad_inputs:
+                try:
+                    raw_complete(raw, timeout=10)
+                    check(False, f"Complete({raw!r}) succeeded")
+                except grpc.RpcError as error:
+                    check(error.code() == grpc.StatusCode.INVALID_ARGUMENT,
+                          f"Complete({raw!r}): {error.code()} {error.details()!r}")
+                    check(error.details() == expected,
+                          f"Complete({raw!r}): details {error.details()!r}, expected {expected!r}")
+            print("bad bytes: INVALID_ARGUMENT with precise messages")
+
             # A 3-turn session: every turn after the first reuses the previous turns' KV.
             session = sessions.CreateSession(
                 sessions_pb2.CreateSessionRequest(system_prompt="Be brief."), timeout=10)

@@ -2,7 +2,10 @@
 // driven through the generated C++ client stubs over a real TCP connection.
 #include "service/server.h"
 
+#include <grpcpp/generic/generic_stub.h>
+
 #include <chrono>
+#include <future>
 #include <string>
 #include <thread>
 #include <vector>
@@ -531,21 +534,194 @@ TEST_F(ServerTest, BadInputsGetPreciseCodesAndMessages) {
   }
 }
 
-// proto3 `string` fields must hold UTF-8: the protobuf runtime refuses to parse a request that
-// carries invalid UTF-8, so it never reaches the service (gRPC 1.51 reports that as
-// UNIMPLEMENTED with no message). The service's own INVALID_ARGUMENT check, for text that reaches
-// it unverified, is covered by request_conversion_test.
-TEST_F(ServerTest, InvalidUtf8NeverReachesTheEngine) {
-  const int64_t steps_before = test_.server->engine()->Stats().steps;
-  v1::GenerateRequest request;
+// Requests are parsed leniently (proto/lenient_parse.h): invalid UTF-8 in any text field reaches
+// the service, which answers INVALID_ARGUMENT naming the field and the first bad byte, before the
+// engine is involved. The C++ client sends such bytes (protobuf only logs them).
+class InvalidUtf8Test : public ServerTest {
+ protected:
+  void SetUp() override {
+    ServerTest::SetUp();
+    steps_before_ = test_.server->engine()->Stats().steps;
+  }
+  void TearDown() override {
+    EXPECT_EQ(test_.server->engine()->Stats().steps, steps_before_) << "the engine ran";
+    EXPECT_EQ(WaitForNoBlocksInUse(*test_.models), 0);
+  }
+
+  // Complete and Generate both reject `request` with `message`.
+  void ExpectGenerateRejected(const v1::GenerateRequest& request, const std::string& message) {
+    v1::GenerateResponse response;
+    const grpc::Status unary = Complete(*test_.inference, request, response);
+    EXPECT_EQ(unary.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << unary.error_message();
+    EXPECT_EQ(unary.error_message(), message);
+    EXPECT_EQ(response.token_ids_size(), 0);
+    const StreamResult streamed = Stream(*test_.inference, request);
+    EXPECT_EQ(streamed.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << streamed.status.error_message();
+    EXPECT_EQ(streamed.status.error_message(), message);
+    EXPECT_TRUE(streamed.messages.empty());
+  }
+
+  int64_t steps_before_ = 0;
+};
+
+TEST_F(InvalidUtf8Test, PromptIsInvalidArgument) {
+  ExpectGenerateRejected(PromptRequest("ab\xff", 4, 1),
+                         "prompt is not valid UTF-8 (first bad byte at offset 2)");
+}
+
+TEST_F(InvalidUtf8Test, MessageFieldsAreInvalidArgument) {
+  v1::GenerateRequest request = PromptRequest("", 4, 1);
+  v1::ChatMessage* first = request.mutable_messages()->add_messages();
+  first->set_role("system");
+  first->set_content("fine");
+  v1::ChatMessage* second = request.mutable_messages()->add_messages();
+  second->set_role("user");
+  second->set_content("bad \xC3\x28 byte");
+  ExpectGenerateRejected(request,
+                         "messages[1].content is not valid UTF-8 (first bad byte at offset 4)");
+  second->set_content("ok");
+  second->set_reasoning_content("\x80");
+  ExpectGenerateRejected(request,
+                         "messages[1].reasoning_content is not valid UTF-8 (first bad byte at "
+                         "offset 0)");
+  second->set_role("us\xe9r");
+  ExpectGenerateRejected(request,
+                         "messages[1].role is not valid UTF-8 (first bad byte at offset 2)");
+}
+
+TEST_F(InvalidUtf8Test, SessionTurnContentIsInvalidArgument) {
+  const v1::Session session = CreateSession("be brief");
+  ExpectGenerateRejected(TurnRequest(session.session_id(), "\xf0\x9f\x98", 4, 1),
+                         "messages[0].content is not valid UTF-8 (first bad byte at offset 0)");
+  v1::Session after;
+  ASSERT_TRUE(GetSession(session.session_id(), after).ok());
+  EXPECT_EQ(after.turns(), 0);
+  EXPECT_FALSE(after.busy());
+}
+
+TEST_F(InvalidUtf8Test, StopStringAndIdsAreInvalidArgument) {
+  v1::GenerateRequest request = PromptRequest("hi", 4, 1);
+  request.add_stop("fine");
+  request.add_stop("x\xff");
+  ExpectGenerateRejected(request, "stop[1] is not valid UTF-8 (byte offset 1)");
+  request = PromptRequest("hi", 4, 1);
+  request.set_request_id("id\xff");
+  ExpectGenerateRejected(request, "request_id must be printable ASCII without spaces");
+  request = PromptRequest("hi", 4, 1);
+  request.set_session_id("\xff");
+  ExpectGenerateRejected(request, "session_id must be printable ASCII without spaces");
+
+  grpc::ClientContext context;
+  v1::CancelRequest cancel;
+  cancel.set_request_id("r\xc3");
+  v1::CancelResponse cancelled;
+  const grpc::Status status = test_.inference->Cancel(&context, cancel, &cancelled);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "request_id is not valid UTF-8 (first bad byte at offset 1)");
+}
+
+TEST_F(InvalidUtf8Test, TokenizeTextIsInvalidArgument) {
+  for (const bool parse_special : {true, false}) {
+    grpc::ClientContext context;
+    v1::TokenizeRequest request;
+    request.set_text("abc\xfe");
+    request.set_parse_special(parse_special);
+    v1::TokenizeResponse response;
+    const grpc::Status status = test_.models->Tokenize(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(status.error_message(), "text is not valid UTF-8 (first bad byte at offset 3)");
+  }
+  grpc::ClientContext context;
+  v1::TokenizeRequest request;
   v1::ChatMessage* message = request.mutable_messages()->add_messages();
   message->set_role("user");
-  message->set_content(std::string("bad \xC3\x28 byte"));
-  v1::GenerateResponse response;
-  const grpc::Status status = Complete(*test_.inference, request, response);
-  EXPECT_FALSE(status.ok());
-  EXPECT_EQ(response.token_ids_size(), 0);
-  EXPECT_EQ(test_.server->engine()->Stats().steps, steps_before);
+  message->set_content("\xff");
+  v1::TokenizeResponse response;
+  const grpc::Status status = test_.models->Tokenize(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(),
+            "messages[0].content is not valid UTF-8 (first bad byte at offset 0)");
+}
+
+TEST_F(InvalidUtf8Test, SessionFieldsAreInvalidArgument) {
+  struct Case {
+    v1::CreateSessionRequest request;
+    std::string message;
+  };
+  std::vector<Case> cases(3);
+  cases[0].request.set_system_prompt("be \xff");
+  cases[0].message = "system_prompt is not valid UTF-8 (first bad byte at offset 3)";
+  (*cases[1].request.mutable_labels())["k\xff"] = "v";
+  cases[1].message = "a labels key is not valid UTF-8 (first bad byte at offset 1)";
+  (*cases[2].request.mutable_labels())["team"] = "\xc3";
+  cases[2].message = "labels[\"team\"] is not valid UTF-8 (first bad byte at offset 0)";
+  for (const Case& bad : cases) {
+    grpc::ClientContext context;
+    v1::Session session;
+    const grpc::Status status = test_.sessions->CreateSession(&context, bad.request, &session);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(status.error_message(), bad.message);
+  }
+
+  const std::string bad_id = "0123\xff";
+  const std::string id_message = "session_id is not valid UTF-8 (first bad byte at offset 4)";
+  v1::Session session;
+  grpc::Status status = GetSession(bad_id, session);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), id_message);
+  {
+    grpc::ClientContext context;
+    v1::ForkSessionRequest request;
+    request.set_session_id(bad_id);
+    status = test_.sessions->ForkSession(&context, request, &session);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(status.error_message(), id_message);
+  }
+  {
+    grpc::ClientContext context;
+    v1::DeleteSessionRequest request;
+    request.set_session_id(bad_id);
+    v1::DeleteSessionResponse response;
+    status = test_.sessions->DeleteSession(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(status.error_message(), id_message);
+  }
+  {
+    grpc::ClientContext context;
+    v1::ListSessionsRequest request;
+    request.set_page_token("\xff");
+    v1::ListSessionsResponse response;
+    status = test_.sessions->ListSessions(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(status.error_message(), "page_token is not valid UTF-8 (first bad byte at offset 0)");
+  }
+}
+
+// Bytes that are not a GenerateRequest at all: INVALID_ARGUMENT naming the type (gRPC alone would
+// answer UNIMPLEMENTED with no message).
+TEST_F(InvalidUtf8Test, MalformedRequestBytesAreInvalidArgument) {
+  grpc::GenericStub stub(test_.channel);
+  for (const std::string method :
+       {"/minimind.v1.Inference/Complete", "/minimind.v1.Models/Tokenize",
+        "/minimind.v1.Sessions/CreateSession"}) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    grpc::Slice bytes(
+        std::string("\x12\x05"
+                    "ab",
+                    4));  // field 2 claims 5 bytes, 2 follow
+    grpc::ByteBuffer request(&bytes, 1);
+    grpc::ByteBuffer response;
+    std::promise<grpc::Status> done;
+    stub.UnaryCall(&context, method, grpc::StubOptions(), &request, &response,
+                   [&done](grpc::Status status) { done.set_value(std::move(status)); });
+    const grpc::Status status = done.get_future().get();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << method;
+    EXPECT_THAT(status.error_message(), HasSubstr(": malformed protobuf wire format (4 bytes)"))
+        << method;
+    EXPECT_THAT(status.error_message(), HasSubstr("request is not a valid minimind.v1.")) << method;
+  }
 }
 
 }  // namespace
