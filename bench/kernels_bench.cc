@@ -78,7 +78,42 @@ void BM_AttendQuery(benchmark::State& state) {
   state.counters["keys/s"] =
       benchmark::Counter(static_cast<double>(keys), benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_AttendQuery)->Arg(128)->Arg(1024);
+BENCHMARK(BM_AttendQuery)->Arg(128)->Arg(1024)->Arg(2048);
+
+// A group of 16 queries (4 tokens x the 4 query heads of one kv head, MiniMind2-Small's GQA) over
+// `keys` cached positions in 16-position blocks (head_dim 64, f32), as the forward pass runs them.
+// keys/s counts (query, key) pairs: compare with BM_AttendQuery, which attends one query at a time.
+void BM_AttendQueries(benchmark::State& state) {
+  const int64_t keys = state.range(0);
+  constexpr int64_t kHeadDim = 64;
+  constexpr int64_t kQueries = 16;
+  constexpr int64_t kBlock = 16;
+  const std::vector<float> cache_keys = RandomVector(keys * kHeadDim, 3);
+  const std::vector<float> cache_values = RandomVector(keys * kHeadDim, 4);
+  const std::vector<float> queries = RandomVector(kQueries * kHeadDim, 5);
+  std::vector<KvRun> runs;
+  for (int64_t first = 0; first < keys; first += kBlock) {
+    runs.push_back({.num_positions = std::min(kBlock, keys - first),
+                    .type = KvElementType::kF32,
+                    .keys = &cache_keys[first * kHeadDim],
+                    .values = &cache_values[first * kHeadDim],
+                    .stride = kHeadDim});
+  }
+  std::vector<float> outs(kQueries * kHeadDim);
+  std::vector<AttentionQuery> group;
+  for (int64_t q = 0; q < kQueries; ++q) {
+    group.push_back(
+        {.query = &queries[q * kHeadDim], .num_keys = keys, .out = &outs[q * kHeadDim]});
+  }
+  std::vector<float> scratch(AttendQueriesScratchSize(kQueries, keys, kHeadDim));
+  for (auto _ : state) {
+    AttendQueries(group, kHeadDim, runs, 0.125f, scratch.data());
+    benchmark::DoNotOptimize(outs.data());
+  }
+  state.counters["keys/s"] = benchmark::Counter(static_cast<double>(keys * kQueries),
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_AttendQueries)->Arg(128)->Arg(2048);
 
 void BM_RmsNorm(benchmark::State& state) {
   const int64_t n = state.range(0);

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "absl/types/span.h"
 #include "engine/kernels/float_convert.h"
+#include "engine/kernels/lanes.h"
 #include "engine/kernels/reduction.h"
 #include "engine/kernels/softmax.h"
 
@@ -39,7 +41,130 @@ const float* RowAsF32(const KvRun& run, const void* base, const float* scales, i
   return row;
 }
 
+// Widens rows [first, first + count) of a run's keys or values (`base`, with `scales` for kInt8)
+// into tile [count, head_dim] and returns it; for kF32 returns the stored rows themselves.
+// *stride receives the distance between the returned rows.
+const float* ChunkAsF32(const KvRun& run, const void* base, const float* scales, int64_t first,
+                        int64_t count, int64_t head_dim, float* tile, int64_t* stride) {
+  if (run.type == KvElementType::kF32) {
+    *stride = run.stride;
+    return static_cast<const float*>(base) + first * run.stride;
+  }
+  *stride = head_dim;
+  for (int64_t t = 0; t < count; ++t) {
+    RowAsF32(run, base, scales, first + t, head_dim, tile + t * head_dim);
+  }
+  return tile;
+}
+
+// Calls visit(position, count, rows, stride) for consecutive chunks of at most
+// kAttentionKeyChunk positions covering [0, limit): rows [count, stride] are the chunk's keys
+// (or values) in f32, possibly widened into `tile` [kAttentionKeyChunk, head_dim].
+template <typename Visit>
+void ForEachChunk(absl::Span<const KvRun> runs, bool values, int64_t limit, int64_t head_dim,
+                  float* tile, Visit visit) {
+  int64_t position = 0;
+  for (const KvRun& run : runs) {
+    const int64_t run_count = std::min(run.num_positions, limit - position);
+    const void* base = values ? run.values : run.keys;
+    const float* scales = values ? run.value_scales : run.key_scales;
+    for (int64_t first = 0; first < run_count; first += kAttentionKeyChunk) {
+      const int64_t count = std::min(kAttentionKeyChunk, run_count - first);
+      int64_t stride = 0;
+      const float* rows = ChunkAsF32(run, base, scales, first, count, head_dim, tile, &stride);
+      visit(position + first, count, rows, stride);
+    }
+    position += run_count;
+    if (position == limit) break;
+  }
+}
+
+// out[k] = Dot(query, rows + k * stride, n) for k < 4 (reduction.h's order, bit for bit): four
+// independent dot products interleaved so that their dependency chains overlap. n % 8 == 0.
+void Dot4(const float* query, const float* rows, int64_t stride, int64_t n, float* out) {
+  Lanes sum0 = {}, sum1 = {}, sum2 = {}, sum3 = {};
+  for (int64_t i = 0; i < n; i += kDotLanes) {
+    const Lanes q = LoadLanes(query + i);
+    sum0 += q * LoadLanes(rows + i);
+    sum1 += q * LoadLanes(rows + stride + i);
+    sum2 += q * LoadLanes(rows + 2 * stride + i);
+    sum3 += q * LoadLanes(rows + 3 * stride + i);
+  }
+  out[0] = CombineLaneVector(sum0);
+  out[1] = CombineLaneVector(sum1);
+  out[2] = CombineLaneVector(sum2);
+  out[3] = CombineLaneVector(sum3);
+}
+
+// out[j] += probs[t] * rows[t * stride + j] for t = 0, 1, ..., count - 1 in that order, for
+// j < head_dim: AttendQuery's weighted sum, with 32 elements of `out` held in registers across
+// the chunk instead of loaded and stored at every position.
+void AddWeightedRows(const float* probs, const float* rows, int64_t stride, int64_t count,
+                     int64_t head_dim, float* out) {
+  int64_t j = 0;
+  for (; j + 4 * kDotLanes <= head_dim; j += 4 * kDotLanes) {
+    Lanes sum0 = LoadLanes(out + j), sum1 = LoadLanes(out + j + 8);
+    Lanes sum2 = LoadLanes(out + j + 16), sum3 = LoadLanes(out + j + 24);
+    for (int64_t t = 0; t < count; ++t) {
+      const float* row = rows + t * stride + j;
+      const Lanes prob = Lanes{} + probs[t];
+      sum0 += prob * LoadLanes(row);
+      sum1 += prob * LoadLanes(row + 8);
+      sum2 += prob * LoadLanes(row + 16);
+      sum3 += prob * LoadLanes(row + 24);
+    }
+    StoreLanes(sum0, out + j);
+    StoreLanes(sum1, out + j + 8);
+    StoreLanes(sum2, out + j + 16);
+    StoreLanes(sum3, out + j + 24);
+  }
+  for (; j < head_dim; ++j) {
+    float sum = out[j];
+    for (int64_t t = 0; t < count; ++t) sum += probs[t] * rows[t * stride + j];
+    out[j] = sum;
+  }
+}
+
 }  // namespace
+
+void AttendQueries(absl::Span<const AttentionQuery> queries, int64_t head_dim,
+                   absl::Span<const KvRun> runs, float scale, float* scratch) {
+  int64_t max_keys = 0;
+  for (const AttentionQuery& query : queries) max_keys = std::max(max_keys, query.num_keys);
+  float* scores = scratch;  // [queries, max_keys]
+  float* tile = scratch + static_cast<int64_t>(queries.size()) * max_keys;
+
+  ForEachChunk(runs, /*values=*/false, max_keys, head_dim, tile,
+               [&](int64_t position, int64_t count, const float* keys, int64_t stride) {
+                 for (size_t q = 0; q < queries.size(); ++q) {
+                   const int64_t n = std::min(count, queries[q].num_keys - position);
+                   float* row_scores = scores + q * max_keys + position;
+                   int64_t t = 0;
+                   for (; head_dim % kDotLanes == 0 && t + 4 <= n; t += 4) {
+                     Dot4(queries[q].query, keys + t * stride, stride, head_dim, row_scores + t);
+                   }
+                   for (; t < n; ++t) {
+                     row_scores[t] = Dot(queries[q].query, keys + t * stride, head_dim);
+                   }
+                   for (t = 0; t < n; ++t) row_scores[t] *= scale;
+                 }
+               });
+
+  for (size_t q = 0; q < queries.size(); ++q) {
+    SoftmaxInPlace(scores + q * max_keys, queries[q].num_keys);
+    std::fill(queries[q].out, queries[q].out + head_dim, 0.0f);
+  }
+
+  ForEachChunk(runs, /*values=*/true, max_keys, head_dim, tile,
+               [&](int64_t position, int64_t count, const float* values, int64_t stride) {
+                 for (size_t q = 0; q < queries.size(); ++q) {
+                   const int64_t n = std::min(count, queries[q].num_keys - position);
+                   if (n <= 0) continue;
+                   AddWeightedRows(scores + q * max_keys + position, values, stride, n, head_dim,
+                                   queries[q].out);
+                 }
+               });
+}
 
 void AttendQuery(const float* query, int64_t head_dim, absl::Span<const KvRun> runs,
                  int64_t num_keys, float scale, float* scores, float* row, float* out) {

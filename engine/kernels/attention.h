@@ -48,8 +48,34 @@ struct KvRun {
 //   scale:  usually 1 / sqrt(head_dim)
 //   scores: scratch [num_keys];  row: scratch [head_dim] (holds widened rows of narrow types)
 //   out:    [head_dim]
+// The reference form: AttendQueries computes the same bits for many queries at once.
 void AttendQuery(const float* query, int64_t head_dim, absl::Span<const KvRun> runs,
                  int64_t num_keys, float scale, float* scores, float* row, float* out);
+
+// One query row of a group that attends over the same kv head (the query heads that share it,
+// for one or more consecutive tokens of a sequence).
+struct AttentionQuery {
+  const float* query = nullptr;  // [head_dim]
+  int64_t num_keys = 0;          // ≥ 1: attends to positions [0, num_keys)
+  float* out = nullptr;          // [head_dim]
+};
+
+// Positions AttendQueries reads (and widens, for narrow types) at a time.
+inline constexpr int64_t kAttentionKeyChunk = 32;
+
+// Floats of scratch AttendQueries needs: every query's scores, then one widened chunk of rows.
+inline int64_t AttendQueriesScratchSize(int64_t num_queries, int64_t max_keys, int64_t head_dim) {
+  return num_queries * max_keys + kAttentionKeyChunk * head_dim;
+}
+
+// For every q in `queries`: q.out = AttendQuery(q.query, ..., q.num_keys, ...), bit for bit.
+// Faster than one AttendQuery per query: each chunk of cached rows is read (and widened) once
+// for the whole group while it sits in L1, and several keys' dot products run interleaved.
+//   runs:    in position order, covering at least the largest num_keys
+//   scratch: [AttendQueriesScratchSize(queries.size(), largest num_keys, head_dim)]
+// Outputs must not overlap each other or the inputs.
+void AttendQueries(absl::Span<const AttentionQuery> queries, int64_t head_dim,
+                   absl::Span<const KvRun> runs, float scale, float* scratch);
 
 }  // namespace minimind
 

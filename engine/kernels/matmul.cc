@@ -6,28 +6,17 @@
 #include <vector>
 
 #include "engine/kernels/float_convert.h"
+#include "engine/kernels/lanes.h"
 #include "engine/kernels/reduction.h"
 
 namespace minimind {
 namespace {
 
-// Eight f32 lanes as one value: the lanes of reduction.h's order made explicit. GCC 12 did not
-// reliably keep arrays of plain-loop accumulators in registers (it spilled them, or vectorised
-// across the wrong loop), costing 3x; this GCC/Clang vector type compiles to one AVX register
-// per accumulator (two SSE registers without AVX) and changes no result.
-using Lanes = float __attribute__((vector_size(kDotLanes * sizeof(float))));
-using Bits = uint32_t __attribute__((vector_size(kDotLanes * sizeof(uint32_t))));
-using HalfBits = uint16_t __attribute__((vector_size(kDotLanes * sizeof(uint16_t))));
-
 // Loading 8 consecutive weights as f32 lanes, per stored element type. The 16-bit formats widen
 // exactly as float_convert.h does, in registers.
 struct F32Elements {
   using Element = float;
-  static Lanes Load(const float* source) {
-    Lanes lanes;
-    std::memcpy(&lanes, source, sizeof(lanes));
-    return lanes;
-  }
+  static Lanes Load(const float* source) { return LoadLanes(source); }
   static float Widen(float value) { return value; }
 };
 
@@ -56,12 +45,6 @@ struct F16Elements {
   }
   static float Widen(uint16_t bits) { return F16ToF32(bits); }
 };
-
-inline float CombineLaneVector(const Lanes& lanes) {
-  float values[kDotLanes];
-  std::memcpy(values, &lanes, sizeof(values));
-  return CombineLanes(values);
-}
 
 // Register tile of the micro-kernel: up to kRowTile activation rows × kOutTile weight rows, each
 // output with its own accumulator (8 registers), so the additions of different outputs overlap

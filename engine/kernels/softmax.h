@@ -2,6 +2,9 @@
 //
 // Determinism: the max is exact and order-free; the sum of exponentials uses reduction.h's fixed
 // order; everything else is elementwise. A row's result depends on that row alone.
+// Exponentials: SoftmaxInPlace uses exp.h's ExpLanes (vectorised, within 2 ulp); LogSoftmax,
+// which scores and samples use once per token rather than per attention row, uses libm's
+// expf/logf.
 // Pure functions; thread-safe.
 #ifndef MINIMIND_ENGINE_KERNELS_SOFTMAX_H_
 #define MINIMIND_ENGINE_KERNELS_SOFTMAX_H_

@@ -429,13 +429,25 @@ void ModelRunner::AttentionLayer(int64_t layer, absl::Span<const ForwardSequence
                        &k[first_row * config_.kv_dim()], &scratch_.v[first_row * config_.kv_dim()]);
   }
   GatherRuns(layer, batch);
-  // One task per (sequence, query head); each writes only its own [tokens, head_dim] block of
-  // `attention`, with its worker's scratch.
-  const int64_t num_heads = config_.num_heads;
-  pool_->ParallelFor(static_cast<int64_t>(batch.size()) * num_heads, [&](int64_t task, int worker) {
-    const int64_t sequence = task / num_heads;
-    AttendHead(sequence, batch[sequence], task % num_heads, worker);
-  });
+  // One task per (sequence, kv head, run of kAttentionTokensPerTask tokens); each writes only
+  // its own rows and heads of `attention`, with its worker's scratch.
+  scratch_.attention_tasks.clear();
+  for (size_t s = 0; s < batch.size(); ++s) {
+    const int64_t count = static_cast<int64_t>(batch[s].tokens.size());
+    for (int64_t kv_head = 0; kv_head < config_.num_kv_heads; ++kv_head) {
+      for (int64_t first = 0; first < count; first += kAttentionTokensPerTask) {
+        scratch_.attention_tasks.push_back(
+            {.sequence = static_cast<int64_t>(s),
+             .kv_head = kv_head,
+             .first_token = first,
+             .num_tokens = std::min(kAttentionTokensPerTask, count - first)});
+      }
+    }
+  }
+  pool_->ParallelFor(static_cast<int64_t>(scratch_.attention_tasks.size()),
+                     [&](int64_t task, int worker) {
+                       AttendTask(scratch_.attention_tasks[task], worker);
+                     });
 
   const Product o_proj[] = {{scratch_.attention.data(), ViewWeightMatrix(weights.o_proj),
                              DataOrNull(vectors.o_bias), scratch_.projected.data()}};
@@ -459,25 +471,29 @@ void ModelRunner::GatherRuns(int64_t layer, absl::Span<const ForwardSequence> ba
   scratch_.run_begin[batch.size() * config_.num_kv_heads] = static_cast<int64_t>(runs.size());
 }
 
-void ModelRunner::AttendHead(int64_t sequence, const ForwardSequence& input, int64_t head,
-                             int worker) {
+void ModelRunner::AttendTask(const ForwardScratch::AttentionTask& task, int worker) {
   const int64_t head_dim = config_.head_dim;
-  const int64_t kv_head = head / config_.heads_per_kv_head();
-  const int64_t first_row = scratch_.sequence_rows[sequence];
-  const int64_t count = static_cast<int64_t>(input.tokens.size());
+  const int64_t group = config_.heads_per_kv_head();
+  const int64_t first_row = scratch_.sequence_rows[task.sequence] + task.first_token;
+  const int64_t start_position = scratch_.positions[first_row];
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  const int64_t run_index = sequence * config_.num_kv_heads + kv_head;
+  const int64_t run_index = task.sequence * config_.num_kv_heads + task.kv_head;
   const absl::Span<const KvRun> runs =
       absl::MakeConstSpan(scratch_.runs)
           .subspan(scratch_.run_begin[run_index],
                    scratch_.run_begin[run_index + 1] - scratch_.run_begin[run_index]);
   ForwardScratch::AttentionWorker& buffers = scratch_.attention_workers[worker];
-  for (int64_t t = 0; t < count; ++t) {
-    const int64_t num_keys = input.start_position + t + 1;  // Causal: keys up to the query.
-    const int64_t offset = (first_row + t) * config_.q_dim() + head * head_dim;
-    AttendQuery(&scratch_.q[offset], head_dim, runs, num_keys, scale, buffers.scores.data(),
-                buffers.kv_row.data(), &scratch_.attention[offset]);
+  int64_t num_queries = 0;
+  for (int64_t t = 0; t < task.num_tokens; ++t) {
+    for (int64_t h = task.kv_head * group; h < (task.kv_head + 1) * group; ++h) {
+      const int64_t offset = (first_row + t) * config_.q_dim() + h * head_dim;
+      buffers.queries[num_queries++] = {.query = &scratch_.q[offset],
+                                        .num_keys = start_position + t + 1,  // Causal.
+                                        .out = &scratch_.attention[offset]};
+    }
   }
+  AttendQueries(absl::MakeConstSpan(buffers.queries.data(), num_queries), head_dim, runs, scale,
+                buffers.scratch.data());
 }
 
 void ModelRunner::MlpLayer(int64_t layer) {

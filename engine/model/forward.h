@@ -142,8 +142,9 @@ class ModelRunner {
   void AttentionLayer(int64_t layer, absl::Span<const ForwardSequence> batch);
   // Gathers the KV runs of every (sequence, kv head) of `layer` into scratch_.runs.
   void GatherRuns(int64_t layer, absl::Span<const ForwardSequence> batch);
-  // Attention of every new token of `sequence` for query head `head`, with worker's scratch.
-  void AttendHead(int64_t sequence, const ForwardSequence& input, int64_t head, int worker);
+  // Runs scratch_.attention_tasks[task] (all query heads of one kv head, for a few tokens of one
+  // sequence) with worker's scratch.
+  void AttendTask(const ForwardScratch::AttentionTask& task, int worker);
   void MlpLayer(int64_t layer);
   // output[r, :] = the SwiGLU MLP of input[r, :] for r < num_rows; input, output: [num_rows,
   // hidden], distinct from `gate`/`up` scratch.

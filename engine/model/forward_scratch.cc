@@ -46,9 +46,12 @@ void ForwardScratch::Reserve(const ModelConfig& config, int64_t max_mlp_width, i
   if (static_cast<int64_t>(attention_workers.size()) < num_workers) {
     attention_workers.resize(num_workers);
   }
+  const int64_t queries_per_task = kAttentionTokensPerTask * config.heads_per_kv_head();
   for (AttentionWorker& worker : attention_workers) {
-    Grow(worker.scores, max_keys);
-    Grow(worker.kv_row, config.head_dim);
+    if (static_cast<int64_t>(worker.queries.size()) < queries_per_task) {
+      worker.queries.resize(queries_per_task);
+    }
+    Grow(worker.scratch, AttendQueriesScratchSize(queries_per_task, max_keys, config.head_dim));
   }
   Grow(logits_rows, batch_size + 1);
   Grow(logits_hidden, num_logits_rows * hidden_size);

@@ -18,6 +18,10 @@
 
 namespace minimind {
 
+// Tokens of one sequence per attention task: each task attends that many tokens times the query
+// heads sharing one kv head, so every chunk of cached rows it reads serves all of them.
+inline constexpr int64_t kAttentionTokensPerTask = 4;
+
 struct ForwardScratch {
   // Grows every buffer to hold a batch of these sizes.
   void Reserve(const ModelConfig& config, int64_t max_mlp_width, int64_t num_tokens,
@@ -54,9 +58,18 @@ struct ForwardScratch {
   // calling thread (KvSequence promises no thread-safety), then read by the workers.
   std::vector<KvRun> runs;         // the runs of each (sequence, kv head), in position order
   std::vector<int64_t> run_begin;  // [B · H + 1] first run of (sequence s, kv head h) at s · H + h
+  // One attention task: query heads sharing kv head `kv_head`, for tokens [first_token,
+  // first_token + num_tokens) of sequence `sequence` (token indices within the sequence's rows).
+  struct AttentionTask {
+    int64_t sequence = 0;
+    int64_t kv_head = 0;
+    int64_t first_token = 0;
+    int64_t num_tokens = 0;
+  };
+  std::vector<AttentionTask> attention_tasks;  // rebuilt every layer call; capacity reused
   struct AttentionWorker {
-    std::vector<float> scores;  // [S]
-    std::vector<float> kv_row;  // [head_dim]  a narrow KV row widened to f32
+    std::vector<AttentionQuery> queries;  // [Q]  Q = tokens per task · query heads per kv head
+    std::vector<float> scratch;           // [AttendQueriesScratchSize(Q, S, head_dim)]
   };
   std::vector<AttentionWorker> attention_workers;  // [T]  one per worker of the pool
 

@@ -204,5 +204,73 @@ TEST_F(AttentionTest, Int8RunsApplyPerTokenPerHeadScales) {
                    Attend(query_, F32Runs(wide_keys, wide_values, kPositions), kPositions)));
 }
 
+// AttendQueries is AttendQuery for a group at once: every query's output must be the same bits,
+// for head sizes on and off the kernels' 8- and 32-wide paths, queries seeing different numbers
+// of keys (fewer than one chunk, more than one), runs shorter and longer than a chunk, and every
+// element type (narrow ones are widened a chunk at a time instead of a row at a time).
+TEST(AttendQueriesTest, EachQueryEqualsAttendQueryBitwise) {
+  constexpr int64_t kKeys = 3 * kAttentionKeyChunk + 5;
+  for (int64_t head_dim : {int64_t{24}, int64_t{64}, int64_t{72}}) {
+    const std::vector<float> keys = RandomVector(kKeys * head_dim, 11);
+    const std::vector<float> values = RandomVector(kKeys * head_dim, 12);
+    std::vector<uint16_t> f16_keys(keys.size()), f16_values(values.size());
+    std::vector<int8_t> int8_keys(keys.size()), int8_values(values.size());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      f16_keys[i] = F32ToF16(keys[i]);
+      f16_values[i] = F32ToF16(values[i]);
+      int8_keys[i] = static_cast<int8_t>(static_cast<int>(keys[i] * 100) % 128);
+      int8_values[i] = static_cast<int8_t>(static_cast<int>(values[i] * 100) % 128);
+    }
+    const std::vector<float> scales = RandomVector(kKeys, 13);
+    const std::vector<float> queries = RandomVector(5 * head_dim, 14);
+    const int64_t num_keys[] = {1, 9, kAttentionKeyChunk, kAttentionKeyChunk + 1, kKeys};
+    for (KvElementType type :
+         {KvElementType::kF32, KvElementType::kF16, KvElementType::kInt8}) {
+      for (int64_t run_length : {int64_t{1}, int64_t{16}, int64_t{40}, kKeys}) {
+        std::vector<KvRun> runs;
+        for (int64_t first = 0; first < kKeys; first += run_length) {
+          KvRun run{.num_positions = std::min(run_length, kKeys - first),
+                    .type = type,
+                    .stride = head_dim};
+          const int64_t offset = first * head_dim;
+          if (type == KvElementType::kF32) {
+            run.keys = &keys[offset];
+            run.values = &values[offset];
+          } else if (type == KvElementType::kF16) {
+            run.keys = &f16_keys[offset];
+            run.values = &f16_values[offset];
+          } else {
+            run.keys = &int8_keys[offset];
+            run.values = &int8_values[offset];
+            run.key_scales = &scales[first];
+            run.value_scales = &scales[first];
+            run.scale_stride = 1;
+          }
+          runs.push_back(run);
+        }
+        const float scale = 0.125f;
+        std::vector<float> outs(5 * head_dim, std::nanf(""));
+        std::vector<AttentionQuery> group;
+        for (int q = 0; q < 5; ++q) {
+          group.push_back({.query = &queries[q * head_dim],
+                           .num_keys = num_keys[q],
+                           .out = &outs[q * head_dim]});
+        }
+        std::vector<float> scratch(AttendQueriesScratchSize(5, kKeys, head_dim));
+        AttendQueries(group, head_dim, runs, scale, scratch.data());
+        for (int q = 0; q < 5; ++q) {
+          std::vector<float> scores(num_keys[q]), row(head_dim), expected(head_dim);
+          AttendQuery(&queries[q * head_dim], head_dim, runs, num_keys[q], scale, scores.data(),
+                      row.data(), expected.data());
+          EXPECT_TRUE(BitwiseEqual(
+              std::vector<float>(&outs[q * head_dim], &outs[(q + 1) * head_dim]), expected))
+              << "head_dim " << head_dim << " type " << static_cast<int>(type) << " run length "
+              << run_length << " query " << q << " num_keys " << num_keys[q];
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace minimind

@@ -29,8 +29,10 @@ TEST(ForwardScratchTest, ReserveSizesEveryBufferForTheBatch) {
   EXPECT_EQ(scratch.router_probs.size(), 3u * 5);
   EXPECT_EQ(scratch.routed.size(), 3u * 2 * 8);
   ASSERT_EQ(scratch.attention_workers.size(), 1u);
-  EXPECT_EQ(scratch.attention_workers[0].scores.size(), 40u);
-  EXPECT_EQ(scratch.attention_workers[0].kv_row.size(), 6u);
+  // kAttentionTokensPerTask tokens x 2 query heads per kv head = 8 queries per task: their
+  // scores over 40 keys, then one chunk of widened rows.
+  EXPECT_EQ(scratch.attention_workers[0].queries.size(), 8u);
+  EXPECT_EQ(scratch.attention_workers[0].scratch.size(), 8u * 40 + kAttentionKeyChunk * 6);
   EXPECT_EQ(scratch.run_begin.size(), 2u * 2 + 1);
   EXPECT_EQ(scratch.sequence_rows.size(), 3u);
   EXPECT_EQ(scratch.logits.size(), 2u * 100);
@@ -41,10 +43,10 @@ TEST(ForwardScratchTest, EveryWorkerGetsItsOwnAttentionScratch) {
   scratch.Reserve(MoeConfig(), 12, 3, 2, 40, 2, /*num_workers=*/3);
   ASSERT_EQ(scratch.attention_workers.size(), 3u);
   for (const ForwardScratch::AttentionWorker& worker : scratch.attention_workers) {
-    EXPECT_EQ(worker.scores.size(), 40u);
-    EXPECT_EQ(worker.kv_row.size(), 6u);
+    EXPECT_EQ(worker.queries.size(), 8u);
+    EXPECT_EQ(worker.scratch.size(), 8u * 40 + kAttentionKeyChunk * 6);
   }
-  EXPECT_NE(scratch.attention_workers[0].scores.data(), scratch.attention_workers[1].scores.data());
+  EXPECT_NE(scratch.attention_workers[0].scratch.data(), scratch.attention_workers[1].scratch.data());
 }
 
 TEST(ForwardScratchTest, BuffersOnlyGrow) {
