@@ -79,44 +79,49 @@ void ForEachChunk(absl::Span<const KvRun> runs, bool values, int64_t limit, int6
   }
 }
 
-// out[k] = Dot(query, rows + k * stride, n) for k < 4 (reduction.h's order, bit for bit): four
-// independent dot products interleaved so that their dependency chains overlap. n % 8 == 0.
-void Dot4(const float* query, const float* rows, int64_t stride, int64_t n, float* out) {
-  Lanes sum0 = {}, sum1 = {}, sum2 = {}, sum3 = {};
+// out[k] = Dot(query, rows + k * stride, n) * scale for k < 8, bit for bit: eight dot products
+// in reduction.h's order, interleaved so that their dependency chains overlap, and their lanes
+// combined together (lanes.h). n % 8 == 0.
+void ScaledDot8(const float* query, const float* rows, int64_t stride, int64_t n, float scale,
+                float* out) {
+  Lanes sums[kDotLanes] = {};
   for (int64_t i = 0; i < n; i += kDotLanes) {
     const Lanes q = LoadLanes(query + i);
-    sum0 += q * LoadLanes(rows + i);
-    sum1 += q * LoadLanes(rows + stride + i);
-    sum2 += q * LoadLanes(rows + 2 * stride + i);
-    sum3 += q * LoadLanes(rows + 3 * stride + i);
+    for (int k = 0; k < kDotLanes; ++k) sums[k] += q * LoadLanes(rows + k * stride + i);
   }
-  out[0] = CombineLaneVector(sum0);
-  out[1] = CombineLaneVector(sum1);
-  out[2] = CombineLaneVector(sum2);
-  out[3] = CombineLaneVector(sum3);
+  StoreLanes(CombineEightLaneVectors(sums) * scale, out);
+}
+
+// out[j .. j + 8·kVectors) += probs[t] * rows[t * stride + j ..] for t = 0, 1, ..., count - 1 in
+// that order: AttendQuery's weighted sum for a slice of `out`, held in kVectors registers across
+// the chunk instead of loaded and stored at every position.
+template <int kVectors>
+void AddWeightedRowsSlice(const float* probs, const float* rows, int64_t stride, int64_t count,
+                          int64_t j, float* out) {
+  Lanes sums[kVectors];
+  for (int v = 0; v < kVectors; ++v) sums[v] = LoadLanes(out + j + v * kDotLanes);
+  for (int64_t t = 0; t < count; ++t) {
+    const float* row = rows + t * stride + j;
+    const Lanes prob = Lanes{} + probs[t];
+    for (int v = 0; v < kVectors; ++v) sums[v] += prob * LoadLanes(row + v * kDotLanes);
+  }
+  for (int v = 0; v < kVectors; ++v) StoreLanes(sums[v], out + j + v * kDotLanes);
 }
 
 // out[j] += probs[t] * rows[t * stride + j] for t = 0, 1, ..., count - 1 in that order, for
-// j < head_dim: AttendQuery's weighted sum, with 32 elements of `out` held in registers across
-// the chunk instead of loaded and stored at every position.
+// j < head_dim. Eight independent accumulators where head_dim allows (enough additions in flight
+// to cover their latency), then four, one, and scalars for what is left.
 void AddWeightedRows(const float* probs, const float* rows, int64_t stride, int64_t count,
                      int64_t head_dim, float* out) {
   int64_t j = 0;
+  for (; j + 8 * kDotLanes <= head_dim; j += 8 * kDotLanes) {
+    AddWeightedRowsSlice<8>(probs, rows, stride, count, j, out);
+  }
   for (; j + 4 * kDotLanes <= head_dim; j += 4 * kDotLanes) {
-    Lanes sum0 = LoadLanes(out + j), sum1 = LoadLanes(out + j + 8);
-    Lanes sum2 = LoadLanes(out + j + 16), sum3 = LoadLanes(out + j + 24);
-    for (int64_t t = 0; t < count; ++t) {
-      const float* row = rows + t * stride + j;
-      const Lanes prob = Lanes{} + probs[t];
-      sum0 += prob * LoadLanes(row);
-      sum1 += prob * LoadLanes(row + 8);
-      sum2 += prob * LoadLanes(row + 16);
-      sum3 += prob * LoadLanes(row + 24);
-    }
-    StoreLanes(sum0, out + j);
-    StoreLanes(sum1, out + j + 8);
-    StoreLanes(sum2, out + j + 16);
-    StoreLanes(sum3, out + j + 24);
+    AddWeightedRowsSlice<4>(probs, rows, stride, count, j, out);
+  }
+  for (; j + kDotLanes <= head_dim; j += kDotLanes) {
+    AddWeightedRowsSlice<1>(probs, rows, stride, count, j, out);
   }
   for (; j < head_dim; ++j) {
     float sum = out[j];
@@ -140,13 +145,13 @@ void AttendQueries(absl::Span<const AttentionQuery> queries, int64_t head_dim,
                    const int64_t n = std::min(count, queries[q].num_keys - position);
                    float* row_scores = scores + q * max_keys + position;
                    int64_t t = 0;
-                   for (; head_dim % kDotLanes == 0 && t + 4 <= n; t += 4) {
-                     Dot4(queries[q].query, keys + t * stride, stride, head_dim, row_scores + t);
+                   for (; head_dim % kDotLanes == 0 && t + kDotLanes <= n; t += kDotLanes) {
+                     ScaledDot8(queries[q].query, keys + t * stride, stride, head_dim, scale,
+                                row_scores + t);
                    }
                    for (; t < n; ++t) {
-                     row_scores[t] = Dot(queries[q].query, keys + t * stride, head_dim);
+                     row_scores[t] = Dot(queries[q].query, keys + t * stride, head_dim) * scale;
                    }
-                   for (t = 0; t < n; ++t) row_scores[t] *= scale;
                  }
                });
 

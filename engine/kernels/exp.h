@@ -26,11 +26,12 @@ inline Lanes ExpLanes(Lanes x) {
   constexpr float kLog2E = 1.44269504088896341f;
   constexpr float kLn2High = 0.693359375f;  // 0x1.63p-1: 9 significant bits.
   constexpr float kLn2Low = -2.12194440e-4f;
-  constexpr float kRoundToInteger = 12582912.0f;  // 1.5 · 2^23: adding it rounds to an integer.
+  constexpr float kRoundToInteger = 12582912.0f;   // 1.5 · 2^23: adding it rounds to an integer.
   constexpr float kMaxInput = 88.72283935546875f;  // The largest x with e^x < FLT_MAX (rounded).
   constexpr float kMinInput = -104.0f;             // e^-104 < half the smallest subnormal.
   // Clamp so that n stays in [-150, 128] and every step below is finite.
-  const Lanes clamped = x < kMinInput ? Lanes{} + kMinInput : (x > kMaxInput ? Lanes{} + kMaxInput : x);
+  const Lanes clamped =
+      x < kMinInput ? Lanes{} + kMinInput : (x > kMaxInput ? Lanes{} + kMaxInput : x);
   const Lanes n = (clamped * kLog2E + kRoundToInteger) - kRoundToInteger;
   const Lanes r = (clamped - n * kLn2High) - n * kLn2Low;
   Lanes p = Lanes{} + (1.0f / 5040.0f);

@@ -444,10 +444,9 @@ void ModelRunner::AttentionLayer(int64_t layer, absl::Span<const ForwardSequence
       }
     }
   }
-  pool_->ParallelFor(static_cast<int64_t>(scratch_.attention_tasks.size()),
-                     [&](int64_t task, int worker) {
-                       AttendTask(scratch_.attention_tasks[task], worker);
-                     });
+  pool_->ParallelFor(
+      static_cast<int64_t>(scratch_.attention_tasks.size()),
+      [&](int64_t task, int worker) { AttendTask(scratch_.attention_tasks[task], worker); });
 
   const Product o_proj[] = {{scratch_.attention.data(), ViewWeightMatrix(weights.o_proj),
                              DataOrNull(vectors.o_bias), scratch_.projected.data()}};

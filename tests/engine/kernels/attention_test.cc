@@ -224,8 +224,7 @@ TEST(AttendQueriesTest, EachQueryEqualsAttendQueryBitwise) {
     const std::vector<float> scales = RandomVector(kKeys, 13);
     const std::vector<float> queries = RandomVector(5 * head_dim, 14);
     const int64_t num_keys[] = {1, 9, kAttentionKeyChunk, kAttentionKeyChunk + 1, kKeys};
-    for (KvElementType type :
-         {KvElementType::kF32, KvElementType::kF16, KvElementType::kInt8}) {
+    for (KvElementType type : {KvElementType::kF32, KvElementType::kF16, KvElementType::kInt8}) {
       for (int64_t run_length : {int64_t{1}, int64_t{16}, int64_t{40}, kKeys}) {
         std::vector<KvRun> runs;
         for (int64_t first = 0; first < kKeys; first += run_length) {
