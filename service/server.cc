@@ -2,14 +2,32 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <sched.h>
 
+#include <algorithm>
+#include <thread>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "engine/kv/kv_cache_config.h"
+#include "engine/runtime/thread_pool.h"
 
 namespace minimind {
+namespace {
+
+// CPUs this process may run on (its affinity mask, which container CPU sets narrow), at most
+// ThreadPool::kMaxThreads; the machine's count if the mask cannot be read. CPU quotas (a
+// Kubernetes CPU limit without a CPU set) are not visible here: set --threads to the limit.
+int UsableCpuCount() {
+  cpu_set_t cpus;
+  int count = 0;
+  if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0) count = CPU_COUNT(&cpus);
+  if (count <= 0) count = static_cast<int>(std::thread::hardware_concurrency());
+  return std::clamp(count, 1, ThreadPool::kMaxThreads);
+}
+
+}  // namespace
 
 Server::Server(const ServerOptions& options) : options_(options) {}
 
@@ -65,6 +83,8 @@ absl::Status Server::ServeModel(ModelBundle bundle) {
   engine_options.max_running = options_.max_batch;
   engine_options.max_waiting = options_.max_waiting;
   engine_options.max_context = options_.max_context;
+  engine_options.forward_threads =
+      static_cast<int>(options_.threads > 0 ? options_.threads : UsableCpuCount());
   engine_options.eos_token_ids = model->bundle.eos_token_ids;
   engine_options.sampling_vocab_size = model->bundle.sampling_vocab_size();
   absl::StatusOr<std::unique_ptr<Engine>> engine =

@@ -56,7 +56,7 @@ const std::vector<ServerFlag>& ServerFlags() {
       {"max-batch", "MINIMIND_MAX_BATCH", "most sequences decoded per step (default 64)"},
       {"max-waiting", "MINIMIND_MAX_WAITING", "most queued requests (default 1024)"},
       {"max-context", "MINIMIND_MAX_CONTEXT", "positions per sequence; 0 = the model's"},
-      {"threads", "MINIMIND_THREADS", "forward-pass threads (reserved; the engine uses 1)"},
+      {"threads", "MINIMIND_THREADS", "forward-pass threads, 1-256 (default 0: one per CPU)"},
       {"session-ttl", "MINIMIND_SESSION_TTL", "default idle TTL of a session (default 30m)"},
       {"max-session-ttl", "MINIMIND_MAX_SESSION_TTL", "largest TTL a client may ask (default 24h)"},
       {"max-sessions", "MINIMIND_MAX_SESSIONS",
@@ -194,7 +194,7 @@ absl::StatusOr<ServerOptions> ParseServerOptions(
     } else if (name == "max-context") {
       set_int(options.max_context, 0, int64_t{1} << 24);
     } else if (name == "threads") {
-      set_int(options.threads, 1, 1024);
+      set_int(options.threads, 0, 256);
     } else if (name == "session-ttl") {
       set_duration(options.session_ttl);
     } else if (name == "max-session-ttl") {

@@ -29,9 +29,9 @@ struct ServerOptions {
   int64_t max_batch = 64;
   int64_t max_waiting = 1024;
   int64_t max_context = 0;  // 0 = the model's
-  // Worker threads of the forward pass. The engine's forward pass is single-threaded today; the
-  // value is validated and kept for when it is not.
-  int64_t threads = 1;
+  // Threads of the forward pass (the engine thread included; see engine/runtime/thread_pool.h).
+  // 0 = one per CPU the process may use (std::thread::hardware_concurrency()).
+  int64_t threads = 0;
   absl::Duration session_ttl = absl::Minutes(30);
   absl::Duration max_session_ttl = absl::Hours(24);
   int64_t max_sessions = 10000;

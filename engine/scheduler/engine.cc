@@ -80,16 +80,18 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const Model& model,
   auto loop = std::make_unique<EngineLoop>(std::move(runner), tokenizer, std::move(limits),
                                            std::move(release_queue), inbox);
   return std::unique_ptr<Engine>(new Engine(model.config.vocab_size, max_context, kv_config,
-                                            num_blocks, std::move(inbox), std::move(loop)));
+                                            num_blocks, options.forward_threads, std::move(inbox),
+                                            std::move(loop)));
 }
 
 Engine::Engine(int64_t model_vocab_size, int64_t max_context, KvCacheConfig kv_config,
-               int64_t kv_num_blocks, std::shared_ptr<RequestInbox> inbox,
+               int64_t kv_num_blocks, int forward_threads, std::shared_ptr<RequestInbox> inbox,
                std::unique_ptr<EngineLoop> loop)
     : model_vocab_size_(model_vocab_size),
       max_context_(max_context),
       kv_config_(std::move(kv_config)),
       kv_num_blocks_(kv_num_blocks),
+      forward_threads_(forward_threads),
       inbox_(std::move(inbox)),
       loop_(std::move(loop)) {
   thread_ = std::thread([this] { loop_->Run(); });

@@ -66,10 +66,12 @@ class Engine {
   const KvCacheConfig& kv_config() const { return kv_config_; }
   // Blocks in the pool.
   int64_t kv_num_blocks() const { return kv_num_blocks_; }
+  // Threads of the forward pass (EngineOptions::forward_threads), the engine thread included.
+  int forward_threads() const { return forward_threads_; }
 
  private:
   Engine(int64_t model_vocab_size, int64_t max_context, KvCacheConfig kv_config,
-         int64_t kv_num_blocks, std::shared_ptr<RequestInbox> inbox,
+         int64_t kv_num_blocks, int forward_threads, std::shared_ptr<RequestInbox> inbox,
          std::unique_ptr<EngineLoop> loop);
 
   absl::Status Validate(const GenerationRequest& request) const;
@@ -78,6 +80,7 @@ class Engine {
   const int64_t max_context_;
   KvCacheConfig kv_config_;
   int64_t kv_num_blocks_;
+  int forward_threads_;
   std::shared_ptr<RequestInbox> inbox_;
   std::unique_ptr<EngineLoop> loop_;
   std::thread thread_;

@@ -25,6 +25,14 @@ TEST(ServerOptionsTest, DefaultsWithoutFlagsOrEnvironment) {
   EXPECT_EQ(options->model_path, "models/minimind-serve-tiny");
   EXPECT_EQ(options->listen, "0.0.0.0:50051");
   EXPECT_EQ(options->kv_cache_memory_bytes, int64_t{256} << 20);
+  EXPECT_EQ(options->threads, 0);  // One forward thread per usable CPU.
+}
+
+TEST(ServerOptionsTest, ThreadsAreValidated) {
+  EXPECT_EQ(ParseServerOptions({"--threads", "3"}, Env({}))->threads, 3);
+  EXPECT_EQ(ParseServerOptions({}, Env({{"MINIMIND_THREADS", "2"}}))->threads, 2);
+  EXPECT_THAT(ParseServerOptions({"--threads", "257"}, Env({})).status().message(),
+              HasSubstr("--threads must be in [0, 256], got 257"));
 }
 
 TEST(ServerOptionsTest, EnvironmentFillsAndFlagsWin) {

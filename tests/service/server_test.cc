@@ -3,6 +3,7 @@
 #include "service/server.h"
 
 #include <grpcpp/generic/generic_stub.h>
+#include <sched.h>
 
 #include <chrono>
 #include <future>
@@ -179,6 +180,24 @@ TEST_F(ServerTest, HealthIsNotServingUntilTheModelIsServed) {
   EXPECT_EQ(testing::HealthStatus(*loading->channel), 1);  // SERVING
 
   loading->server->Shutdown(absl::ZeroDuration());
+}
+
+TEST_F(ServerTest, ThreadsOptionSizesTheForwardPass) {
+  for (int64_t threads : {int64_t{2}, int64_t{0}}) {
+    ServerOptions options;
+    options.kv_cache_memory_bytes = 16 << 20;
+    options.threads = threads;
+    absl::StatusOr<testing::TestServer> server = testing::StartTestServer(options, *model_dir_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    if (threads > 0) {
+      EXPECT_EQ(server->server->engine()->forward_threads(), threads);
+    } else {  // One per CPU this process may use.
+      cpu_set_t cpus;
+      ASSERT_EQ(sched_getaffinity(0, sizeof(cpus), &cpus), 0);
+      EXPECT_EQ(server->server->engine()->forward_threads(), CPU_COUNT(&cpus));
+    }
+    server->server->Shutdown(absl::ZeroDuration());
+  }
 }
 
 TEST_F(ServerTest, ModelInfoDescribesModelAndKvCache) {
