@@ -54,12 +54,6 @@ void ToProto(const SessionSnapshot& session, v1::Session& out) {
   out.set_turns(session.turns);
 }
 
-grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* context, const absl::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
-}
-
 }  // namespace
 
 SessionsService::SessionsService(const ModelSlot& model) : model_(model) {}
@@ -76,54 +70,54 @@ absl::StatusOr<SessionStore*> SessionsService::Store() const {
 grpc::ServerUnaryReactor* SessionsService::CreateSession(grpc::CallbackServerContext* context,
                                                          const v1::CreateSessionRequest* request,
                                                          v1::Session* response) {
-  if (absl::Status s = CheckRequestParsed(*request); !s.ok()) return Done(context, s);
+  if (absl::Status s = CheckRequestParsed(*request); !s.ok()) return FinishUnary(context, s);
   absl::StatusOr<SessionStore*> store = Store();
-  if (!store.ok()) return Done(context, store.status());
+  if (!store.ok()) return FinishUnary(context, store.status());
   absl::StatusOr<absl::Duration> ttl = FromProtoDuration(request->ttl());
-  if (!ttl.ok()) return Done(context, ttl.status());
+  if (!ttl.ok()) return FinishUnary(context, ttl.status());
   const int64_t max_bytes = model_.get()->prompts->limits().max_prompt_bytes;
   if (static_cast<int64_t>(request->system_prompt().size()) > max_bytes) {
-    return Done(context, absl::InvalidArgumentError(
-                             absl::StrCat("system_prompt is ", request->system_prompt().size(),
-                                          " bytes; the limit is ", max_bytes)));
+    return FinishUnary(context, absl::InvalidArgumentError(absl::StrCat(
+                                    "system_prompt is ", request->system_prompt().size(),
+                                    " bytes; the limit is ", max_bytes)));
   }
   if (absl::Status s = CheckUtf8("system_prompt", request->system_prompt()); !s.ok()) {
-    return Done(context, s);
+    return FinishUnary(context, s);
   }
   for (const auto& [key, value] : request->labels()) {
-    if (absl::Status s = CheckUtf8("a labels key", key); !s.ok()) return Done(context, s);
+    if (absl::Status s = CheckUtf8("a labels key", key); !s.ok()) return FinishUnary(context, s);
     if (absl::Status s = CheckUtf8(absl::StrCat("labels[\"", key, "\"]"), value); !s.ok()) {
-      return Done(context, s);
+      return FinishUnary(context, s);
     }
   }
   SessionLabels labels(request->labels().begin(), request->labels().end());
   absl::StatusOr<SessionSnapshot> session =
       (*store)->Create(kDefaultTenant, request->system_prompt(), *ttl, std::move(labels));
   if (session.ok()) ToProto(*session, *response);
-  return Done(context, session.status());
+  return FinishUnary(context, session.status());
 }
 
 grpc::ServerUnaryReactor* SessionsService::GetSession(grpc::CallbackServerContext* context,
                                                       const v1::GetSessionRequest* request,
                                                       v1::Session* response) {
-  if (absl::Status s = CheckRequestParsed(*request); !s.ok()) return Done(context, s);
+  if (absl::Status s = CheckRequestParsed(*request); !s.ok()) return FinishUnary(context, s);
   if (absl::Status s = CheckUtf8("session_id", request->session_id()); !s.ok())
-    return Done(context, s);
+    return FinishUnary(context, s);
   absl::StatusOr<SessionStore*> store = Store();
-  if (!store.ok()) return Done(context, store.status());
+  if (!store.ok()) return FinishUnary(context, store.status());
   absl::StatusOr<SessionSnapshot> session = (*store)->Get(request->session_id(), kDefaultTenant);
   if (session.ok()) ToProto(*session, *response);
-  return Done(context, session.status());
+  return FinishUnary(context, session.status());
 }
 
 grpc::ServerUnaryReactor* SessionsService::ListSessions(grpc::CallbackServerContext* context,
                                                         const v1::ListSessionsRequest* request,
                                                         v1::ListSessionsResponse* response) {
-  if (absl::Status s = CheckRequestParsed(*request); !s.ok()) return Done(context, s);
+  if (absl::Status s = CheckRequestParsed(*request); !s.ok()) return FinishUnary(context, s);
   if (absl::Status s = CheckUtf8("page_token", request->page_token()); !s.ok())
-    return Done(context, s);
+    return FinishUnary(context, s);
   absl::StatusOr<SessionStore*> store = Store();
-  if (!store.ok()) return Done(context, store.status());
+  if (!store.ok()) return FinishUnary(context, store.status());
   absl::StatusOr<SessionPage> page =
       (*store)->List(kDefaultTenant, request->page_size(), request->page_token());
   if (page.ok()) {
@@ -132,38 +126,38 @@ grpc::ServerUnaryReactor* SessionsService::ListSessions(grpc::CallbackServerCont
     }
     response->set_next_page_token(page->next_page_token);
   }
-  return Done(context, page.status());
+  return FinishUnary(context, page.status());
 }
 
 grpc::ServerUnaryReactor* SessionsService::DeleteSession(grpc::CallbackServerContext* context,
                                                          const v1::DeleteSessionRequest* request,
                                                          v1::DeleteSessionResponse* response) {
-  if (absl::Status s = CheckRequestParsed(*request); !s.ok()) return Done(context, s);
+  if (absl::Status s = CheckRequestParsed(*request); !s.ok()) return FinishUnary(context, s);
   if (absl::Status s = CheckUtf8("session_id", request->session_id()); !s.ok())
-    return Done(context, s);
+    return FinishUnary(context, s);
   absl::StatusOr<SessionStore*> store = Store();
-  if (!store.ok()) return Done(context, store.status());
-  return Done(context, (*store)->Delete(request->session_id(), kDefaultTenant));
+  if (!store.ok()) return FinishUnary(context, store.status());
+  return FinishUnary(context, (*store)->Delete(request->session_id(), kDefaultTenant));
 }
 
 grpc::ServerUnaryReactor* SessionsService::ForkSession(grpc::CallbackServerContext* context,
                                                        const v1::ForkSessionRequest* request,
                                                        v1::Session* response) {
-  if (absl::Status s = CheckRequestParsed(*request); !s.ok()) return Done(context, s);
+  if (absl::Status s = CheckRequestParsed(*request); !s.ok()) return FinishUnary(context, s);
   if (absl::Status s = CheckUtf8("session_id", request->session_id()); !s.ok())
-    return Done(context, s);
+    return FinishUnary(context, s);
   absl::StatusOr<SessionStore*> store = Store();
-  if (!store.ok()) return Done(context, store.status());
+  if (!store.ok()) return FinishUnary(context, store.status());
   std::optional<absl::Duration> ttl;
   if (request->has_ttl()) {
     absl::StatusOr<absl::Duration> parsed = FromProtoDuration(request->ttl());
-    if (!parsed.ok()) return Done(context, parsed.status());
+    if (!parsed.ok()) return FinishUnary(context, parsed.status());
     ttl = *parsed;
   }
   absl::StatusOr<SessionSnapshot> session =
       (*store)->Fork(request->session_id(), kDefaultTenant, ttl);
   if (session.ok()) ToProto(*session, *response);
-  return Done(context, session.status());
+  return FinishUnary(context, session.status());
 }
 
 }  // namespace minimind

@@ -429,16 +429,30 @@ void ModelRunner::AttentionLayer(int64_t layer, absl::Span<const ForwardSequence
                        &k[first_row * config_.kv_dim()], &scratch_.v[first_row * config_.kv_dim()]);
   }
   GatherRuns(layer, batch);
-  // One task per (sequence, kv head, run of kAttentionTokensPerTask tokens); each writes only
-  // its own rows and heads of `attention`, with its worker's scratch.
+  // One task per (sequence, kv head, run of kAttentionTokensPerTask tokens), covering the query
+  // heads that share the kv head — or, when that gives too few tasks to keep every thread busy
+  // (small decode batches), one task per query head. Each task writes only its own rows and
+  // heads of `attention`, with its worker's scratch; how tasks split changes no result.
+  int64_t num_token_runs = 0;
+  for (const ForwardSequence& input : batch) {
+    const int64_t count = static_cast<int64_t>(input.tokens.size());
+    num_token_runs += (count + kAttentionTokensPerTask - 1) / kAttentionTokensPerTask;
+  }
+  const int64_t group = config_.heads_per_kv_head();
+  const int64_t heads_per_task =
+      num_token_runs * config_.num_kv_heads < kAttentionTasksPerThread * pool_->num_threads()
+          ? 1
+          : group;
   scratch_.attention_tasks.clear();
   for (size_t s = 0; s < batch.size(); ++s) {
     const int64_t count = static_cast<int64_t>(batch[s].tokens.size());
-    for (int64_t kv_head = 0; kv_head < config_.num_kv_heads; ++kv_head) {
+    for (int64_t head = 0; head < config_.num_heads; head += heads_per_task) {
       for (int64_t first = 0; first < count; first += kAttentionTokensPerTask) {
         scratch_.attention_tasks.push_back(
             {.sequence = static_cast<int64_t>(s),
-             .kv_head = kv_head,
+             .kv_head = head / group,
+             .first_head = head,
+             .num_heads = heads_per_task,
              .first_token = first,
              .num_tokens = std::min(kAttentionTokensPerTask, count - first)});
       }
@@ -472,7 +486,6 @@ void ModelRunner::GatherRuns(int64_t layer, absl::Span<const ForwardSequence> ba
 
 void ModelRunner::AttendTask(const ForwardScratch::AttentionTask& task, int worker) {
   const int64_t head_dim = config_.head_dim;
-  const int64_t group = config_.heads_per_kv_head();
   const int64_t first_row = scratch_.sequence_rows[task.sequence] + task.first_token;
   const int64_t start_position = scratch_.positions[first_row];
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
@@ -484,7 +497,7 @@ void ModelRunner::AttendTask(const ForwardScratch::AttentionTask& task, int work
   ForwardScratch::AttentionWorker& buffers = scratch_.attention_workers[worker];
   int64_t num_queries = 0;
   for (int64_t t = 0; t < task.num_tokens; ++t) {
-    for (int64_t h = task.kv_head * group; h < (task.kv_head + 1) * group; ++h) {
+    for (int64_t h = task.first_head; h < task.first_head + task.num_heads; ++h) {
       const int64_t offset = (first_row + t) * config_.q_dim() + h * head_dim;
       buffers.queries[num_queries++] = {.query = &scratch_.q[offset],
                                         .num_keys = start_position + t + 1,  // Causal.

@@ -21,6 +21,9 @@ namespace minimind {
 // Tokens of one sequence per attention task: each task attends that many tokens times the query
 // heads sharing one kv head, so every chunk of cached rows it reads serves all of them.
 inline constexpr int64_t kAttentionTokensPerTask = 4;
+// Below this many grouped tasks per thread, attention splits per query head instead, trading the
+// shared reads of a kv head's rows for work enough to keep every thread busy.
+inline constexpr int64_t kAttentionTasksPerThread = 4;
 
 struct ForwardScratch {
   // Grows every buffer to hold a batch of these sizes.
@@ -58,11 +61,14 @@ struct ForwardScratch {
   // calling thread (KvSequence promises no thread-safety), then read by the workers.
   std::vector<KvRun> runs;         // the runs of each (sequence, kv head), in position order
   std::vector<int64_t> run_begin;  // [B · H + 1] first run of (sequence s, kv head h) at s · H + h
-  // One attention task: query heads sharing kv head `kv_head`, for tokens [first_token,
-  // first_token + num_tokens) of sequence `sequence` (token indices within the sequence's rows).
+  // One attention task: query heads [first_head, first_head + num_heads), all sharing kv head
+  // `kv_head`, for tokens [first_token, first_token + num_tokens) of sequence `sequence` (token
+  // indices within the sequence's rows).
   struct AttentionTask {
     int64_t sequence = 0;
     int64_t kv_head = 0;
+    int64_t first_head = 0;
+    int64_t num_heads = 0;
     int64_t first_token = 0;
     int64_t num_tokens = 0;
   };
