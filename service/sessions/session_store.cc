@@ -250,21 +250,36 @@ void SessionStore::SetKvLocked(Shard& shard, SessionRecord& session,
   }
 }
 
+namespace {
+
+// The shard holding the least recently used idle session of recency list `list` (Shard::lru or
+// Shard::kv_lru), and that session's use_sequence; {nullptr, 0} if every shard's list has none.
+// Locks one shard at a time, so the answer may be stale by the time the caller locks the shard:
+// callers re-check use_sequence under the lock.
+std::pair<sessions_internal::Shard*, uint64_t> OldestIdle(
+    const std::vector<std::unique_ptr<sessions_internal::Shard>>& shards,
+    sessions_internal::RecencyList sessions_internal::Shard::*list) {
+  sessions_internal::Shard* oldest_shard = nullptr;
+  uint64_t oldest_sequence = 0;
+  for (const auto& shard : shards) {
+    absl::MutexLock lock(&shard->mutex);
+    const SessionRecord* candidate = ((*shard).*list).LeastRecentIdle();
+    if (candidate != nullptr &&
+        (oldest_shard == nullptr || candidate->use_sequence < oldest_sequence)) {
+      oldest_shard = shard.get();
+      oldest_sequence = candidate->use_sequence;
+    }
+  }
+  return {oldest_shard, oldest_sequence};
+}
+
+}  // namespace
+
 bool SessionStore::EvictLeastRecentlyUsed() {
   // Scan the shards' LRU tails one lock at a time, then evict the oldest found. If it was used or
   // removed in between, scan again.
   for (int attempt = 0; attempt < 8; ++attempt) {
-    Shard* oldest_shard = nullptr;
-    uint64_t oldest_sequence = 0;
-    for (const auto& shard : shards_) {
-      absl::MutexLock lock(&shard->mutex);
-      const SessionRecord* candidate = shard->lru.LeastRecentIdle();
-      if (candidate != nullptr &&
-          (oldest_shard == nullptr || candidate->use_sequence < oldest_sequence)) {
-        oldest_shard = shard.get();
-        oldest_sequence = candidate->use_sequence;
-      }
-    }
+    const auto [oldest_shard, oldest_sequence] = OldestIdle(shards_, &Shard::lru);
     if (oldest_shard == nullptr) return false;
     Garbage garbage;
     absl::MutexLock lock(&oldest_shard->mutex);
@@ -278,17 +293,7 @@ bool SessionStore::EvictLeastRecentlyUsed() {
 
 void SessionStore::EnforcePinCap() {
   while (pins_->total() > options_.max_pinned_kv_blocks) {
-    Shard* oldest_shard = nullptr;
-    uint64_t oldest_sequence = 0;
-    for (const auto& shard : shards_) {
-      absl::MutexLock lock(&shard->mutex);
-      const SessionRecord* candidate = shard->kv_lru.LeastRecentIdle();
-      if (candidate != nullptr &&
-          (oldest_shard == nullptr || candidate->use_sequence < oldest_sequence)) {
-        oldest_shard = shard.get();
-        oldest_sequence = candidate->use_sequence;
-      }
-    }
+    Shard* oldest_shard = OldestIdle(shards_, &Shard::kv_lru).first;
     if (oldest_shard == nullptr) return;  // only busy sessions hold KV; their commit retries
     Garbage garbage;
     absl::MutexLock lock(&oldest_shard->mutex);
