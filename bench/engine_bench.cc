@@ -48,17 +48,8 @@ const ModelBundle& SmallBundle() {
         std::filesystem::temp_directory_path() / absl::StrCat("minimind_engine_bench_", getpid());
     std::filesystem::create_directories(dir);
     if (!cli::WriteByteTokenizerFiles(dir.string()).ok()) std::abort();
-    RandomCheckpointOptions options;
-    options.architecture = Architecture::kLlama;
-    options.vocab_size = 6400;
-    options.hidden_size = 512;
-    options.num_layers = 8;
-    options.num_heads = 8;
-    options.num_kv_heads = 2;
-    options.head_dim = 64;
-    options.intermediate_size = 1408;
+    RandomCheckpointOptions options = MiniMind2SmallShape();
     options.max_position_embeddings = 4096;
-    options.dtype = DType::kF16;
     options.seed = 1;
     if (!WriteRandomCheckpoint(options, dir.string()).ok()) std::abort();
     absl::StatusOr<ModelBundle> loaded = LoadModelBundle({.model_path = dir.string()});

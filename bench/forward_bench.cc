@@ -38,26 +38,9 @@ namespace {
 constexpr int64_t kPromptLength = 128;
 
 RandomCheckpointOptions ShapeOptions(int64_t shape) {
-  RandomCheckpointOptions options;
-  options.vocab_size = 6400;
-  options.num_layers = 8;
-  options.num_heads = 8;
+  RandomCheckpointOptions options = shape == 0 ? MiniMind2SmallShape() : Minimind3Shape();
   options.max_position_embeddings = 32768;
-  options.dtype = DType::kF16;
   options.seed = 42;
-  if (shape == 0) {
-    options.architecture = Architecture::kLlama;
-    options.hidden_size = 512;
-    options.num_kv_heads = 2;
-    options.head_dim = 64;
-    options.intermediate_size = 1408;
-  } else {
-    options.architecture = Architecture::kQwen3;
-    options.hidden_size = 768;
-    options.num_kv_heads = 4;
-    options.head_dim = 96;
-    options.intermediate_size = 2432;
-  }
   return options;
 }
 

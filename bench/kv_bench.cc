@@ -205,17 +205,8 @@ std::vector<float> LogProbs(ModelRunner& runner, KvElementType type,
 // The random MiniMind2-Small checkpoint, written to a temporary directory and loaded (the
 // weights stay memory-mapped after the files are removed).
 absl::StatusOr<ModelRunner> MakeSmallRunner() {
-  RandomCheckpointOptions options;
-  options.architecture = Architecture::kLlama;
-  options.vocab_size = 6400;
-  options.hidden_size = 512;
-  options.num_layers = 8;
-  options.num_heads = 8;
-  options.num_kv_heads = 2;
-  options.head_dim = 64;
-  options.intermediate_size = 1408;
+  RandomCheckpointOptions options = MiniMind2SmallShape();
   options.max_position_embeddings = 32768;
-  options.dtype = DType::kF16;
   options.seed = 42;
   const std::filesystem::path directory =
       std::filesystem::temp_directory_path() / absl::StrCat("minimind_kv_bench_", getpid());

@@ -206,4 +206,32 @@ absl::Status WriteRandomCheckpoint(const RandomCheckpointOptions& options,
   return WriteSafetensors((directory / "model.safetensors").string(), tensors);
 }
 
+RandomCheckpointOptions MiniMind2SmallShape() {
+  RandomCheckpointOptions options;
+  options.architecture = Architecture::kLlama;
+  options.vocab_size = 6400;
+  options.hidden_size = 512;
+  options.num_layers = 8;
+  options.num_heads = 8;
+  options.num_kv_heads = 2;
+  options.head_dim = 64;
+  options.intermediate_size = 1408;
+  options.dtype = DType::kF16;
+  return options;
+}
+
+RandomCheckpointOptions Minimind3Shape() {
+  RandomCheckpointOptions options;
+  options.architecture = Architecture::kQwen3;
+  options.vocab_size = 6400;
+  options.hidden_size = 768;
+  options.num_layers = 8;
+  options.num_heads = 8;
+  options.num_kv_heads = 4;
+  options.head_dim = 96;
+  options.intermediate_size = 2432;
+  options.dtype = DType::kF16;
+  return options;
+}
+
 }  // namespace minimind

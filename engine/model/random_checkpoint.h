@@ -47,6 +47,14 @@ struct RandomCheckpointOptions {
   uint64_t seed = 0;
 };
 
+// Random-weight stand-ins with the shapes of MiniMind's released models (F16 weights, vocab 6400,
+// seed 0), for benchmarks and tests that need realistic sizes; callers adjust seed,
+// max_position_embeddings or dtype.
+//   MiniMind2-Small: llama, hidden 512, 8 layers, 8 heads / 2 kv heads, head_dim 64, FFN 1408.
+//   minimind-3:      qwen3, hidden 768, 8 layers, 8 heads / 4 kv heads, head_dim 96, FFN 2432.
+RandomCheckpointOptions MiniMind2SmallShape();
+RandomCheckpointOptions Minimind3Shape();
+
 // Creates `out_dir` if needed and writes config.json and model.safetensors into it, replacing
 // existing files. InvalidArgument for inconsistent options (naming the option), the system's
 // error naming the path when writing fails.

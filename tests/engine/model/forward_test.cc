@@ -19,22 +19,15 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/test_paths.h"
+#include "tests/support/tiny_models.h"
 
 namespace minimind {
 namespace {
 
 using ::testing::HasSubstr;
 
-const char* const kAllModels[] = {"tiny-llama",        "tiny-llama-f16", "tiny-llama-pth",
-                                  "tiny-qwen2",        "tiny-qwen3",     "tiny-qwen3-moe",
-                                  "tiny-minimind-moe", "tiny-llama-yarn"};
-
-// The test checkpoint `name`: its directory, or the .pth file inside it for MiniMind's format.
-absl::StatusOr<Model> LoadTestModel(const std::string& name) {
-  const std::filesystem::path directory = testing::TestDataDir() / "models" / name;
-  const std::filesystem::path pth = directory / "model.pth";
-  return LoadModel(std::filesystem::exists(pth) ? pth.string() : directory.string());
-}
+using ::minimind::testing::kAllTinyModels;
+using ::minimind::testing::LoadTinyModel;
 
 nlohmann::json LoadGolden(const std::string& name) {
   return nlohmann::json::parse(
@@ -87,7 +80,7 @@ class GoldenTest : public ::testing::TestWithParam<const char*> {};
 // Prompt logprobs and the last position's full logprob vector within 1e-4 of the float64
 // reference, for the three golden prompts (5, 40 and 150 tokens).
 TEST_P(GoldenTest, PromptLogprobsMatchReference) {
-  absl::StatusOr<Model> model = LoadTestModel(GetParam());
+  absl::StatusOr<Model> model = LoadTinyModel(GetParam());
   ASSERT_TRUE(model.ok()) << model.status();
   const nlohmann::json golden = LoadGolden(GetParam());
   Harness harness(*model);
@@ -120,7 +113,7 @@ TEST_P(GoldenTest, PromptLogprobsMatchReference) {
 // Sixteen greedy tokens, decoded through the KV cache, equal the reference's (which recomputes
 // in full at every step).
 TEST_P(GoldenTest, GreedyDecodingMatchesReference) {
-  absl::StatusOr<Model> model = LoadTestModel(GetParam());
+  absl::StatusOr<Model> model = LoadTinyModel(GetParam());
   ASSERT_TRUE(model.ok()) << model.status();
   const nlohmann::json golden = LoadGolden(GetParam());
   Harness harness(*model);
@@ -140,7 +133,7 @@ TEST_P(GoldenTest, GreedyDecodingMatchesReference) {
 // Decoding one token at a time through the KV cache gives bitwise the logits of recomputing the
 // whole sequence in one pass, at every position.
 TEST_P(GoldenTest, TokenByTokenDecodingEqualsFullRecomputeBitwise) {
-  absl::StatusOr<Model> model = LoadTestModel(GetParam());
+  absl::StatusOr<Model> model = LoadTinyModel(GetParam());
   ASSERT_TRUE(model.ok()) << model.status();
   const std::vector<int32_t> ids =
       LoadGolden(GetParam())["prompts"][1]["ids"].get<std::vector<int32_t>>();
@@ -158,7 +151,7 @@ TEST_P(GoldenTest, TokenByTokenDecodingEqualsFullRecomputeBitwise) {
 
 // Prefill in three uneven chunks equals one-shot prefill bitwise, and so does decoding after it.
 TEST_P(GoldenTest, ChunkedPrefillEqualsOneShotBitwise) {
-  absl::StatusOr<Model> model = LoadTestModel(GetParam());
+  absl::StatusOr<Model> model = LoadTinyModel(GetParam());
   ASSERT_TRUE(model.ok()) << model.status();
   const std::vector<int32_t> ids =
       LoadGolden(GetParam())["prompts"][1]["ids"].get<std::vector<int32_t>>();
@@ -193,7 +186,7 @@ TEST_P(GoldenTest, ChunkedPrefillEqualsOneShotBitwise) {
 // Three different sequences in one batch — a fresh prompt, a decode step on a cached prefix and
 // a chunk in the middle of a prompt — each give bitwise what they give alone.
 TEST_P(GoldenTest, BatchEqualsEachSequenceAloneBitwise) {
-  absl::StatusOr<Model> model = LoadTestModel(GetParam());
+  absl::StatusOr<Model> model = LoadTinyModel(GetParam());
   ASSERT_TRUE(model.ok()) << model.status();
   const nlohmann::json golden = LoadGolden(GetParam());
   const std::vector<int32_t> short_prompt = golden["prompts"][0]["ids"].get<std::vector<int32_t>>();
@@ -246,7 +239,7 @@ TEST_P(GoldenTest, BatchEqualsEachSequenceAloneBitwise) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllTinyModels, GoldenTest, ::testing::ValuesIn(kAllModels),
+INSTANTIATE_TEST_SUITE_P(AllTinyModels, GoldenTest, ::testing::ValuesIn(kAllTinyModels),
                          [](const ::testing::TestParamInfo<const char*>& info) {
                            std::string name = info.param;
                            std::replace(name.begin(), name.end(), '-', '_');
@@ -257,8 +250,8 @@ INSTANTIATE_TEST_SUITE_P(AllTinyModels, GoldenTest, ::testing::ValuesIn(kAllMode
 TEST(ForwardTest, PthCheckpointEqualsSafetensorsTwinBitwise) {
   const std::vector<int32_t> ids =
       LoadGolden("tiny-llama-f16")["prompts"][2]["ids"].get<std::vector<int32_t>>();
-  absl::StatusOr<Model> pth_model = LoadTestModel("tiny-llama-pth");
-  absl::StatusOr<Model> safetensors_model = LoadTestModel("tiny-llama-f16");
+  absl::StatusOr<Model> pth_model = LoadTinyModel("tiny-llama-pth");
+  absl::StatusOr<Model> safetensors_model = LoadTinyModel("tiny-llama-f16");
   ASSERT_TRUE(pth_model.ok()) << pth_model.status();
   ASSERT_TRUE(safetensors_model.ok()) << safetensors_model.status();
   Harness pth(*pth_model);
@@ -274,7 +267,7 @@ TEST(ForwardTest, PthCheckpointEqualsSafetensorsTwinBitwise) {
 }
 
 TEST(ForwardTest, RerunningFromAnEarlierPositionOverwritesTheTail) {
-  absl::StatusOr<Model> model = LoadTestModel("tiny-qwen2");
+  absl::StatusOr<Model> model = LoadTinyModel("tiny-qwen2");
   ASSERT_TRUE(model.ok()) << model.status();
   Harness harness(*model);
   const std::vector<int32_t> ids = {5, 17, 99, 3, 250, 8};
@@ -320,7 +313,7 @@ class BlockedKvSequence final : public KvSequence {
 };
 
 TEST(ForwardTest, KvRunsSplitIntoBlocksGiveBitwiseTheSameLogits) {
-  absl::StatusOr<Model> model = LoadTestModel("tiny-qwen3-moe");
+  absl::StatusOr<Model> model = LoadTinyModel("tiny-qwen3-moe");
   ASSERT_TRUE(model.ok()) << model.status();
   Harness harness(*model);
   const std::vector<int32_t> ids =
@@ -339,7 +332,7 @@ TEST(ForwardTest, KvRunsSplitIntoBlocksGiveBitwiseTheSameLogits) {
 }
 
 TEST(ForwardTest, KvThatCannotGrowFailsTheBatchAndChangesNoSequence) {
-  absl::StatusOr<Model> model = LoadTestModel("tiny-llama");
+  absl::StatusOr<Model> model = LoadTinyModel("tiny-llama");
   ASSERT_TRUE(model.ok()) << model.status();
   Harness harness(*model);
   ContiguousKvSequence roomy = harness.NewKv();
@@ -363,7 +356,7 @@ TEST(ForwardTest, KvThatCannotGrowFailsTheBatchAndChangesNoSequence) {
 
 class ForwardErrorTest : public ::testing::Test {
  protected:
-  ForwardErrorTest() : harness_(*LoadTestModel("tiny-llama")) {}
+  ForwardErrorTest() : harness_(*LoadTinyModel("tiny-llama")) {}
 
   absl::Status Run(std::vector<ForwardSequence> batch) {
     return harness_.runner().Forward(batch).status();
@@ -442,7 +435,7 @@ TEST_F(ForwardErrorTest, LogitsModeNoneComputesNoRows) {
 }
 
 TEST(ModelRunnerCreateTest, RejectsWeightsThatDoNotMatchTheConfig) {
-  absl::StatusOr<Model> loaded = LoadTestModel("tiny-llama");
+  absl::StatusOr<Model> loaded = LoadTinyModel("tiny-llama");
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   Model model = *loaded;
   model.weights.layers[1].attention.k_proj = model.weights.layers[1].attention.q_proj;
@@ -451,7 +444,7 @@ TEST(ModelRunnerCreateTest, RejectsWeightsThatDoNotMatchTheConfig) {
   EXPECT_THAT(runner.status().message(),
               HasSubstr("layer 1 k_proj has shape [64, 64], expected [32, 64]"));
 
-  absl::StatusOr<Model> qwen3 = LoadTestModel("tiny-qwen3");
+  absl::StatusOr<Model> qwen3 = LoadTinyModel("tiny-qwen3");
   ASSERT_TRUE(qwen3.ok()) << qwen3.status();
   Model missing = *qwen3;
   missing.weights.layers[0].attention.q_norm = Tensor();

@@ -18,21 +18,15 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/test_paths.h"
+#include "tests/support/tiny_models.h"
 
 namespace minimind {
 namespace {
 
 using ::testing::HasSubstr;
 
-const char* const kAllModels[] = {"tiny-llama",        "tiny-llama-f16", "tiny-llama-pth",
-                                  "tiny-qwen2",        "tiny-qwen3",     "tiny-qwen3-moe",
-                                  "tiny-minimind-moe", "tiny-llama-yarn"};
-
-absl::StatusOr<Model> LoadTestModel(const std::string& name) {
-  const std::filesystem::path directory = testing::TestDataDir() / "models" / name;
-  const std::filesystem::path pth = directory / "model.pth";
-  return LoadModel(std::filesystem::exists(pth) ? pth.string() : directory.string());
-}
+using ::minimind::testing::kAllTinyModels;
+using ::minimind::testing::LoadTinyModel;
 
 // The golden prompts of `name` (5, 40 and 150 tokens).
 std::vector<std::vector<int32_t>> GoldenPrompts(const std::string& name) {
@@ -144,7 +138,7 @@ bool BitwiseEqual(const std::vector<float>& a, const std::vector<float>& b) {
 class ForwardThreadsTest : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(ForwardThreadsTest, LogitsAndKvAreBitwiseTheSameForAnyThreadCount) {
-  absl::StatusOr<Model> model = LoadTestModel(GetParam());
+  absl::StatusOr<Model> model = LoadTinyModel(GetParam());
   ASSERT_TRUE(model.ok()) << model.status();
   const std::vector<std::vector<int32_t>> prompts = GoldenPrompts(GetParam());
   ASSERT_EQ(prompts.size(), 3u);
@@ -160,7 +154,7 @@ TEST_P(ForwardThreadsTest, LogitsAndKvAreBitwiseTheSameForAnyThreadCount) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllTinyModels, ForwardThreadsTest, ::testing::ValuesIn(kAllModels),
+INSTANTIATE_TEST_SUITE_P(AllTinyModels, ForwardThreadsTest, ::testing::ValuesIn(kAllTinyModels),
                          [](const ::testing::TestParamInfo<const char*>& info) {
                            std::string name = info.param;
                            std::replace(name.begin(), name.end(), '-', '_');
@@ -168,7 +162,7 @@ INSTANTIATE_TEST_SUITE_P(AllTinyModels, ForwardThreadsTest, ::testing::ValuesIn(
                          });
 
 TEST(ModelRunnerOptionsTest, ThreadCountOutOfRangeIsInvalidArgument) {
-  absl::StatusOr<Model> model = LoadTestModel("tiny-llama");
+  absl::StatusOr<Model> model = LoadTinyModel("tiny-llama");
   ASSERT_TRUE(model.ok()) << model.status();
   for (const int bad : {0, -2, 100000}) {
     absl::StatusOr<ModelRunner> runner =

@@ -167,6 +167,33 @@ TEST(RandomCheckpointTest, EveryArchitectureAndDtypeLoadsBack) {
   }
 }
 
+// The released models' shapes are consistent options: they write and load back with the
+// configured geometry and parameter count (one layer, to keep the test small).
+TEST(RandomCheckpointTest, ReleasedModelShapesLoadBack) {
+  struct Case {
+    const char* name;
+    RandomCheckpointOptions options;
+    int64_t q_dim;
+  };
+  for (const Case& c : {Case{"minimind2-small", MiniMind2SmallShape(), 512},
+                        Case{"minimind-3", Minimind3Shape(), 768}}) {
+    RandomCheckpointOptions options = c.options;
+    options.num_layers = 1;
+    const fs::path directory = ScratchDir(c.name);
+    ASSERT_TRUE(WriteRandomCheckpoint(options, directory.string()).ok()) << c.name;
+    const absl::StatusOr<Model> model = LoadModel(directory.string());
+    ASSERT_TRUE(model.ok()) << c.name << ": " << model.status();
+    EXPECT_EQ(model->config.architecture, options.architecture) << c.name;
+    EXPECT_EQ(model->config.vocab_size, 6400) << c.name;
+    EXPECT_EQ(model->config.hidden_size, options.hidden_size) << c.name;
+    EXPECT_EQ(model->config.q_dim(), c.q_dim) << c.name;
+    EXPECT_EQ(model->config.num_kv_heads, options.num_kv_heads) << c.name;
+    EXPECT_EQ(model->config.intermediate_size, options.intermediate_size) << c.name;
+    EXPECT_EQ(model->weights.embed_tokens.dtype(), DType::kF16) << c.name;
+    fs::remove_all(directory);
+  }
+}
+
 TEST(RandomCheckpointTest, WeightScalesFollowTheReference) {
   RandomCheckpointOptions options;
   options.vocab_size = 512;
