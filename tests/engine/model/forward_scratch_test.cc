@@ -46,7 +46,8 @@ TEST(ForwardScratchTest, EveryWorkerGetsItsOwnAttentionScratch) {
     EXPECT_EQ(worker.queries.size(), 8u);
     EXPECT_EQ(worker.scratch.size(), 8u * 40 + kAttentionKeyChunk * 6);
   }
-  EXPECT_NE(scratch.attention_workers[0].scratch.data(), scratch.attention_workers[1].scratch.data());
+  EXPECT_NE(scratch.attention_workers[0].scratch.data(),
+            scratch.attention_workers[1].scratch.data());
 }
 
 TEST(ForwardScratchTest, BuffersOnlyGrow) {
