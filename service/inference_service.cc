@@ -51,6 +51,15 @@ struct PreparedCall {
   std::optional<bool> enable_thinking;
 };
 
+// Unset max_tokens: the server's cap clipped to what the prompt leaves of the context and the KV
+// pool, so the default never fails admission.
+void ApplyDefaultMaxTokens(const v1::GenerateRequest& proto, const Engine& engine,
+                           const ServiceLimits& limits, GenerationRequest& request) {
+  if (proto.has_max_tokens()) return;
+  request.params.max_tokens = DefaultMaxTokens(
+      engine.MaxNewTokens(static_cast<int64_t>(request.prompt_tokens.size())), limits);
+}
+
 absl::StatusOr<PreparedCall> Prepare(InferenceService& service, const ServingModel& model,
                                      const v1::GenerateRequest& proto) {
   if (absl::Status s = CheckRequestParsed(proto); !s.ok()) return s;
@@ -75,6 +84,7 @@ absl::StatusOr<PreparedCall> Prepare(InferenceService& service, const ServingMod
     absl::StatusOr<std::vector<int32_t>> tokens = model.prompts->Build(proto);
     if (!tokens.ok()) return tokens.status();
     call.request.prompt_tokens = *std::move(tokens);
+    ApplyDefaultMaxTokens(proto, *model.engine, limits, call.request);
     return call;
   }
 
@@ -92,6 +102,7 @@ absl::StatusOr<PreparedCall> Prepare(InferenceService& service, const ServingMod
   call.new_messages = std::move(turn->new_messages);
   call.prompt_tokens = turn->prompt_tokens;
   call.request.prompt_tokens = std::move(turn->prompt_tokens);
+  ApplyDefaultMaxTokens(proto, *model.engine, limits, call.request);
   call.request.retain_kv = true;
   if (use_cache) call.request.resume = session.kv;
   return call;

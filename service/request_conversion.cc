@@ -1,5 +1,6 @@
 #include "service/request_conversion.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -33,8 +34,6 @@ absl::StatusOr<SamplingParams> SamplingParamsFromProto(const v1::GenerateRequest
           "max_tokens must be in [1, ", limits.max_tokens_cap, "], got ", request.max_tokens()));
     }
     params.max_tokens = request.max_tokens();
-  } else {
-    params.max_tokens = limits.max_tokens_cap;
   }
   params.stop.assign(request.stop().begin(), request.stop().end());
   params.stop_token_ids.assign(request.stop_token_ids().begin(), request.stop_token_ids().end());
@@ -44,6 +43,11 @@ absl::StatusOr<SamplingParams> SamplingParamsFromProto(const v1::GenerateRequest
   if (request.has_prompt_logprobs()) params.prompt_logprobs = request.prompt_logprobs();
   if (absl::Status status = ValidateSamplingParams(params); !status.ok()) return status;
   return params;
+}
+
+std::optional<int32_t> DefaultMaxTokens(int64_t room, const ServiceLimits& limits) {
+  if (room < 1) return std::nullopt;
+  return static_cast<int32_t>(std::min<int64_t>(room, limits.max_tokens_cap));
 }
 
 absl::Status ValidateIdField(absl::string_view field, absl::string_view id,

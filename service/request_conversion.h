@@ -28,9 +28,16 @@
 namespace minimind {
 
 // The request's sampling fields over the server defaults; InvalidArgument naming the field, value
-// and range (ValidateSamplingParams), or the max_tokens cap. Unset max_tokens = the cap.
+// and range (ValidateSamplingParams), or the max_tokens cap. An unset max_tokens stays unset here:
+// its default depends on the prompt's length (DefaultMaxTokens).
 absl::StatusOr<SamplingParams> SamplingParamsFromProto(const v1::GenerateRequest& request,
                                                        const ServiceLimits& limits);
+
+// The max_tokens of a request that left it unset: the cap, clipped to `room` (the most new tokens
+// the engine can fit after the prompt, Engine::MaxNewTokens), so an unset max_tokens is never the
+// reason a request fails. nullopt when room < 1: the engine then reports that the prompt leaves no
+// room to generate.
+std::optional<int32_t> DefaultMaxTokens(int64_t room, const ServiceLimits& limits);
 
 // InvalidArgument when an id (request_id, session_id) is longer than the limit or not printable
 // ASCII. `field` names it in the message.

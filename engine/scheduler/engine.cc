@@ -1,5 +1,6 @@
 #include "engine/scheduler/engine.h"
 
+#include <algorithm>
 #include <random>
 #include <utility>
 
@@ -147,6 +148,14 @@ absl::Status Engine::Validate(const GenerationRequest& request) const {
         Megabytes(kv_num_blocks_ * block_bytes), ")"));
   }
   return absl::OkStatus();
+}
+
+int64_t Engine::MaxNewTokens(int64_t prompt_tokens) const {
+  // Validate: prompt + max_tokens <= max_context, and the KV holds prompt + max_tokens - 1
+  // positions.
+  const int64_t pool_positions = kv_num_blocks_ * kv_config_.block_size;
+  const int64_t room = std::min(max_context_ - prompt_tokens, pool_positions - prompt_tokens + 1);
+  return std::max<int64_t>(room, 0);
 }
 
 absl::Status Engine::Submit(GenerationRequest request, std::shared_ptr<GenerationSink> sink) {

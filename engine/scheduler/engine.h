@@ -68,6 +68,12 @@ class Engine {
   int64_t kv_num_blocks() const { return kv_num_blocks_; }
   // Threads of the forward pass (EngineOptions::forward_threads), the engine thread included.
   int forward_threads() const { return forward_threads_; }
+  // Positions one sequence may hold: the model's context, or EngineOptions::max_context if lower.
+  int64_t max_context() const { return max_context_; }
+  // The largest max_tokens that Submit accepts after a prompt of `prompt_tokens` tokens: bounded by
+  // the context limit and by what the whole KV pool can hold. 0 when no token fits. Servers use it
+  // to turn an unset max_tokens into a default that never fails admission.
+  int64_t MaxNewTokens(int64_t prompt_tokens) const;
 
  private:
   Engine(int64_t model_vocab_size, int64_t max_context, KvCacheConfig kv_config,

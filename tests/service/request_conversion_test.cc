@@ -53,8 +53,18 @@ TEST_F(RequestConversionTest, UnsetSamplingFieldsKeepServerDefaults) {
   ASSERT_TRUE(params.ok());
   EXPECT_EQ(params->top_k, 5);
   EXPECT_EQ(params->temperature, SamplingParams().temperature);
-  EXPECT_EQ(params->max_tokens, ServiceLimits().max_tokens_cap);
+  EXPECT_FALSE(params->max_tokens.has_value());  // Its default depends on the prompt.
   EXPECT_FALSE(params->seed.has_value());
+}
+
+TEST_F(RequestConversionTest, DefaultMaxTokensIsTheCapClippedToTheRoomLeft) {
+  ServiceLimits limits;
+  limits.max_tokens_cap = 4096;
+  EXPECT_EQ(DefaultMaxTokens(100000, limits), 4096);
+  EXPECT_EQ(DefaultMaxTokens(505, limits), 505);
+  EXPECT_EQ(DefaultMaxTokens(1, limits), 1);
+  EXPECT_EQ(DefaultMaxTokens(0, limits), std::nullopt);
+  EXPECT_EQ(DefaultMaxTokens(-3, limits), std::nullopt);
 }
 
 TEST_F(RequestConversionTest, ZeroIsAValueNotUnset) {

@@ -246,6 +246,36 @@ TEST_F(ServerTest, GenerateStreamsAndEndsWithFinishReasonAndUsage) {
   }
 }
 
+TEST_F(ServerTest, UnsetMaxTokensRunsToTheContextLimitInsteadOfFailing) {
+  ServerOptions options;
+  options.max_context = 64;  // Far below --max-tokens-cap (4096), like the shipped model's 512.
+  Restart(options);
+  v1::GenerateRequest request = PromptRequest("hello", 1, 5);
+  request.clear_max_tokens();
+  const StreamResult result = Stream(*test_.inference, request);
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_EQ(result.last.finish_reason(), v1::FINISH_REASON_LENGTH);
+  EXPECT_EQ(result.last.usage().prompt_tokens() + result.last.usage().completion_tokens(), 64);
+
+  // A session turn's default is clipped by its whole history; each turn fills the context again
+  // until the history itself leaves no room.
+  const v1::Session session = CreateSession("");
+  v1::GenerateRequest turn = TurnRequest(session.session_id(), "hi", 1, 7);
+  turn.clear_max_tokens();
+  v1::GenerateResponse reply;
+  ASSERT_TRUE(Complete(*test_.inference, turn, reply).ok());
+  EXPECT_EQ(reply.usage().prompt_tokens() + reply.usage().completion_tokens(), 64);
+  const grpc::Status full = Complete(*test_.inference, turn, reply);
+  EXPECT_EQ(full.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(full.error_message(), HasSubstr("context limit of 64"));
+
+  // An explicit max_tokens over the room is still the caller's error, stated precisely.
+  request.set_max_tokens(100);
+  const StreamResult explicit_over = Stream(*test_.inference, request);
+  EXPECT_EQ(explicit_over.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(explicit_over.status.error_message(), HasSubstr("max_tokens 100"));
+}
+
 TEST_F(ServerTest, CompleteEqualsTheCollectedStream) {
   v1::GenerateRequest request = PromptRequest("the same seed", 16, 42);
   request.set_logprobs(true);

@@ -140,6 +140,34 @@ TEST(EngineTest, NeverFittingRequestIsResourceExhaustedWithNeedAndBudget) {
   EXPECT_THAT(status.message(), HasSubstr("context limit of 512"));
 }
 
+TEST(EngineTest, MaxNewTokensIsExactlyTheLargestAcceptedMaxTokens) {
+  // KV-bound: 8 blocks = 128 positions; the context (512) is larger.
+  std::unique_ptr<Engine> small = MakeEngine(TinyEngineOptions(8));
+  EXPECT_EQ(small->max_context(), 512);
+  EXPECT_EQ(small->MaxNewTokens(120), 9);
+  // Context-bound: 256 blocks = 4096 positions.
+  std::unique_ptr<Engine> large = MakeEngine(TinyEngineOptions(256));
+  EXPECT_EQ(large->MaxNewTokens(500), 12);
+  EXPECT_EQ(large->MaxNewTokens(512), 0);
+  for (Engine* engine : {small.get(), large.get()}) {
+    for (int prompt : {1, 100, 120, 127, 128, 500, 511}) {
+      const int64_t room = engine->MaxNewTokens(prompt);
+      if (room >= 1) {
+        auto sink = std::make_shared<RecordingSink>();
+        EXPECT_TRUE(engine->Submit(MakeRequest("fits", MakePrompt(6, prompt), room, 1), sink).ok())
+            << prompt;
+        EXPECT_TRUE(sink->Wait().ok()) << prompt;
+      }
+      EXPECT_EQ(engine
+                    ->Submit(MakeRequest("over", MakePrompt(6, prompt), room + 1, 1),
+                             std::make_shared<RecordingSink>())
+                    .code(),
+                absl::StatusCode::kResourceExhausted)
+          << prompt;
+    }
+  }
+}
+
 TEST(EngineTest, RequestsBeyondKvCapacityWaitAndComplete) {
   // 12 blocks; each request needs 3 blocks (40 + 8 - 1 = 47 positions): at most 4 at a time.
   EngineOptions options = TinyEngineOptions(12);
