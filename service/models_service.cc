@@ -5,7 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "engine/model/status_macros.h"
+#include "engine/base/status_macros.h"
 #include "engine/tokenizer/utf8.h"
 #include "service/grpc_status.h"
 #include "service/request_checks.h"

@@ -161,14 +161,6 @@ void WidenOnceOutputs(const float* x, int64_t num_rows, const WeightMatrix& weig
 
 }  // namespace
 
-WeightMatrix ViewWeightMatrix(const Tensor& tensor) {
-  const int64_t cols = tensor.rank() == 0 ? 1 : tensor.dim(tensor.rank() - 1);
-  return WeightMatrix{.dtype = tensor.dtype(),
-                      .data = tensor.data(),
-                      .rows = cols == 0 ? 0 : tensor.num_elements() / cols,
-                      .cols = cols};
-}
-
 void WeightRowToF32(const WeightMatrix& weight, int64_t row, float* row_out) {
   WidenToF32(weight.dtype, RowAddress(weight, row), weight.cols, row_out);
 }

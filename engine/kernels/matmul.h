@@ -15,7 +15,7 @@
 
 #include <cstdint>
 
-#include "engine/model/tensor.h"
+#include "engine/base/dtype.h"
 
 namespace minimind {
 
@@ -26,9 +26,6 @@ struct WeightMatrix {
   int64_t rows = 0;  // Output features.
   int64_t cols = 0;  // Input features.
 };
-
-// Views a rank-2 tensor (or a rank-1 one as a single row).
-WeightMatrix ViewWeightMatrix(const Tensor& tensor);
 
 // row_out[0, cols) = W[row, :] widened to f32 (an embedding lookup).
 void WeightRowToF32(const WeightMatrix& weight, int64_t row, float* row_out);

@@ -11,7 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "engine/model/status_macros.h"
+#include "engine/base/status_macros.h"
 
 namespace minimind {
 

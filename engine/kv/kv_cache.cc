@@ -8,7 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "engine/model/status_macros.h"
+#include "engine/base/status_macros.h"
 
 namespace minimind {
 

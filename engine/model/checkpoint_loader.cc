@@ -13,11 +13,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/base/status_macros.h"
 #include "engine/model/checkpoint_layout.h"
 #include "engine/model/mapped_file.h"
 #include "engine/model/pth_reader.h"
 #include "engine/model/safetensors_reader.h"
-#include "engine/model/status_macros.h"
 
 namespace minimind {
 namespace {

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
+#include "engine/base/status_macros.h"
 #include "engine/kernels/activation.h"
 #include "engine/kernels/attention.h"
 #include "engine/kernels/matmul.h"
@@ -24,8 +25,8 @@
 #include "engine/model/model_config.h"
 #include "engine/model/model_weights.h"
 #include "engine/model/rope_table.h"
-#include "engine/model/status_macros.h"
 #include "engine/model/tensor.h"
+#include "engine/model/weight_view.h"
 #include "engine/runtime/thread_pool.h"
 
 namespace minimind {

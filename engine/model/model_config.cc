@@ -8,7 +8,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "engine/model/status_macros.h"
+#include "engine/base/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace minimind {

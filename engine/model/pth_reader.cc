@@ -9,8 +9,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "engine/base/status_macros.h"
 #include "engine/model/mapped_file.h"
-#include "engine/model/status_macros.h"
 #include "engine/model/torch_pickle.h"
 #include "engine/model/zip_archive.h"
 

@@ -13,12 +13,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "engine/base/status_macros.h"
 #include "engine/kernels/float_convert.h"
 #include "engine/model/checkpoint_layout.h"
 #include "engine/model/file_writer.h"
 #include "engine/model/model_weights.h"
 #include "engine/model/safetensors_writer.h"
-#include "engine/model/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace minimind {

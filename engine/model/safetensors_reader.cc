@@ -14,8 +14,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "engine/base/status_macros.h"
 #include "engine/model/mapped_file.h"
-#include "engine/model/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace minimind {

@@ -7,18 +7,6 @@
 
 namespace minimind {
 
-const char* DTypeName(DType dtype) {
-  switch (dtype) {
-    case DType::kF32:
-      return "F32";
-    case DType::kF16:
-      return "F16";
-    case DType::kBF16:
-      return "BF16";
-  }
-  return "unknown";
-}
-
 Tensor ViewOrAlignedCopy(DType dtype, std::vector<int64_t> shape, const void* data,
                          std::shared_ptr<const void> owner) {
   if (reinterpret_cast<uintptr_t>(data) % DTypeSize(dtype) == 0) {

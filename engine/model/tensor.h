@@ -13,14 +13,9 @@
 #include <vector>
 
 #include "absl/types/span.h"
+#include "engine/base/dtype.h"
 
 namespace minimind {
-
-// Element types weights may be stored in. Compute is always f32.
-enum class DType : uint8_t { kF32, kF16, kBF16 };
-
-inline size_t DTypeSize(DType dtype) { return dtype == DType::kF32 ? 4 : 2; }
-const char* DTypeName(DType dtype);  // "F32", "F16", "BF16" (safetensors spelling).
 
 class Tensor {
  public:

@@ -8,7 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "engine/model/status_macros.h"
+#include "engine/base/status_macros.h"
 
 namespace minimind {
 namespace {

@@ -9,7 +9,6 @@
 
 #include "engine/kernels/float_convert.h"
 #include "engine/kernels/reduction.h"
-#include "engine/model/tensor.h"
 #include "gtest/gtest.h"
 #include "tests/support/random_vectors.h"
 
@@ -195,16 +194,6 @@ TEST(MatMulWideningTest, EverySixteenBitPatternWidensExactly) {
       }
     }
   }
-}
-
-TEST(ViewWeightMatrixTest, ViewsShapeAndData) {
-  const std::vector<float> data(12, 1.0f);
-  const Tensor tensor(DType::kF32, {3, 4}, data.data(), nullptr);
-  const WeightMatrix matrix = ViewWeightMatrix(tensor);
-  EXPECT_EQ(matrix.rows, 3);
-  EXPECT_EQ(matrix.cols, 4);
-  EXPECT_EQ(matrix.data, data.data());
-  EXPECT_EQ(matrix.dtype, DType::kF32);
 }
 
 }  // namespace

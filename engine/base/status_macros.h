@@ -1,7 +1,7 @@
 // Early-return helpers for absl::Status / absl::StatusOr, so loaders that validate dozens of
 // fields stay readable. Usable in functions returning absl::Status or any absl::StatusOr<T>.
-#ifndef MINIMIND_ENGINE_MODEL_STATUS_MACROS_H_
-#define MINIMIND_ENGINE_MODEL_STATUS_MACROS_H_
+#ifndef MINIMIND_ENGINE_BASE_STATUS_MACROS_H_
+#define MINIMIND_ENGINE_BASE_STATUS_MACROS_H_
 
 #include <utility>
 
@@ -28,4 +28,4 @@
 #define MINIMIND_STATUS_CONCAT(a, b) MINIMIND_STATUS_CONCAT_INNER(a, b)
 #define MINIMIND_STATUS_CONCAT_INNER(a, b) a##b
 
-#endif  // MINIMIND_ENGINE_MODEL_STATUS_MACROS_H_
+#endif  // MINIMIND_ENGINE_BASE_STATUS_MACROS_H_
