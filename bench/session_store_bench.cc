@@ -26,7 +26,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "benchmark/benchmark.h"
-#include "service/sessions/session_store.h"
+#include "service/sessions/memory_session_store.h"
 
 namespace minimind {
 namespace {
@@ -59,7 +59,7 @@ MixedFixture MakeMixedFixture() {
   MixedFixture fixture;
   SessionStoreOptions options;
   options.max_sessions = 2 * kMixedSessions;
-  fixture.store = std::move(*SessionStore::Make(options));
+  fixture.store = std::move(*MemorySessionStore::Make(options));
   fixture.ids.reserve(32 * kMixedSessions);
   for (int64_t i = 0; i < kMixedSessions; ++i) {
     fixture.ids += fixture.store->Create("tenant", "", absl::ZeroDuration(), {})->id;
@@ -143,7 +143,7 @@ void BM_ReapExpired(benchmark::State& state) {
   SessionStoreOptions options;
   options.max_sessions = expired + background + 1;
   options.clock = [&clock] { return clock.Now(); };
-  auto store = std::move(*SessionStore::Make(options));
+  auto store = std::move(*MemorySessionStore::Make(options));
   for (int64_t i = 0; i < background; ++i) {
     (void)store->Create("tenant", "", absl::Hours(24), {});
   }

@@ -9,7 +9,13 @@ packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-grpcio python3-protobuf
+  libcpp-httplib-dev libhiredis-dev libedit-dev
+  redis-server nginx openssl
 )
+# Node.js/npm (independent clients and manifest validation) and kubectl (kustomize) come from the
+# machine when it has them; otherwise from Debian.
+if ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
+if ! command -v kubectl >/dev/null; then packages+=(kubernetes-client); fi
 
 missing=()
 for package in "${packages[@]}"; do

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/kv/kv_cache_config.h"
 #include "engine/runtime/thread_pool.h"
+#include "service/sessions/memory_session_store.h"
 
 namespace minimind {
 namespace {
@@ -103,7 +104,8 @@ absl::Status Server::ServeModel(ModelBundle bundle) {
   store_options.max_ttl = options_.max_session_ttl;
   store_options.max_pinned_kv_blocks = static_cast<int64_t>(
       options_.session_kv_fraction * static_cast<double>(model->engine->kv_num_blocks()));
-  absl::StatusOr<std::unique_ptr<SessionStore>> store = SessionStore::Make(store_options);
+  absl::StatusOr<std::unique_ptr<MemorySessionStore>> store =
+      MemorySessionStore::Make(store_options);
   if (!store.ok()) return store.status();
   model->sessions = *std::move(store);
   model->reaper = std::make_unique<SessionReaper>(*model->sessions, options_.reaper_interval);

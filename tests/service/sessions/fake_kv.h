@@ -12,7 +12,7 @@
 #include <memory>
 
 #include "absl/time/time.h"
-#include "service/sessions/session_store.h"
+#include "service/sessions/memory_session_store.h"
 
 namespace minimind {
 

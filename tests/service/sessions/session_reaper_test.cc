@@ -12,7 +12,8 @@ namespace {
 
 TEST(SessionReaperTest, ReapsExpiredSessionsInTheBackground) {
   ManualClock clock;
-  absl::StatusOr<std::unique_ptr<SessionStore>> store = SessionStore::Make(TestOptions(clock));
+  absl::StatusOr<std::unique_ptr<MemorySessionStore>> store =
+      MemorySessionStore::Make(TestOptions(clock));
   ASSERT_TRUE(store.ok());
   for (int i = 0; i < 20; ++i) {
     ASSERT_TRUE((*store)->Create("a", "", i < 15 ? absl::Seconds(1) : absl::Seconds(100), {}).ok());
@@ -30,7 +31,8 @@ TEST(SessionReaperTest, ReapsExpiredSessionsInTheBackground) {
 
 TEST(SessionReaperTest, DestructorDoesNotWaitOutTheInterval) {
   ManualClock clock;
-  absl::StatusOr<std::unique_ptr<SessionStore>> store = SessionStore::Make(TestOptions(clock));
+  absl::StatusOr<std::unique_ptr<MemorySessionStore>> store =
+      MemorySessionStore::Make(TestOptions(clock));
   ASSERT_TRUE(store.ok());
   const auto start = std::chrono::steady_clock::now();
   { SessionReaper reaper(**store, absl::Hours(1)); }

@@ -8,7 +8,7 @@
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "service/sessions/session_store.h"
+#include "service/sessions/memory_session_store.h"
 #include "tests/service/sessions/fake_kv.h"
 
 namespace minimind {
@@ -26,7 +26,8 @@ ChatMessage Message(std::string role, std::string content) {
 class TurnLeaseTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<SessionStore>> store = SessionStore::Make(TestOptions(clock_));
+    absl::StatusOr<std::unique_ptr<MemorySessionStore>> store =
+        MemorySessionStore::Make(TestOptions(clock_));
     ASSERT_TRUE(store.ok());
     store_ = std::move(*store);
     absl::StatusOr<SessionSnapshot> session = store_->Create("alice", "sys", absl::Seconds(10), {});
@@ -133,7 +134,7 @@ TEST_F(TurnLeaseTest, MovedLeaseOwnsTheTurn) {
 TEST_F(TurnLeaseTest, BusySessionKeepsItsKvUnderThePinCap) {
   SessionStoreOptions options = TestOptions(clock_);
   options.max_pinned_kv_blocks = 5;
-  absl::StatusOr<std::unique_ptr<SessionStore>> store = SessionStore::Make(options);
+  absl::StatusOr<std::unique_ptr<MemorySessionStore>> store = MemorySessionStore::Make(options);
   ASSERT_TRUE(store.ok());
   const std::string a = (*store)->Create("alice", "", absl::ZeroDuration(), {})->id;
   const std::string b = (*store)->Create("alice", "", absl::ZeroDuration(), {})->id;

@@ -1,4 +1,4 @@
-#include "service/sessions/session_store.h"
+#include "service/sessions/memory_session_store.h"
 
 #include <algorithm>
 #include <atomic>
@@ -28,7 +28,8 @@ ChatMessage Message(std::string role, std::string content) {
 class SessionStoreTest : public ::testing::Test {
  protected:
   std::unique_ptr<SessionStore> MakeStore(SessionStoreOptions options) {
-    absl::StatusOr<std::unique_ptr<SessionStore>> store = SessionStore::Make(std::move(options));
+    absl::StatusOr<std::unique_ptr<MemorySessionStore>> store =
+        MemorySessionStore::Make(std::move(options));
     EXPECT_TRUE(store.ok()) << store.status();
     return store.ok() ? std::move(*store) : nullptr;
   }
@@ -60,16 +61,16 @@ class SessionStoreTest : public ::testing::Test {
 TEST_F(SessionStoreTest, MakeRejectsInconsistentOptions) {
   SessionStoreOptions options = TestOptions(clock_);
   options.num_shards = 0;
-  EXPECT_THAT(SessionStore::Make(options).status().message(), HasSubstr("num_shards"));
+  EXPECT_THAT(MemorySessionStore::Make(options).status().message(), HasSubstr("num_shards"));
   options = TestOptions(clock_);
   options.max_sessions = 0;
-  EXPECT_THAT(SessionStore::Make(options).status().message(), HasSubstr("max_sessions"));
+  EXPECT_THAT(MemorySessionStore::Make(options).status().message(), HasSubstr("max_sessions"));
   options = TestOptions(clock_);
   options.max_ttl = absl::Seconds(1);
-  EXPECT_THAT(SessionStore::Make(options).status().message(), HasSubstr("below the default"));
+  EXPECT_THAT(MemorySessionStore::Make(options).status().message(), HasSubstr("below the default"));
   options = TestOptions(clock_);
   options.max_pinned_kv_blocks = -1;
-  EXPECT_EQ(SessionStore::Make(options).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(MemorySessionStore::Make(options).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(SessionStoreTest, CreateThenGetReturnsTheSession) {
