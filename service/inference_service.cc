@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "service/grpc_status.h"
+#include "service/metrics/service_metrics.h"
 #include "service/outbound_queue.h"
 #include "service/request_checks.h"
 #include "service/tenant.h"
@@ -122,8 +123,10 @@ class CallTarget {
 // turn. Called on the engine thread only.
 class CallSink final : public GenerationSink {
  public:
-  CallSink(const ServingModel& model, PreparedCall call, CallTarget* target)
+  CallSink(const ServingModel& model, ServiceMetrics& metrics, PreparedCall call,
+           CallTarget* target)
       : model_(model),
+        metrics_(metrics),
         request_id_(call.request.request_id),
         session_id_(call.session_id),
         lease_(std::move(call.lease)),
@@ -152,10 +155,12 @@ class CallSink final : public GenerationSink {
   void OnFinish(absl::StatusOr<GenerationResult> result) override {
     CallTarget* target = target_;
     if (!result.ok()) {
+      metrics_.RecordEngineFailure();
       lease_.Release();
       target->Fail(ToGrpcStatus(result.status()));
       return;
     }
+    metrics_.RecordResult(*result, /*session_turn=*/lease_.valid());
     if (lease_.valid()) CommitTurn(*result);
     v1::GenerateResponse last;
     last.set_request_id(request_id_);
@@ -206,6 +211,7 @@ class CallSink final : public GenerationSink {
   }
 
   const ServingModel& model_;
+  ServiceMetrics& metrics_;
   const std::string request_id_;
   const std::string session_id_;
   TurnLease lease_;
@@ -218,11 +224,12 @@ class CallSink final : public GenerationSink {
 };
 
 // Submits `call`; the sink reports to `target`. On error nothing was submitted.
-absl::Status SubmitCall(ServingModel& model, PreparedCall call, CallTarget* target) {
+absl::Status SubmitCall(ServingModel& model, ServiceMetrics& metrics, PreparedCall call,
+                        CallTarget* target) {
   // The sink keeps the id; the request itself goes to the engine.
   GenerationRequest request = std::move(call.request);
   call.request.request_id = request.request_id;
-  auto sink = std::make_shared<CallSink>(model, std::move(call), target);
+  auto sink = std::make_shared<CallSink>(model, metrics, std::move(call), target);
   sink->set_logprobs_requested(request.params.logprobs);
   return model.engine->Submit(std::move(request), std::move(sink));
 }
@@ -249,7 +256,7 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateRespon
       return;
     }
     request_id_ = call->request.request_id;
-    if (absl::Status s = SubmitCall(*model_, *std::move(call), this); !s.ok()) {
+    if (absl::Status s = SubmitCall(*model_, service.metrics(), *std::move(call), this); !s.ok()) {
       Finish(ToGrpcStatus(s));
       return;
     }
@@ -363,7 +370,7 @@ class CompleteReactor final : public grpc::ServerUnaryReactor, public CallTarget
       return;
     }
     request_id_ = call->request.request_id;
-    if (absl::Status s = SubmitCall(*model_, *std::move(call), this); !s.ok()) {
+    if (absl::Status s = SubmitCall(*model_, service.metrics(), *std::move(call), this); !s.ok()) {
       Finish(ToGrpcStatus(s));
       return;
     }
@@ -393,8 +400,10 @@ class CompleteReactor final : public grpc::ServerUnaryReactor, public CallTarget
 
 }  // namespace
 
-InferenceService::InferenceService(const ModelSlot& model)
-    : model_(model), id_salt_(std::random_device{}() ^ (uint64_t{std::random_device{}()} << 32)) {}
+InferenceService::InferenceService(const ModelSlot& model, ServiceMetrics& metrics)
+    : model_(model),
+      metrics_(metrics),
+      id_salt_(std::random_device{}() ^ (uint64_t{std::random_device{}()} << 32)) {}
 
 std::string InferenceService::NextRequestId() {
   return absl::StrCat("req-", absl::Hex(id_salt_, absl::kZeroPad16), "-",
@@ -420,9 +429,10 @@ grpc::ServerUnaryReactor* InferenceService::Cancel(grpc::CallbackServerContext* 
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
   }
-  absl::StatusOr<ServingModel*> model = model_.Get();
-  if (!model.ok()) {
-    reactor->Finish(ToGrpcStatus(model.status()));
+  // Not model_.Get(): a draining server still cancels the calls it is finishing.
+  ServingModel* model = model_.get();
+  if (model == nullptr) {
+    reactor->Finish(ToGrpcStatus(absl::UnavailableError("the model is still loading")));
     return reactor;
   }
   if (absl::Status s = CheckUtf8("request_id", request->request_id()); !s.ok()) {
@@ -433,7 +443,7 @@ grpc::ServerUnaryReactor* InferenceService::Cancel(grpc::CallbackServerContext* 
     reactor->Finish(ToGrpcStatus(absl::InvalidArgumentError("request_id is empty")));
     return reactor;
   }
-  response->set_cancelled((*model)->engine->Cancel(request->request_id()));
+  response->set_cancelled(model->engine->Cancel(request->request_id()));
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

@@ -30,13 +30,15 @@
 #include <string>
 
 #include "minimind/v1/inference.grpc.pb.h"
+#include "service/metrics/service_metrics.h"
 #include "service/serving_model.h"
 
 namespace minimind {
 
 class InferenceService final : public v1::Inference::CallbackService {
  public:
-  explicit InferenceService(const ModelSlot& model);
+  // `metrics` records every finished request; it must outlive the service.
+  InferenceService(const ModelSlot& model, ServiceMetrics& metrics);
 
   grpc::ServerWriteReactor<v1::GenerateResponse>* Generate(
       grpc::CallbackServerContext* context, const v1::GenerateRequest* request) override;
@@ -50,9 +52,11 @@ class InferenceService final : public v1::Inference::CallbackService {
   // Used by the reactors (inference_service.cc).
   const ModelSlot& model() const { return model_; }
   std::string NextRequestId();
+  ServiceMetrics& metrics() const { return metrics_; }
 
  private:
   const ModelSlot& model_;
+  ServiceMetrics& metrics_;
   const uint64_t id_salt_;
   std::atomic<uint64_t> next_id_{1};
 };

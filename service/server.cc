@@ -5,13 +5,16 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <thread>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "engine/kv/kv_cache_config.h"
+#include "engine/model/model_config.h"
 #include "engine/runtime/thread_pool.h"
+#include "service/metrics/rpc_metrics_interceptor.h"
 #include "service/sessions/memory_session_store.h"
 
 namespace minimind {
@@ -34,7 +37,7 @@ Server::Server(const ServerOptions& options) : options_(options) {}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   std::unique_ptr<Server> server(new Server(options));
-  server->inference_ = std::make_unique<InferenceService>(server->slot_);
+  server->inference_ = std::make_unique<InferenceService>(server->slot_, server->metrics_);
   server->models_ = std::make_unique<ModelsService>(server->slot_);
   server->sessions_service_ = std::make_unique<SessionsService>(server->slot_);
 
@@ -45,17 +48,28 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.RegisterService(server->inference_.get());
   builder.RegisterService(server->models_.get());
   builder.RegisterService(server->sessions_service_.get());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<RpcMetricsInterceptorFactory>(server->metrics_));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
   }
   grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
   health->SetServingStatus(false);  // Every service, and "" (the whole server).
+  if (!options.metrics_listen.empty()) {
+    Server* raw = server.get();
+    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> metrics =
+        MetricsHttpServer::Start(options.metrics_listen, [raw] { return raw->RenderMetrics(); });
+    if (!metrics.ok()) return metrics.status();
+    server->metrics_http_ = *std::move(metrics);
+  }
   return server;
 }
 
 Server::~Server() {
   if (!shut_down_ && server_ != nullptr) Shutdown(absl::ZeroDuration());
+  if (metrics_http_ != nullptr) metrics_http_->Stop();
   server_.reset();
   model_.reset();  // Reaper, store, engine, model: see ServingModel.
 }
@@ -115,12 +129,71 @@ absl::Status Server::ServeModel(ModelBundle bundle) {
   return absl::OkStatus();
 }
 
-void Server::Shutdown(absl::Duration grace) {
-  if (shut_down_ || server_ == nullptr) return;
+int Server::metrics_port() const { return metrics_http_ == nullptr ? 0 : metrics_http_->port(); }
+
+std::string Server::RenderMetrics() const {
+  ScrapeInputs inputs;
+  inputs.draining = slot_.draining();
+  if (const ServingModel* model = slot_.get(); model != nullptr) {
+    inputs.engine = model->engine->Stats();
+    if (SessionStore* sessions = model->sessions.get(); sessions != nullptr) {
+      inputs.sessions = sessions->stats();
+    }
+    ModelInfoLabels labels;
+    labels.model = std::filesystem::path(options_.model_path).filename().string();
+    if (labels.model.empty()) {
+      labels.model = std::filesystem::path(options_.model_path).parent_path().filename().string();
+    }
+    labels.architecture = ArchitectureName(model->bundle.model.config.architecture);
+    labels.kv_cache_dtype = std::string(KvElementTypeName(model->engine->kv_config().element_type));
+    labels.version = MINIMIND_VERSION;
+    inputs.model = std::move(labels);
+  }
+  return metrics_.Render(inputs);
+}
+
+DrainReport Server::Shutdown(absl::Duration grace) {
+  DrainReport report;
+  if (shut_down_ || server_ == nullptr) return report;
   shut_down_ = true;
+  const absl::Time start = absl::Now();
   server_->GetHealthCheckService()->SetServingStatus(false);
-  server_->Shutdown(std::chrono::system_clock::now() +
-                    absl::ToChronoNanoseconds(std::max(grace, absl::ZeroDuration())));
+  slot_.BeginDrain();  // New calls: UNAVAILABLE "draining". Calls in flight carry on.
+  Engine* engine = model_ == nullptr ? nullptr : model_->engine.get();
+  if (engine != nullptr) {
+    report.in_flight = engine->LiveRequests();
+    const absl::Time deadline = start + std::max(grace, absl::ZeroDuration());
+    while (engine->LiveRequests() > 0 && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    // Their sinks get OnFinish(kCancelled) on the engine's next step: the streams end with a
+    // final message, not a transport error.
+    report.cancelled = engine->CancelAll();
+    const absl::Time cancel_deadline = absl::Now() + absl::Seconds(5);
+    while (engine->LiveRequests() > 0 && absl::Now() < cancel_deadline) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+  }
+  // Every engine call has delivered its last message; give gRPC a moment to flush them (a client
+  // that stopped reading is cut off), then stop.
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  // The scrape thread reads the session store: stop it before the store goes.
+  if (metrics_http_ != nullptr) metrics_http_->Stop();
+  if (model_ != nullptr) {
+    model_->reaper.reset();
+    model_->sessions
+        .reset();  // Releases the sessions' KV handles (a Redis store keeps transcripts).
+    // The engine frees released handles' blocks on its next step.
+    const absl::Time release_deadline = absl::Now() + absl::Seconds(5);
+    EngineStats stats = engine->Stats();
+    while ((stats.kv.blocks_used > 0 || stats.running > 0) && absl::Now() < release_deadline) {
+      absl::SleepFor(absl::Milliseconds(1));
+      stats = engine->Stats();
+    }
+    report.kv_blocks_in_use = stats.kv.blocks_used;
+  }
+  report.took = absl::Now() - start;
+  return report;
 }
 
 void Server::Wait() {

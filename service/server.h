@@ -3,9 +3,12 @@
 // the model and its Engine.
 //
 // Life cycle: Start() listens at once with health NOT_SERVING (RPCs answer UNAVAILABLE "the model
-// is still loading"); LoadModel()/ServeModel() loads the model, starts the engine, then turns
-// health SERVING. Shutdown(grace): health NOT_SERVING, stop accepting, let in-flight calls finish
-// within `grace`, then cancel the rest (their engine requests are cancelled and their KV freed).
+// is still loading"), and serves /metrics on its own HTTP listener when options.metrics_listen is
+// set; LoadModel()/ServeModel() loads the model, starts the engine, then turns health SERVING.
+// Shutdown(grace) drains: health NOT_SERVING and new calls UNAVAILABLE "draining" at once;
+// requests in flight run on for up to `grace`; those still live then are cancelled, so their
+// streams end with a final message (FINISH_REASON_CANCELLED, usage) and status OK; then the gRPC
+// server stops and the session store releases its KV, after which no KV block may be in use.
 // The destructor shuts down with no grace if Shutdown was not called.
 //
 // Ownership: the Server owns everything above; destruction order is the gRPC server, then the
@@ -18,17 +21,30 @@
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "engine/model/model_bundle.h"
 #include "service/inference_service.h"
+#include "service/metrics/metrics_http_server.h"
+#include "service/metrics/service_metrics.h"
 #include "service/models_service.h"
 #include "service/server_options.h"
 #include "service/serving_model.h"
 #include "service/sessions_service.h"
 
 namespace minimind {
+
+// What a drain did (Server::Shutdown), for the log line of the process's last words.
+struct DrainReport {
+  int64_t in_flight = 0;  // requests live when the drain began
+  int64_t cancelled = 0;  // still live when the grace period ran out; cancelled
+  absl::Duration took;
+  // Blocks in use after every call ended and the sessions released their KV: 0 unless something
+  // leaked. -1 when no model was served.
+  int64_t kv_blocks_in_use = -1;
+};
 
 class Server {
  public:
@@ -45,12 +61,17 @@ class Server {
   // Serves an already loaded model: creates the engine, publishes, health SERVING.
   absl::Status ServeModel(ModelBundle bundle);
 
-  void Shutdown(absl::Duration grace);
+  // See the life cycle above. Idempotent; the second call reports nothing.
+  DrainReport Shutdown(absl::Duration grace);
   // Blocks until Shutdown completes.
   void Wait();
 
   // The bound port (useful with port 0).
   int port() const { return port_; }
+  // The /metrics HTTP port; 0 without a metrics listener.
+  int metrics_port() const;
+  // The /metrics body as a scrape would get it.
+  std::string RenderMetrics() const;
   // Null until the model is served.
   SessionStore* sessions() {
     ServingModel* model = slot_.get();
@@ -66,12 +87,14 @@ class Server {
   explicit Server(const ServerOptions& options);
 
   ServerOptions options_;
+  ServiceMetrics metrics_;
   std::unique_ptr<ServingModel> model_;
   ModelSlot slot_;
   std::unique_ptr<InferenceService> inference_;
   std::unique_ptr<ModelsService> models_;
   std::unique_ptr<SessionsService> sessions_service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<MetricsHttpServer> metrics_http_;  // Stopped before anything it reads goes.
   int port_ = 0;
   bool shut_down_ = false;
 };

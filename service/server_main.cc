@@ -3,8 +3,10 @@
 //
 // Start-up: listen first (health NOT_SERVING), load the model, then SERVING. Prints
 // "minimind-server listening on HOST:PORT" (the bound port, for --listen ...:0) and
-// "minimind-server serving MODEL" on stdout. SIGTERM/SIGINT: health NOT_SERVING, stop accepting,
-// let in-flight calls finish within --shutdown-grace, exit 0.
+// "minimind-server serving MODEL" on stdout. SIGTERM/SIGINT: drain (Server::Shutdown: health
+// NOT_SERVING, new calls UNAVAILABLE, in-flight requests finish within --shutdown-grace, the rest
+// end cancelled), print "minimind-server: drained ..." and exit 0 — or 3 if KV blocks were still
+// in use after everything released its KV (a leak).
 #include <signal.h>
 
 #include <cstdio>
@@ -67,9 +69,14 @@ int Run(int argc, char** argv) {
   sigwait(&signals, &signal_number);
   std::cout << "minimind-server: signal " << signal_number << ", draining for "
             << absl::FormatDuration(options->shutdown_grace) << std::endl;
-  (*server)->Shutdown(options->shutdown_grace);
+  const minimind::DrainReport report = (*server)->Shutdown(options->shutdown_grace);
   (*server)->Wait();
-  return 0;
+  std::cout << "minimind-server: drained in " << absl::FormatDuration(report.took) << ": "
+            << report.in_flight << " requests in flight, " << report.in_flight - report.cancelled
+            << " finished, " << report.cancelled
+            << " cancelled at the grace limit; KV blocks in use " << report.kv_blocks_in_use
+            << std::endl;
+  return report.kv_blocks_in_use > 0 ? 3 : 0;
 }
 
 }  // namespace

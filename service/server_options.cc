@@ -68,6 +68,10 @@ const std::vector<ServerFlag>& ServerFlags() {
       {"max-tokens-cap", "MINIMIND_MAX_TOKENS_CAP", "ceiling and default of max_tokens (4096)"},
       {"max-messages", "MINIMIND_MAX_MESSAGES", "chat messages per request/session (256)"},
       {"shutdown-grace", "MINIMIND_SHUTDOWN_GRACE", "in-flight grace period on SIGTERM (10s)"},
+      {"metrics-listen", "MINIMIND_METRICS_LISTEN",
+       "host:port for Prometheus text on HTTP GET /metrics; empty = off (default)"},
+      {"session-store", "MINIMIND_SESSION_STORE",
+       "where session transcripts live: memory (default) or redis://HOST:PORT[/DB]"},
   };
   return *kFlags;
 }
@@ -219,6 +223,14 @@ absl::StatusOr<ServerOptions> ParseServerOptions(
       set_int(options.limits.max_messages, 1, 1 << 20);
     } else if (name == "shutdown-grace") {
       set_duration(options.shutdown_grace);
+    } else if (name == "metrics-listen") {
+      options.metrics_listen = value;
+    } else if (name == "session-store") {
+      if (value != "memory" && !absl::StartsWith(value, "redis://")) {
+        status = absl::InvalidArgumentError(absl::StrCat(
+            source, " must be \"memory\" or redis://HOST:PORT[/DB], got \"", value, "\""));
+      }
+      options.session_store = value;
     }
     if (!status.ok()) return status;
   }

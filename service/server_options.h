@@ -40,6 +40,10 @@ struct ServerOptions {
   absl::Duration reaper_interval = absl::Seconds(1);
   // Grace period for in-flight streams on SIGTERM.
   absl::Duration shutdown_grace = absl::Seconds(10);
+  // HOST:PORT of the Prometheus /metrics listener (plaintext HTTP); empty = no metrics listener.
+  std::string metrics_listen;
+  // "memory" (this process) or "redis://HOST:PORT[/DB]" (transcripts shared by replicas).
+  std::string session_store = "memory";
   ServiceLimits limits;
 };
 

@@ -6,8 +6,11 @@
 // until the server has shut down (it must outlive every call). Sessions live in the ServingModel
 // too: their pin cap is a share of the model's KV pool.
 //
-// Thread-safety: Publish/get are atomic (release/acquire); ServingModel is immutable except the
-// Engine, which is itself thread-safe.
+// Draining (after SIGTERM): BeginDrain makes Get() refuse new calls with UNAVAILABLE "draining"
+// while get() still serves the calls in flight (their sinks, Cancel).
+//
+// Thread-safety: Publish/get/BeginDrain are atomic (release/acquire); ServingModel is immutable
+// except the Engine, which is itself thread-safe.
 #ifndef MINIMIND_SERVICE_SERVING_MODEL_H_
 #define MINIMIND_SERVICE_SERVING_MODEL_H_
 
@@ -41,15 +44,24 @@ class ModelSlot {
   // `model` must stay alive and at the same address until the server stops.
   void Publish(ServingModel* model) { model_.store(model, std::memory_order_release); }
   ServingModel* get() const { return model_.load(std::memory_order_acquire); }
-  // UNAVAILABLE while nothing is published.
+  // For a new call: UNAVAILABLE while nothing is published, or once the server drains.
   absl::StatusOr<ServingModel*> Get() const {
+    if (draining()) {
+      return absl::UnavailableError(
+          "the server is draining (shutting down): it accepts no new calls; retry on another "
+          "replica");
+    }
     ServingModel* model = get();
     if (model == nullptr) return absl::UnavailableError("the model is still loading");
     return model;
   }
 
+  void BeginDrain() { draining_.store(true, std::memory_order_release); }
+  bool draining() const { return draining_.load(std::memory_order_acquire); }
+
  private:
   std::atomic<ServingModel*> model_{nullptr};
+  std::atomic<bool> draining_{false};
 };
 
 }  // namespace minimind

@@ -26,6 +26,7 @@ namespace minimind {
 // Counters of a KV cache (KvCache::stats()).
 struct KvCacheStats {
   int64_t lookups = 0;        // AttachCachedPrefix calls.
+  int64_t lookup_tokens = 0;  // Tokens those calls looked up (the prompts offered to the cache).
   int64_t hit_tokens = 0;     // Positions those calls attached from the cache.
   int64_t evictions = 0;      // Cached blocks reclaimed for reuse.
   int64_t published = 0;      // Prefix-cache entries created.

@@ -39,6 +39,7 @@ int64_t KvCache::AttachCachedPrefix(PagedKvSequence& seq, absl::Span<const int32
     return 0;
   }
   ++allocator_->counters().lookups;
+  allocator_->counters().lookup_tokens += static_cast<int64_t>(tokens.size());
   const int64_t block_size = config().block_size;
   const int64_t max_blocks = (static_cast<int64_t>(tokens.size()) - 1) / block_size;
   const std::vector<BlockId> blocks = allocator_->prefix_cache().Lookup(tokens, salt, max_blocks);

@@ -171,6 +171,10 @@ absl::Status Engine::Submit(GenerationRequest request, std::shared_ptr<Generatio
 
 bool Engine::Cancel(absl::string_view request_id) { return inbox_->Cancel(request_id); }
 
+int64_t Engine::CancelAll() { return inbox_->CancelAll(); }
+
+int64_t Engine::LiveRequests() const { return inbox_->live(); }
+
 EngineStats Engine::Stats() const { return inbox_->Stats(); }
 
 }  // namespace minimind

@@ -59,6 +59,13 @@ class Engine {
   // engine's next step, by the end of which its blocks are free.
   bool Cancel(absl::string_view request_id);
 
+  // Cancels every live request (each sink gets OnFinish(kCancelled) on the next step); returns
+  // how many. Used by a draining server past its grace period.
+  int64_t CancelAll();
+
+  // Requests submitted and not yet finished (their sinks still owe OnFinish). A counter read.
+  int64_t LiveRequests() const;
+
   // Snapshot as of the last completed step.
   EngineStats Stats() const;
 

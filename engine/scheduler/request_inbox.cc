@@ -29,6 +29,17 @@ bool RequestInbox::Cancel(absl::string_view request_id) {
   return true;
 }
 
+int64_t RequestInbox::CancelAll() {
+  absl::MutexLock lock(&mutex_);
+  for (const std::string& id : live_ids_) cancelled_ids_.insert(id);
+  return static_cast<int64_t>(live_ids_.size());
+}
+
+int64_t RequestInbox::live() const {
+  absl::MutexLock lock(&mutex_);
+  return static_cast<int64_t>(live_ids_.size());
+}
+
 void RequestInbox::Wake() {
   absl::MutexLock lock(&mutex_);
   woken_ = true;

@@ -49,6 +49,12 @@ class RequestInbox {
   // True if `request_id` is live; the engine sees it in its next Take.
   bool Cancel(absl::string_view request_id);
 
+  // Cancels every live request (as Cancel does each); returns how many.
+  int64_t CancelAll();
+
+  // Requests submitted and not yet finished (waiting, running or not yet taken).
+  int64_t live() const;
+
   // Wakes an idle engine (e.g. a KvHandle was released).
   void Wake();
 

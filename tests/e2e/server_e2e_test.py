@@ -15,42 +15,9 @@ import sys
 import tempfile
 import time
 
-
-def skip(message):
-    print(f"SKIPPED: {message}")
-    sys.exit(77)
-
-
-try:
-    import grpc
-    import google.protobuf  # noqa: F401
-except ImportError as error:
-    skip(f"python3-grpcio/python3-protobuf are not installed ({error}); "
-         "scripts/install-deps.sh installs them")
-
-
-def check(condition, message):
-    if not condition:
-        raise AssertionError(message)
-
-
-def generate_stubs(protoc, plugin, proto_dir, out_dir):
-    files = [os.path.join("minimind", "v1", name)
-             for name in ("inference.proto", "models.proto", "sessions.proto")]
-    subprocess.run([protoc, f"-I{proto_dir}", f"--python_out={out_dir}",
-                    f"--grpc_python_out={out_dir}",
-                    f"--plugin=protoc-gen-grpc_python={plugin}", *files],
-                   check=True, cwd=proto_dir)
-    sys.path.insert(0, out_dir)
-
-
-def health(channel):
-    """1 SERVING, 2 NOT_SERVING (raw grpc.health.v1 call: no extra package needed)."""
-    check_call = channel.unary_unary("/grpc.health.v1.Health/Check",
-                                     request_serializer=lambda b: b,
-                                     response_deserializer=lambda b: b)
-    response = check_call(b"", timeout=5)
-    return response[1] if len(response) == 2 and response[0] == 0x08 else 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_support import (add_common_arguments, check, generate_stubs, grpc, health,  # noqa: E402
+                         make_random_model)
 
 
 def reflection_services(channel):
@@ -63,22 +30,12 @@ def reflection_services(channel):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--server", required=True)
-    parser.add_argument("--cli", required=True)
-    parser.add_argument("--proto-dir", required=True)
-    parser.add_argument("--protoc", required=True)
-    parser.add_argument("--grpc-python-plugin", required=True)
+    add_common_arguments(parser)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="minimind_e2e_") as scratch:
-        model_dir = os.path.join(scratch, "model")
-        subprocess.run([args.cli, "make-random", "--out", model_dir, "--dtype", "f32",
-                        "--hidden-size", "128", "--layers", "2", "--heads", "4",
-                        "--kv-heads", "2", "--head-dim", "32", "--intermediate-size", "256"],
-                       check=True, stdout=subprocess.DEVNULL)
-        stubs = os.path.join(scratch, "stubs")
-        os.makedirs(stubs)
-        generate_stubs(args.protoc, args.grpc_python_plugin, args.proto_dir, stubs)
+        model_dir = make_random_model(args.cli, os.path.join(scratch, "model"))
+        generate_stubs(args, os.path.join(scratch, "stubs"))
         from minimind.v1 import inference_pb2, inference_pb2_grpc
         from minimind.v1 import models_pb2, models_pb2_grpc
         from minimind.v1 import sessions_pb2, sessions_pb2_grpc

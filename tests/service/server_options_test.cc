@@ -51,6 +51,22 @@ TEST(ServerOptionsTest, EnvironmentFillsAndFlagsWin) {
   EXPECT_EQ(options->session_ttl, absl::Minutes(5));
 }
 
+TEST(ServerOptionsTest, MetricsListenerAndSessionStore) {
+  absl::StatusOr<ServerOptions> defaults = ParseServerOptions({}, Env({}));
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->metrics_listen, "");  // Off.
+  EXPECT_EQ(defaults->session_store, "memory");
+  absl::StatusOr<ServerOptions> options =
+      ParseServerOptions({"--session-store", "redis://redis:6379/2"},
+                         Env({{"MINIMIND_METRICS_LISTEN", "0.0.0.0:9090"}}));
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->metrics_listen, "0.0.0.0:9090");
+  EXPECT_EQ(options->session_store, "redis://redis:6379/2");
+  EXPECT_THAT(
+      ParseServerOptions({}, Env({{"MINIMIND_SESSION_STORE", "etcd://x"}})).status().message(),
+      HasSubstr("MINIMIND_SESSION_STORE must be \"memory\" or redis://HOST:PORT[/DB]"));
+}
+
 TEST(ServerOptionsTest, ErrorsNameTheFlagOrVariable) {
   EXPECT_THAT(ParseServerOptions({"--bogus", "1"}, Env({})).status().message(),
               HasSubstr("unknown flag --bogus"));

@@ -239,6 +239,44 @@ TEST(EngineTest, CancellationFreesBlocksByTheEndOfTheStep) {
   EXPECT_FALSE(engine->Cancel("unknown"));
 }
 
+TEST(EngineTest, CancelAllEndsRunningAndQueuedRequestsAndFreesTheirBlocks) {
+  EngineOptions options = TinyEngineOptions(64);
+  options.max_running = 1;
+  std::unique_ptr<Engine> engine = MakeEngine(options);
+  auto running = std::make_shared<RecordingSink>();
+  auto queued = std::make_shared<RecordingSink>();
+  ASSERT_TRUE(engine->Submit(MakeRequest("r", MakePrompt(1, 10), 400, 1), running).ok());
+  ASSERT_TRUE(engine->Submit(MakeRequest("q", MakePrompt(2, 10), 400, 1), queued).ok());
+  EXPECT_EQ(engine->LiveRequests(), 2);
+  WaitForStats(*engine, [](const EngineStats& s) { return s.tokens_generated >= 2; });
+
+  EXPECT_EQ(engine->CancelAll(), 2);
+  EXPECT_EQ(running->Wait()->finish_reason, FinishReason::kCancelled);
+  EXPECT_EQ(queued->Wait()->finish_reason, FinishReason::kCancelled);
+  const EngineStats stats =
+      WaitForStats(*engine, [](const EngineStats& s) { return s.cancelled == 2; });
+  EXPECT_EQ(stats.kv.blocks_used, 0);
+  EXPECT_EQ(engine->LiveRequests(), 0);
+  EXPECT_EQ(engine->CancelAll(), 0);
+}
+
+TEST(EngineTest, PrefixCacheCountsTheTokensItWasOfferedAndTheTokensItHit) {
+  std::unique_ptr<Engine> engine = MakeEngine(TinyEngineOptions(64));
+  const std::vector<int32_t> prompt = MakePrompt(7, 40);
+  for (const char* id : {"first", "second"}) {
+    auto sink = std::make_shared<RecordingSink>();
+    ASSERT_TRUE(engine->Submit(MakeRequest(id, prompt, 2, 1), sink).ok());
+    ASSERT_TRUE(sink->Wait().ok());
+  }
+  const EngineStats stats =
+      WaitForStats(*engine, [](const EngineStats& s) { return s.completed == 2; });
+  EXPECT_EQ(stats.kv.lookups, 2);
+  EXPECT_EQ(stats.kv.lookup_tokens, 2 * 40);
+  // The second request hits every full block of the first one's prompt but the last token's.
+  const int64_t block = engine->kv_config().block_size;
+  EXPECT_EQ(stats.kv.hit_tokens, (40 - 1) / block * block);
+}
+
 TEST(EngineTest, DestroyingTheEngineCancelsLiveRequests) {
   auto running = std::make_shared<RecordingSink>();
   auto queued = std::make_shared<RecordingSink>();
