@@ -17,6 +17,7 @@
 #include "tools/cli/command_line.h"
 #include "tools/cli/remote_generate_command.h"
 #include "tools/cli/sampling_flags.h"
+#include "tools/cli/session_routing.h"
 
 namespace minimind::cli {
 namespace {
@@ -72,6 +73,7 @@ class ChatClient {
     request.set_session_id(session_id_);
     minimind::v1::DeleteSessionResponse response;
     grpc::ClientContext context;
+    RouteBySession(context, session_id_);
     // A session that already expired is fine to lose.
     (void)sessions_->DeleteSession(&context, request, &response);
     session_id_.clear();
@@ -83,6 +85,7 @@ class ChatClient {
     if (ttl_seconds_ > 0) request.mutable_ttl()->set_seconds(ttl_seconds_);
     minimind::v1::Session session;
     grpc::ClientContext context;
+    RouteBySession(context, session_id_);
     const grpc::Status status = sessions_->ForkSession(&context, request, &session);
     if (!status.ok()) {
       err_ << "error: cannot fork: " << RpcErrorText(status) << "\n";
@@ -101,6 +104,7 @@ class ChatClient {
     message->set_role("user");
     message->set_content(text);
     grpc::ClientContext context;
+    RouteBySession(context, session_id_);
     auto reader = inference_->Generate(&context, request);
     minimind::v1::GenerateResponse response;
     std::optional<minimind::v1::Usage> usage;
@@ -132,6 +136,7 @@ class ChatClient {
     request.set_session_id(session_id_);
     minimind::v1::Session session;
     grpc::ClientContext context;
+    RouteBySession(context, session_id_);
     const grpc::Status status = sessions_->GetSession(&context, request, &session);
     out_ << "session " << session_id_;
     if (status.ok()) {

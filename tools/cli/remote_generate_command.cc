@@ -12,6 +12,7 @@
 #include "grpcpp/security/credentials.h"
 #include "minimind/v1/inference.grpc.pb.h"
 #include "tools/cli/sampling_flags.h"
+#include "tools/cli/session_routing.h"
 
 namespace minimind::cli {
 namespace {
@@ -130,6 +131,7 @@ int RunRemoteGenerate(const std::vector<std::string>& args, std::istream& in, st
 
   auto stub = minimind::v1::Inference::NewStub(ConnectToTarget(*target));
   grpc::ClientContext context;
+  if (session.has_value()) RouteBySession(context, *session);
   const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<grpc::ClientReader<minimind::v1::GenerateResponse>> reader =
       stub->Generate(&context, request);
