@@ -1,0 +1,687 @@
+#include "service/sessions/redis_session_store.h"
+
+#include <algorithm>
+#include <iterator>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "engine/base/status_macros.h"
+#include "engine/scheduler/kv_handle.h"
+#include "nlohmann/json.hpp"
+#include "service/sessions/local_kv_cache.h"
+#include "service/sessions/redis_client.h"
+#include "service/sessions/redis_session_scripts.h"
+
+namespace minimind {
+
+namespace {
+
+using nlohmann::json;
+using sessions_internal::LocalKvCache;
+
+constexpr int kReapBatch = 256;
+constexpr size_t kMissingBatch = 256;
+
+std::string Milliseconds(absl::Duration duration) {
+  return std::to_string(absl::ToInt64Milliseconds(absl::Ceil(duration, absl::Milliseconds(1))));
+}
+std::string UnixMillis(absl::Time time) { return std::to_string(absl::ToUnixMillis(time)); }
+
+// JSON text that never throws: invalid UTF-8 becomes U+FFFD.
+std::string Dump(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+json MessageToJson(const ChatMessage& message) {
+  json out = {{"role", message.role}};
+  out["content"] = message.content.has_value() ? json(*message.content) : json(nullptr);
+  if (message.reasoning_content.has_value()) out["reasoning_content"] = *message.reasoning_content;
+  if (!message.tool_calls.empty()) {
+    json calls = json::array();
+    for (const ToolCall& call : message.tool_calls) {
+      calls.push_back({{"name", call.name},
+                       {"arguments", call.arguments},
+                       {"arguments_is_json", call.arguments_is_json}});
+    }
+    out["tool_calls"] = std::move(calls);
+  }
+  return out;
+}
+
+absl::Status Corrupt(absl::string_view what) {
+  return absl::InternalError(absl::StrCat("corrupt session record in Redis: ", what));
+}
+
+absl::StatusOr<ChatMessage> MessageFromJson(const json& in) {
+  if (!in.is_object() || !in.contains("role") || !in["role"].is_string()) {
+    return Corrupt("a message without a role");
+  }
+  ChatMessage message;
+  message.role = in["role"].get<std::string>();
+  if (auto it = in.find("content"); it != in.end() && it->is_string()) {
+    message.content = it->get<std::string>();
+  }
+  if (auto it = in.find("reasoning_content"); it != in.end() && it->is_string()) {
+    message.reasoning_content = it->get<std::string>();
+  }
+  if (auto it = in.find("tool_calls"); it != in.end() && it->is_array()) {
+    for (const json& call : *it) {
+      if (!call.is_object() || !call.value("name", json()).is_string() ||
+          !call.value("arguments", json()).is_string()) {
+        return Corrupt("a malformed tool call");
+      }
+      message.tool_calls.push_back(ToolCall{call["name"].get<std::string>(),
+                                            call["arguments"].get<std::string>(),
+                                            call.value("arguments_is_json", false)});
+    }
+  }
+  return message;
+}
+
+// One JSON line per message, each ending in '\n' (JSON text never holds a raw newline).
+std::string MessagesToJsonLines(const std::vector<ChatMessage>& messages) {
+  std::string out;
+  for (const ChatMessage& message : messages)
+    absl::StrAppend(&out, Dump(MessageToJson(message)), "\n");
+  return out;
+}
+
+absl::StatusOr<std::vector<ChatMessage>> MessagesFromJsonLines(absl::string_view text) {
+  std::vector<ChatMessage> messages;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    json parsed = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (parsed.is_discarded()) return Corrupt("a message is not JSON");
+    MINIMIND_ASSIGN_OR_RETURN(ChatMessage message, MessageFromJson(parsed));
+    messages.push_back(std::move(message));
+  }
+  return messages;
+}
+
+std::string LabelsToJson(const SessionLabels& labels) {
+  json out = json::object();
+  for (const auto& [key, value] : labels) out[key] = value;
+  return Dump(out);
+}
+
+absl::StatusOr<SessionLabels> LabelsFromJson(absl::string_view text) {
+  json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded() || !parsed.is_object()) return Corrupt("labels are not a JSON object");
+  SessionLabels labels;
+  for (const auto& [key, value] : parsed.items()) {
+    if (!value.is_string()) return Corrupt("a label value is not a string");
+    labels[key] = value.get<std::string>();
+  }
+  return labels;
+}
+
+// [num_tokens * 4] little-endian int32.
+std::string PackTokens(const std::vector<int32_t>& tokens) {
+  std::string out(tokens.size() * 4, '\0');
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const uint32_t value = static_cast<uint32_t>(tokens[i]);
+    for (int byte = 0; byte < 4; ++byte) {
+      out[i * 4 + byte] = static_cast<char>((value >> (8 * byte)) & 0xff);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<int32_t>> UnpackTokens(absl::string_view bytes) {
+  if (bytes.size() % 4 != 0) return Corrupt("the token bytes are not a multiple of 4");
+  std::vector<int32_t> tokens(bytes.size() / 4);
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    uint32_t value = 0;
+    for (int byte = 0; byte < 4; ++byte) {
+      value |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[i * 4 + byte])) << (8 * byte);
+    }
+    tokens[i] = static_cast<int32_t>(value);
+  }
+  return tokens;
+}
+
+// The text of element `index` of an array reply ("" if absent or not a string).
+const std::string& Text(const RedisReply& reply, size_t index) {
+  static const std::string* const kEmpty = new std::string();
+  if (reply.type != RedisReply::Type::kArray || index >= reply.elements.size()) return *kEmpty;
+  return reply.elements[index].text;
+}
+
+int64_t Integer(const RedisReply& reply, size_t index) {
+  if (reply.type != RedisReply::Type::kArray || index >= reply.elements.size()) return 0;
+  const RedisReply& element = reply.elements[index];
+  if (element.type == RedisReply::Type::kInteger) return element.integer;
+  int64_t value = 0;
+  return absl::SimpleAtoi(element.text, &value) ? value : 0;
+}
+
+// A record's fields by name, from HGETALL's flat field/value array.
+absl::flat_hash_map<std::string, std::string> Fields(const RedisReply& record) {
+  absl::flat_hash_map<std::string, std::string> fields;
+  for (size_t i = 0; i + 1 < record.elements.size(); i += 2) {
+    fields[record.elements[i].text] = record.elements[i + 1].text;
+  }
+  return fields;
+}
+
+int64_t ToInt(const absl::flat_hash_map<std::string, std::string>& fields, const char* name) {
+  int64_t value = 0;
+  if (auto it = fields.find(name); it != fields.end()) (void)absl::SimpleAtoi(it->second, &value);
+  return value;
+}
+
+// The common part of a snapshot from its record fields (no messages, tokens or kv).
+absl::StatusOr<SessionSnapshot> BaseSnapshot(
+    const std::string& id, const absl::flat_hash_map<std::string, std::string>& fields, bool busy) {
+  SessionSnapshot snapshot;
+  snapshot.id = id;
+  auto field = [&](const char* name) -> const std::string& {
+    static const std::string* const kEmpty = new std::string();
+    auto it = fields.find(name);
+    return it == fields.end() ? *kEmpty : it->second;
+  };
+  snapshot.owner = field("owner");
+  snapshot.system_prompt = field("system");
+  MINIMIND_ASSIGN_OR_RETURN(snapshot.labels, LabelsFromJson(field("labels")));
+  snapshot.num_messages = ToInt(fields, "num_messages");
+  snapshot.num_tokens = ToInt(fields, "num_tokens");
+  snapshot.turns = ToInt(fields, "turns");
+  snapshot.created = absl::FromUnixMillis(ToInt(fields, "created"));
+  snapshot.last_used = absl::FromUnixMillis(ToInt(fields, "last_used"));
+  snapshot.ttl = absl::Milliseconds(ToInt(fields, "ttl"));
+  snapshot.expires = snapshot.last_used + snapshot.ttl;
+  snapshot.busy = busy;
+  return snapshot;
+}
+
+// The record of a new session, as field/value pairs for the create script.
+std::vector<std::string> NewRecord(absl::string_view owner, absl::string_view system_prompt,
+                                   const std::string& labels_json, std::string messages,
+                                   int64_t num_messages, std::string tokens, int64_t num_tokens,
+                                   int64_t turns, absl::Time now, absl::Duration ttl) {
+  return {"owner",        std::string(owner),
+          "system",       std::string(system_prompt),
+          "labels",       labels_json,
+          "messages",     std::move(messages),
+          "num_messages", std::to_string(num_messages),
+          "tokens",       std::move(tokens),
+          "num_tokens",   std::to_string(num_tokens),
+          "turns",        std::to_string(turns),
+          "created",      UnixMillis(now),
+          "last_used",    UnixMillis(now),
+          "ttl",          Milliseconds(ttl)};
+}
+
+absl::string_view ScriptBody(int script) {
+  static constexpr const char* kBodies[] = {
+      sessions_internal::kRedisAccessScript, sessions_internal::kRedisCreateScript,
+      sessions_internal::kRedisCommitScript, sessions_internal::kRedisReleaseScript,
+      sessions_internal::kRedisRenewScript,  sessions_internal::kRedisReapScript,
+      sessions_internal::kRedisListScript,   sessions_internal::kRedisMissingScript,
+  };
+  return kBodies[script];
+}
+
+absl::Status NegativeOrZero(absl::string_view name, absl::Duration value) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(name, " must be positive, got ", absl::FormatDuration(value)));
+}
+
+}  // namespace
+
+absl::Status ValidateRedisSessionStoreOptions(const RedisSessionStoreOptions& options) {
+  MINIMIND_RETURN_IF_ERROR(ValidateSessionStoreOptions(options.sessions));
+  if (options.address.host.empty()) return absl::InvalidArgumentError("the Redis host is empty");
+  if (options.address.port < 1 || options.address.port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the Redis port must be from 1 to 65535, got ", options.address.port));
+  }
+  if (options.address.db < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the Redis db must be >= 0, got ", options.address.db));
+  }
+  if (options.key_prefix.empty()) {
+    return absl::InvalidArgumentError("the Redis key prefix must not be empty");
+  }
+  if (options.connect_timeout <= absl::ZeroDuration()) {
+    return NegativeOrZero("the Redis connect timeout", options.connect_timeout);
+  }
+  if (options.command_timeout <= absl::ZeroDuration()) {
+    return NegativeOrZero("the Redis command timeout", options.command_timeout);
+  }
+  if (options.lease < absl::Milliseconds(3)) {
+    return absl::InvalidArgumentError(absl::StrCat("the turn lease must be at least 3ms, got ",
+                                                   absl::FormatDuration(options.lease)));
+  }
+  if (options.tombstone_retention < absl::ZeroDuration() ||
+      options.expiry_grace < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "the tombstone retention and the expiry grace must not be negative");
+  }
+  if (options.max_idle_connections < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_idle_connections must be >= 0, got ", options.max_idle_connections));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<RedisSessionStore>> RedisSessionStore::Make(
+    RedisSessionStoreOptions options) {
+  MINIMIND_RETURN_IF_ERROR(ValidateRedisSessionStoreOptions(options));
+  return std::unique_ptr<RedisSessionStore>(new RedisSessionStore(std::move(options)));
+}
+
+RedisSessionStore::RedisSessionStore(RedisSessionStoreOptions options)
+    : options_(std::move(options)),
+      clock_(options_.sessions.clock ? options_.sessions.clock : [] { return absl::Now(); }),
+      kv_blocks_(options_.sessions.kv_blocks ? options_.sessions.kv_blocks
+                                             : [](const KvHandle& kv) { return kv.num_blocks(); }),
+      client_(std::make_unique<RedisClient>(
+          RedisClientOptions{options_.address, options_.connect_timeout, options_.command_timeout,
+                             options_.max_idle_connections})),
+      kv_cache_(std::make_unique<LocalKvCache>(options_.sessions.max_pinned_kv_blocks)),
+      heartbeat_([this] { Heartbeat(); }) {}
+
+RedisSessionStore::~RedisSessionStore() { StopHeartbeatForTesting(); }
+
+void RedisSessionStore::StopHeartbeatForTesting() {
+  {
+    absl::MutexLock lock(&heartbeat_mutex_);
+    stop_heartbeat_ = true;
+  }
+  if (heartbeat_.joinable()) heartbeat_.join();
+}
+
+void RedisSessionStore::Heartbeat() {
+  const absl::Duration interval = options_.lease / 3;
+  while (true) {
+    {
+      absl::MutexLock lock(&heartbeat_mutex_);
+      if (heartbeat_mutex_.AwaitWithTimeout(absl::Condition(&stop_heartbeat_), interval)) return;
+    }
+    std::vector<std::string> args = {Milliseconds(options_.lease)};
+    {
+      absl::MutexLock lock(&leases_mutex_);
+      for (const auto& [key, token] : leases_) {
+        args.push_back(SessionKeyToId(key));
+        args.push_back(token);
+      }
+    }
+    // A lost lease stays listed: its Commit reports the loss.
+    if (args.size() > 1) (void)Run(Script::kRenew, clock_(), std::move(args));
+  }
+}
+
+absl::StatusOr<RedisReply> RedisSessionStore::Run(Script script, absl::Time now,
+                                                  std::vector<std::string> args) {
+  static const std::vector<std::string>* const kScripts = [] {
+    auto* scripts = new std::vector<std::string>();
+    for (int i = 0; i <= static_cast<int>(Script::kMissing); ++i) {
+      scripts->push_back(absl::StrCat(sessions_internal::kRedisScriptPrelude, ScriptBody(i)));
+    }
+    return scripts;
+  }();
+  std::vector<std::string> argv = {
+      options_.key_prefix, UnixMillis(now), Milliseconds(options_.expiry_grace),
+      options_.sessions.tombstones == 0 ? std::string("0")
+                                        : Milliseconds(options_.tombstone_retention)};
+  argv.insert(argv.end(), std::make_move_iterator(args.begin()),
+              std::make_move_iterator(args.end()));
+  return client_->Eval((*kScripts)[static_cast<int>(script)], argv);
+}
+
+absl::Status RedisSessionStore::NotFound(const std::string& id, absl::string_view tombstone) const {
+  if (tombstone == "deleted")
+    return absl::NotFoundError(absl::StrCat("session ", id, " was deleted"));
+  if (tombstone == "evicted") {
+    return absl::NotFoundError(absl::StrCat(
+        "session ", id, " was evicted: the server reached its limit of ",
+        options_.sessions.max_sessions, " sessions and dropped the least recently used"));
+  }
+  int64_t ttl_ms = 0;
+  if (absl::ConsumePrefix(&tombstone, "expired ") && absl::SimpleAtoi(tombstone, &ttl_ms)) {
+    return absl::NotFoundError(absl::StrCat("session ", id,
+                                            " expired: it was idle longer than its TTL of ",
+                                            absl::FormatDuration(absl::Milliseconds(ttl_ms))));
+  }
+  return absl::NotFoundError(absl::StrCat("session ", id, " not found"));
+}
+
+absl::StatusOr<RedisReply> RedisSessionStore::Access(const SessionKey& key, absl::string_view owner,
+                                                     absl::string_view op,
+                                                     absl::string_view lease_token) {
+  const std::string id = SessionKeyToId(key);
+  MINIMIND_ASSIGN_OR_RETURN(RedisReply reply,
+                            Run(Script::kAccess, clock_(),
+                                {id, std::string(owner), std::string(op), std::string(lease_token),
+                                 Milliseconds(options_.lease)}));
+  const std::string& outcome = Text(reply, 0);
+  if (outcome == "ok") return reply;
+  if (outcome == "gone" || outcome == "expired") {
+    kv_cache_->Erase(key);
+    if (outcome == "gone") return NotFound(id, Text(reply, 1));
+    evicted_ttl_.fetch_add(1, std::memory_order_relaxed);
+    return NotFound(id, absl::StrCat("expired ", Text(reply, 1)));
+  }
+  if (outcome == "foreign") {
+    return absl::PermissionDeniedError(absl::StrCat("session ", id, " belongs to another owner"));
+  }
+  if (outcome == "busy") {
+    return absl::AbortedError(
+        absl::StrCat("session ", id, " is busy: another turn is in progress"));
+  }
+  return absl::InternalError(absl::StrCat("unexpected reply of the session script: ", outcome));
+}
+
+absl::StatusOr<SessionSnapshot> RedisSessionStore::ToSnapshot(const SessionKey& key,
+                                                              const RedisReply& record, bool busy,
+                                                              bool use_kv) {
+  const absl::flat_hash_map<std::string, std::string> fields = Fields(record);
+  MINIMIND_ASSIGN_OR_RETURN(SessionSnapshot snapshot,
+                            BaseSnapshot(SessionKeyToId(key), fields, busy));
+  auto messages = fields.find("messages");
+  MINIMIND_ASSIGN_OR_RETURN(
+      snapshot.messages,
+      MessagesFromJsonLines(messages == fields.end() ? absl::string_view() : messages->second));
+  auto tokens = fields.find("tokens");
+  MINIMIND_ASSIGN_OR_RETURN(
+      snapshot.tokens, UnpackTokens(tokens == fields.end() ? absl::string_view() : tokens->second));
+  snapshot.num_messages = static_cast<int64_t>(snapshot.messages.size());
+  snapshot.num_tokens = static_cast<int64_t>(snapshot.tokens.size());
+  LocalKvCache::Found kv = kv_cache_->Find(key, snapshot.turns, use_kv);
+  snapshot.kv = std::move(kv.kv);
+  snapshot.kv_blocks = kv.blocks;
+  return snapshot;
+}
+
+absl::Status RedisSessionStore::Insert(const std::string& id, absl::string_view owner,
+                                       absl::Time now, std::vector<std::string> fields) {
+  std::vector<std::string> args = {id, std::string(owner),
+                                   std::to_string(options_.sessions.max_sessions)};
+  args.insert(args.end(), std::make_move_iterator(fields.begin()),
+              std::make_move_iterator(fields.end()));
+  MINIMIND_ASSIGN_OR_RETURN(RedisReply reply, Run(Script::kCreate, now, std::move(args)));
+  if (Text(reply, 0) == "full") {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the server holds its limit of ", options_.sessions.max_sessions,
+                     " sessions and every one is busy; retry when a turn finishes"));
+  }
+  if (Text(reply, 0) != "ok") {
+    return absl::InternalError(
+        absl::StrCat("unexpected reply of the create script: ", Text(reply, 0)));
+  }
+  evicted_lru_.fetch_add(Integer(reply, 1), std::memory_order_relaxed);
+  created_.fetch_add(1, std::memory_order_relaxed);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SessionSnapshot> RedisSessionStore::Create(absl::string_view owner,
+                                                          absl::string_view system_prompt,
+                                                          absl::Duration ttl,
+                                                          SessionLabels labels) {
+  MINIMIND_RETURN_IF_ERROR(ValidateSessionTtl(ttl, options_.sessions));
+  MINIMIND_RETURN_IF_ERROR(ValidateSessionLabels(labels, options_.sessions));
+  MINIMIND_ASSIGN_OR_RETURN(const SessionKey key, id_generator_.Next());
+  const std::string id = SessionKeyToId(key);
+  // Whole milliseconds, as Redis stores them, so this snapshot equals a later Get's.
+  const absl::Time now = absl::FromUnixMillis(absl::ToUnixMillis(clock_()));
+  const absl::Duration session_ttl = absl::Ceil(
+      ttl == absl::ZeroDuration() ? options_.sessions.default_ttl : ttl, absl::Milliseconds(1));
+  MINIMIND_RETURN_IF_ERROR(Insert(
+      id, owner, now,
+      NewRecord(owner, system_prompt, LabelsToJson(labels), "", 0, "", 0, 0, now, session_ttl)));
+  SessionSnapshot snapshot;
+  snapshot.id = id;
+  snapshot.owner = std::string(owner);
+  snapshot.system_prompt = std::string(system_prompt);
+  snapshot.labels = std::move(labels);
+  snapshot.created = snapshot.last_used = now;
+  snapshot.ttl = session_ttl;
+  snapshot.expires = now + session_ttl;
+  return snapshot;
+}
+
+absl::StatusOr<SessionSnapshot> RedisSessionStore::Get(absl::string_view id,
+                                                       absl::string_view owner) {
+  MINIMIND_ASSIGN_OR_RETURN(const SessionKey key, SessionKeyFromId(id));
+  MINIMIND_ASSIGN_OR_RETURN(RedisReply reply, Access(key, owner, "get", ""));
+  return ToSnapshot(key, reply.elements[3], Text(reply, 1) == "1", /*use_kv=*/false);
+}
+
+absl::Status RedisSessionStore::Touch(absl::string_view id, absl::string_view owner) {
+  MINIMIND_ASSIGN_OR_RETURN(const SessionKey key, SessionKeyFromId(id));
+  MINIMIND_ASSIGN_OR_RETURN(RedisReply reply, Access(key, owner, "touch", ""));
+  kv_cache_->Find(key, Integer(reply, 2), /*use=*/true);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<TurnLease> RedisSessionStore::BeginTurn(absl::string_view id,
+                                                       absl::string_view owner) {
+  MINIMIND_ASSIGN_OR_RETURN(const SessionKey key, SessionKeyFromId(id));
+  MINIMIND_ASSIGN_OR_RETURN(const SessionKey token_bits, id_generator_.Next());
+  const std::string token = SessionKeyToId(token_bits);
+  bool inserted = false;
+  {
+    // A turn of this replica whose lease is still alive here, even if Redis let it expire: its
+    // Commit must not pick up a newer lease's token.
+    absl::MutexLock lock(&leases_mutex_);
+    inserted = leases_.emplace(key, token).second;
+  }
+  if (!inserted) {
+    // NOT_FOUND and PermissionDenied take precedence, as in every other store.
+    MINIMIND_RETURN_IF_ERROR(Access(key, owner, "get", "").status());
+    return absl::AbortedError(
+        absl::StrCat("session ", SessionKeyToId(key), " is busy: another turn is in progress"));
+  }
+  absl::StatusOr<RedisReply> reply = Access(key, owner, "begin", token);
+  absl::StatusOr<SessionSnapshot> snapshot =
+      reply.ok() ? ToSnapshot(key, reply->elements[3], /*busy=*/true, /*use_kv=*/true)
+                 : absl::StatusOr<SessionSnapshot>(reply.status());
+  if (!snapshot.ok()) {
+    if (reply.ok()) {
+      // The lease was taken but the record is unreadable: give the lease back.
+      (void)Run(Script::kRelease, clock_(), {SessionKeyToId(key), token});
+    }
+    absl::MutexLock lock(&leases_mutex_);
+    leases_.erase(key);
+    return snapshot.status();
+  }
+  return NewLease(key, *std::move(snapshot));
+}
+
+absl::Status RedisSessionStore::CommitTurn(const SessionKey& key,
+                                           std::vector<ChatMessage> appended_messages,
+                                           std::vector<int32_t> tokens,
+                                           std::shared_ptr<const KvHandle> kv) {
+  std::string token;
+  {
+    absl::MutexLock lock(&leases_mutex_);
+    auto it = leases_.find(key);
+    if (it == leases_.end()) {
+      return absl::FailedPreconditionError("this turn lease is not held by this store");
+    }
+    token = std::move(it->second);
+    leases_.erase(it);
+  }
+  const std::string id = SessionKeyToId(key);
+  const int64_t num_tokens = static_cast<int64_t>(tokens.size());
+  absl::StatusOr<RedisReply> reply = Run(
+      Script::kCommit, clock_(),
+      {id, token, MessagesToJsonLines(appended_messages), std::to_string(appended_messages.size()),
+       PackTokens(tokens), std::to_string(num_tokens)});
+  if (!reply.ok()) return reply.status();
+  const std::string& outcome = Text(*reply, 0);
+  if (outcome == "gone") {
+    kv_cache_->Erase(key);
+    return NotFound(id, Text(*reply, 1));
+  }
+  if (outcome == "lost") {
+    return absl::AbortedError(
+        absl::StrCat("session ", id,
+                     ": the turn's lease expired before it was committed (Redis could not be "
+                     "reached to renew it), so the turn was not saved"));
+  }
+  if (outcome != "ok") {
+    return absl::InternalError(absl::StrCat("unexpected reply of the commit script: ", outcome));
+  }
+  const int64_t blocks = kv == nullptr ? 0 : kv_blocks_(*kv);
+  kv_cache_->Put(key, std::move(kv), blocks, Integer(*reply, 1));
+  EnforcePinCap();
+  return absl::OkStatus();
+}
+
+void RedisSessionStore::ReleaseTurn(const SessionKey& key) {
+  std::string token;
+  {
+    absl::MutexLock lock(&leases_mutex_);
+    auto it = leases_.find(key);
+    if (it == leases_.end()) return;
+    token = std::move(it->second);
+    leases_.erase(it);
+  }
+  // Best effort: if Redis is unreachable the lease expires by itself.
+  (void)Run(Script::kRelease, clock_(), {SessionKeyToId(key), token});
+  EnforcePinCap();
+}
+
+void RedisSessionStore::EnforcePinCap() {
+  if (kv_cache_->pinned_blocks() <= kv_cache_->max_blocks()) return;
+  absl::flat_hash_set<SessionKey> busy;
+  {
+    absl::MutexLock lock(&leases_mutex_);
+    for (const auto& [key, token] : leases_) busy.insert(key);
+  }
+  kv_drops_.fetch_add(kv_cache_->EnforceCap(busy), std::memory_order_relaxed);
+}
+
+absl::Status RedisSessionStore::Delete(absl::string_view id, absl::string_view owner) {
+  MINIMIND_ASSIGN_OR_RETURN(const SessionKey key, SessionKeyFromId(id));
+  MINIMIND_RETURN_IF_ERROR(Access(key, owner, "delete", "").status());
+  kv_cache_->Erase(key);
+  deleted_.fetch_add(1, std::memory_order_relaxed);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SessionSnapshot> RedisSessionStore::Fork(absl::string_view id,
+                                                        absl::string_view owner,
+                                                        std::optional<absl::Duration> ttl) {
+  MINIMIND_ASSIGN_OR_RETURN(const SessionKey parent_key, SessionKeyFromId(id));
+  if (ttl.has_value()) MINIMIND_RETURN_IF_ERROR(ValidateSessionTtl(*ttl, options_.sessions));
+  MINIMIND_ASSIGN_OR_RETURN(const SessionKey key, id_generator_.Next());
+  MINIMIND_ASSIGN_OR_RETURN(RedisReply reply, Access(parent_key, owner, "fork", ""));
+  absl::flat_hash_map<std::string, std::string> parent = Fields(reply.elements[3]);
+  MINIMIND_ASSIGN_OR_RETURN(SessionSnapshot snapshot,
+                            ToSnapshot(parent_key, reply.elements[3], /*busy=*/false,
+                                       /*use_kv=*/true));
+  const absl::Time now = absl::FromUnixMillis(absl::ToUnixMillis(clock_()));
+  if (ttl.has_value()) {
+    snapshot.ttl = absl::Ceil(*ttl == absl::ZeroDuration() ? options_.sessions.default_ttl : *ttl,
+                              absl::Milliseconds(1));
+  }
+  snapshot.id = SessionKeyToId(key);
+  snapshot.created = snapshot.last_used = now;
+  snapshot.expires = now + snapshot.ttl;
+  MINIMIND_RETURN_IF_ERROR(Insert(
+      snapshot.id, owner, now,
+      NewRecord(owner, snapshot.system_prompt, parent["labels"], std::move(parent["messages"]),
+                snapshot.num_messages, std::move(parent["tokens"]), snapshot.num_tokens,
+                snapshot.turns, now, snapshot.ttl)));
+  forked_.fetch_add(1, std::memory_order_relaxed);
+  kv_cache_->Put(key, snapshot.kv, snapshot.kv_blocks, snapshot.turns);
+  return snapshot;
+}
+
+absl::StatusOr<SessionPage> RedisSessionStore::List(absl::string_view owner, int page_size,
+                                                    absl::string_view page_token) {
+  std::string after;
+  if (!page_token.empty()) {
+    absl::StatusOr<SessionKey> key = SessionKeyFromId(page_token);
+    if (!key.ok()) {
+      return absl::InvalidArgumentError(
+          "invalid page token: pass \"\" or a next_page_token returned by ListSessions");
+    }
+    after = SessionKeyToId(*key);
+  }
+  if (page_size <= 0) page_size = options_.sessions.list_page_size_default;
+  page_size = std::min(page_size, options_.sessions.list_page_size_max);
+  const size_t limit = static_cast<size_t>(page_size);
+  MINIMIND_ASSIGN_OR_RETURN(
+      RedisReply reply,
+      Run(Script::kList, clock_(), {std::string(owner), after, std::to_string(limit + 1)}));
+  SessionPage page;
+  for (const RedisReply& entry : reply.elements) {
+    if (page.sessions.size() == limit) {
+      page.next_page_token = page.sessions.back().id;
+      break;
+    }
+    static constexpr const char* kNames[] = {"owner",        "system",     "labels",
+                                             "num_messages", "num_tokens", "turns",
+                                             "created",      "last_used",  "ttl"};
+    absl::flat_hash_map<std::string, std::string> fields;
+    for (size_t i = 0; i < std::size(kNames); ++i) fields[kNames[i]] = Text(entry, i + 2);
+    MINIMIND_ASSIGN_OR_RETURN(SessionSnapshot snapshot,
+                              BaseSnapshot(Text(entry, 0), fields, Text(entry, 1) == "1"));
+    absl::StatusOr<SessionKey> key = SessionKeyFromId(snapshot.id);
+    if (key.ok()) snapshot.kv_blocks = kv_cache_->Find(*key, snapshot.turns, false).blocks;
+    page.sessions.push_back(std::move(snapshot));
+  }
+  return page;
+}
+
+int64_t RedisSessionStore::ReapExpired(absl::Time now) {
+  int64_t reaped = 0;
+  std::vector<SessionKey> gone;
+  while (true) {
+    absl::StatusOr<RedisReply> reply = Run(Script::kReap, now, {std::to_string(kReapBatch)});
+    if (!reply.ok() || reply->elements.size() != 2) break;
+    for (const RedisReply& id : reply->elements[1].elements) {
+      if (absl::StatusOr<SessionKey> key = SessionKeyFromId(id.text); key.ok()) {
+        gone.push_back(*key);
+      }
+      ++reaped;
+    }
+    if (Integer(*reply, 0) < kReapBatch) break;
+  }
+  evicted_ttl_.fetch_add(reaped, std::memory_order_relaxed);
+  // Local KV of sessions that other replicas removed (or Redis expired).
+  const std::vector<SessionKey> cached = kv_cache_->Keys();
+  for (size_t begin = 0; begin < cached.size(); begin += kMissingBatch) {
+    std::vector<std::string> ids;
+    for (size_t i = begin; i < std::min(cached.size(), begin + kMissingBatch); ++i) {
+      ids.push_back(SessionKeyToId(cached[i]));
+    }
+    absl::StatusOr<RedisReply> missing = Run(Script::kMissing, now, std::move(ids));
+    if (!missing.ok()) break;
+    for (const RedisReply& id : missing->elements) {
+      if (absl::StatusOr<SessionKey> key = SessionKeyFromId(id.text); key.ok()) {
+        gone.push_back(*key);
+      }
+    }
+  }
+  kv_cache_->EraseAll(gone);
+  return reaped;
+}
+
+SessionStoreStats RedisSessionStore::stats() const {
+  if (absl::StatusOr<RedisReply> count =
+          client_->Command({"ZCARD", absl::StrCat(options_.key_prefix, "u")});
+      count.ok()) {
+    last_session_count_.store(count->integer, std::memory_order_relaxed);
+  }
+  SessionStoreStats stats;
+  stats.sessions = last_session_count_.load(std::memory_order_relaxed);
+  stats.sessions_with_kv = kv_cache_->size();
+  stats.pinned_kv_blocks = kv_cache_->pinned_blocks();
+  stats.max_pinned_kv_blocks = options_.sessions.max_pinned_kv_blocks;
+  stats.created = created_.load(std::memory_order_relaxed);
+  stats.forked = forked_.load(std::memory_order_relaxed);
+  stats.deleted = deleted_.load(std::memory_order_relaxed);
+  stats.evicted_ttl = evicted_ttl_.load(std::memory_order_relaxed);
+  stats.evicted_lru = evicted_lru_.load(std::memory_order_relaxed);
+  stats.kv_drops = kv_drops_.load(std::memory_order_relaxed);
+  return stats;
+}
+
+}  // namespace minimind
