@@ -16,6 +16,8 @@
 #include "engine/runtime/thread_pool.h"
 #include "service/metrics/rpc_metrics_interceptor.h"
 #include "service/sessions/memory_session_store.h"
+#include "service/sessions/redis_session_store.h"
+#include "service/sessions/redis_url.h"
 
 namespace minimind {
 namespace {
@@ -29,6 +31,31 @@ int UsableCpuCount() {
   if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0) count = CPU_COUNT(&cpus);
   if (count <= 0) count = static_cast<int>(std::thread::hardware_concurrency());
   return std::clamp(count, 1, ThreadPool::kMaxThreads);
+}
+
+// "memory" or "redis://HOST:PORT[/DB]" (ServerOptions::session_store).
+absl::StatusOr<std::unique_ptr<SessionStore>> MakeSessionStore(const std::string& spec,
+                                                               SessionStoreOptions options) {
+  if (spec == "memory") {
+    absl::StatusOr<std::unique_ptr<MemorySessionStore>> store =
+        MemorySessionStore::Make(std::move(options));
+    if (!store.ok()) return store.status();
+    return std::unique_ptr<SessionStore>(*std::move(store));
+  }
+  absl::StatusOr<RedisAddress> address = ParseRedisUrl(spec);
+  if (!address.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--session-store: ", address.status().message()));
+  }
+  RedisSessionStoreOptions redis_options;
+  redis_options.sessions = std::move(options);
+  redis_options.address = *address;
+  // Make never contacts Redis: a server whose Redis is down starts, and its session calls answer
+  // UNAVAILABLE until Redis is back.
+  absl::StatusOr<std::unique_ptr<RedisSessionStore>> store =
+      RedisSessionStore::Make(std::move(redis_options));
+  if (!store.ok()) return store.status();
+  return std::unique_ptr<SessionStore>(*std::move(store));
 }
 
 }  // namespace
@@ -118,8 +145,8 @@ absl::Status Server::ServeModel(ModelBundle bundle) {
   store_options.max_ttl = options_.max_session_ttl;
   store_options.max_pinned_kv_blocks = static_cast<int64_t>(
       options_.session_kv_fraction * static_cast<double>(model->engine->kv_num_blocks()));
-  absl::StatusOr<std::unique_ptr<MemorySessionStore>> store =
-      MemorySessionStore::Make(store_options);
+  absl::StatusOr<std::unique_ptr<SessionStore>> store =
+      MakeSessionStore(options_.session_store, std::move(store_options));
   if (!store.ok()) return store.status();
   model->sessions = *std::move(store);
   model->reaper = std::make_unique<SessionReaper>(*model->sessions, options_.reaper_interval);

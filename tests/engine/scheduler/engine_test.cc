@@ -245,8 +245,9 @@ TEST(EngineTest, CancelAllEndsRunningAndQueuedRequestsAndFreesTheirBlocks) {
   std::unique_ptr<Engine> engine = MakeEngine(options);
   auto running = std::make_shared<RecordingSink>();
   auto queued = std::make_shared<RecordingSink>();
-  ASSERT_TRUE(engine->Submit(MakeRequest("r", MakePrompt(1, 10), 400, 1), running).ok());
-  ASSERT_TRUE(engine->Submit(MakeRequest("q", MakePrompt(2, 10), 400, 1), queued).ok());
+  const auto longest = static_cast<int32_t>(engine->MaxNewTokens(10));
+  ASSERT_TRUE(engine->Submit(MakeRequest("r", MakePrompt(1, 10), longest, 1), running).ok());
+  ASSERT_TRUE(engine->Submit(MakeRequest("q", MakePrompt(2, 10), longest, 1), queued).ok());
   EXPECT_EQ(engine->LiveRequests(), 2);
   WaitForStats(*engine, [](const EngineStats& s) { return s.tokens_generated >= 2; });
 
@@ -281,11 +282,13 @@ TEST(EngineTest, DestroyingTheEngineCancelsLiveRequests) {
   auto running = std::make_shared<RecordingSink>();
   auto queued = std::make_shared<RecordingSink>();
   {
-    EngineOptions options = TinyEngineOptions(8);
+    // As long as the context allows, so that a descheduled test thread cannot see "r" finish.
+    EngineOptions options = TinyEngineOptions(64);
     options.max_running = 1;
     std::unique_ptr<Engine> engine = MakeEngine(options);
-    ASSERT_TRUE(engine->Submit(MakeRequest("r", MakePrompt(1, 10), 100, 1), running).ok());
-    ASSERT_TRUE(engine->Submit(MakeRequest("q", MakePrompt(2, 10), 100, 1), queued).ok());
+    const auto longest = static_cast<int32_t>(engine->MaxNewTokens(10));
+    ASSERT_TRUE(engine->Submit(MakeRequest("r", MakePrompt(1, 10), longest, 1), running).ok());
+    ASSERT_TRUE(engine->Submit(MakeRequest("q", MakePrompt(2, 10), longest, 1), queued).ok());
   }
   ASSERT_TRUE(running->finished() && queued->finished());
   EXPECT_EQ(running->Wait()->finish_reason, FinishReason::kCancelled);
