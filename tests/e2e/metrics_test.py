@@ -4,17 +4,21 @@
 Scrapes before and after: 3 identical stateless Completes (the 2nd and 3rd hit the prefix
 cache), a 2-turn session (the 2nd turn hits the session's KV), one INVALID_ARGUMENT, one stream
 cancelled mid-way, a session deleted. Every counter must move by exactly what the responses'
-usage says; histograms count every request; gauges agree with GetModelInfo. Also checks the text
+usage says; histograms count every request; gauges agree with GetModelInfo; every metric the
+Grafana dashboard (deploy/grafana) plots is exported. Also checks the text
 format line by line (e2e_support.parse_prometheus).
 """
 import argparse
 import os
+import re
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2e_support import (ServerProcess, add_common_arguments, check, generate_stubs,  # noqa: E402
                          grpc, make_random_model, value)
+
+SOURCE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def delta(before, after, name, **labels):
@@ -134,6 +138,17 @@ def main():
                   "used + free + cached != total")
             check(value(after, "minimind_num_requests_running") == 0, "running")
             check(value(after, "minimind_draining") == 0, "draining")
+            # The shipped Grafana dashboard may only plot what a real server exports.
+            exported = {re.sub(r"_(bucket|sum|count)$", "", name) for name, _ in after} | \
+                {name for name, _ in after}
+            dashboard_path = os.path.join(SOURCE_DIR, "deploy", "grafana",
+                                          "minimind-dashboard.json")
+            with open(dashboard_path) as dashboard:
+                used = set(re.findall(r"\bminimind_[a-z0-9_]+", dashboard.read()))
+            used = {re.sub(r"_(bucket|sum|count)$", "", name) for name in used}
+            check(len(used) >= 20, f"the dashboard names only {len(used)} metrics")
+            missing = sorted(used - exported)
+            check(not missing, f"the dashboard uses metrics the server does not export: {missing}")
             print(f"metrics: 6 requests, {sum(u.prompt_tokens for u in all_usages)} prompt tokens "
                   f"({sum(u.cached_prompt_tokens for u in all_usages)} cached), "
                   f"{sum(u.completion_tokens for u in all_usages)} generated; prefix hits "
