@@ -72,6 +72,12 @@ const std::vector<ServerFlag>& ServerFlags() {
        "host:port for Prometheus text on HTTP GET /metrics; empty = off (default)"},
       {"session-store", "MINIMIND_SESSION_STORE",
        "where session transcripts live: memory (default) or redis://HOST:PORT[/DB]"},
+      {"tls-cert", "MINIMIND_TLS_CERT", "PEM server certificate chain: serve gRPC over TLS"},
+      {"tls-key", "MINIMIND_TLS_KEY", "PEM private key of --tls-cert"},
+      {"tls-client-ca", "MINIMIND_TLS_CLIENT_CA",
+       "PEM CA bundle: require client certificates signed by it (mTLS)"},
+      {"api-keys-file", "MINIMIND_API_KEYS_FILE",
+       "API keys (SHA-256 hashes) -> tenants and limits; without it one anonymous tenant"},
   };
   return *kFlags;
 }
@@ -223,6 +229,14 @@ absl::StatusOr<ServerOptions> ParseServerOptions(
       set_int(options.limits.max_messages, 1, 1 << 20);
     } else if (name == "shutdown-grace") {
       set_duration(options.shutdown_grace);
+    } else if (name == "tls-cert") {
+      options.tls_cert = value;
+    } else if (name == "tls-key") {
+      options.tls_key = value;
+    } else if (name == "tls-client-ca") {
+      options.tls_client_ca = value;
+    } else if (name == "api-keys-file") {
+      options.api_keys_file = value;
     } else if (name == "metrics-listen") {
       options.metrics_listen = value;
     } else if (name == "session-store") {
@@ -236,6 +250,12 @@ absl::StatusOr<ServerOptions> ParseServerOptions(
   }
   if (options.model_path.empty()) {
     return absl::InvalidArgumentError("--model (MINIMIND_MODEL) is empty");
+  }
+  if (options.tls_cert.empty() != options.tls_key.empty()) {
+    return absl::InvalidArgumentError("--tls-cert and --tls-key must be given together");
+  }
+  if (!options.tls_client_ca.empty() && options.tls_cert.empty()) {
+    return absl::InvalidArgumentError("--tls-client-ca (mTLS) needs --tls-cert and --tls-key");
   }
   if (options.session_ttl > options.max_session_ttl) {
     return absl::InvalidArgumentError("--session-ttl must not exceed --max-session-ttl");

@@ -44,6 +44,13 @@ struct ServerOptions {
   std::string metrics_listen;
   // "memory" (this process) or "redis://HOST:PORT[/DB]" (transcripts shared by replicas).
   std::string session_store = "memory";
+  // PEM files. tls_cert + tls_key: gRPC over TLS (re-read when they change on disk);
+  // tls_client_ca: also require and verify client certificates (mTLS). All empty: plaintext.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
+  // API keys -> tenants and their limits (service/auth/); empty: one anonymous tenant.
+  std::string api_keys_file;
   ServiceLimits limits;
 };
 

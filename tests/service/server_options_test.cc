@@ -67,6 +67,20 @@ TEST(ServerOptionsTest, MetricsListenerAndSessionStore) {
       HasSubstr("MINIMIND_SESSION_STORE must be \"memory\" or redis://HOST:PORT[/DB]"));
 }
 
+TEST(ServerOptionsTest, TlsFilesComeInPairsAndMtlsNeedsTls) {
+  absl::StatusOr<ServerOptions> options =
+      ParseServerOptions({"--tls-cert", "c.pem", "--tls-key", "k.pem"},
+                         Env({{"MINIMIND_TLS_CLIENT_CA", "ca.pem"}}));
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->tls_cert, "c.pem");
+  EXPECT_EQ(options->tls_key, "k.pem");
+  EXPECT_EQ(options->tls_client_ca, "ca.pem");
+  EXPECT_THAT(ParseServerOptions({"--tls-cert", "c.pem"}, Env({})).status().message(),
+              HasSubstr("--tls-cert and --tls-key must be given together"));
+  EXPECT_THAT(ParseServerOptions({"--tls-client-ca", "ca.pem"}, Env({})).status().message(),
+              HasSubstr("needs --tls-cert and --tls-key"));
+}
+
 TEST(ServerOptionsTest, ErrorsNameTheFlagOrVariable) {
   EXPECT_THAT(ParseServerOptions({"--bogus", "1"}, Env({})).status().message(),
               HasSubstr("unknown flag --bogus"));
