@@ -115,8 +115,10 @@ class ServerProcess:
         self.port = int(self.target.rsplit(":", 1)[1])
         self.output = [line]
 
-    def wait_serving(self, timeout=60):
-        channel = grpc.insecure_channel(self.target)
+    def wait_serving(self, timeout=60, credentials=None, options=None):
+        """credentials: grpc.ChannelCredentials for a TLS server (None: plaintext)."""
+        channel = (grpc.insecure_channel(self.target) if credentials is None else
+                   grpc.secure_channel(self.target, credentials, options or []))
         deadline = time.time() + timeout
         while True:
             try:

@@ -15,6 +15,7 @@
 #include "minimind/v1/inference.grpc.pb.h"
 #include "minimind/v1/sessions.grpc.pb.h"
 #include "tools/cli/command_line.h"
+#include "tools/cli/remote_channel.h"
 #include "tools/cli/remote_generate_command.h"
 #include "tools/cli/sampling_flags.h"
 #include "tools/cli/session_routing.h"
@@ -189,6 +190,7 @@ int RunChat(const std::vector<std::string>& args, std::istream& in, std::ostream
             std::ostream& err) {
   FlagSet flags{{"target", "system", "ttl"}, {}};
   AddSamplingFlags(flags);
+  AddTlsFlags(flags);
   absl::StatusOr<CommandLine> command_line = CommandLine::Parse(args, flags);
   if (!command_line.ok()) {
     err << command_line.status().message() << "\n" << kChatUsage;
@@ -209,7 +211,12 @@ int RunChat(const std::vector<std::string>& args, std::istream& in, std::ostream
     err << status.message() << "\n";
     return 2;
   }
-  ChatClient chat(ConnectToTarget(*target), std::move(request_template), *ttl, out, err);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = ConnectToTarget(*target, *command_line);
+  if (!channel.ok()) {
+    err << channel.status().message() << "\n";
+    return 2;
+  }
+  ChatClient chat(*std::move(channel), std::move(request_template), *ttl, out, err);
   if (!chat.StartSession(command_line->Value("system").value_or(""))) return 1;
   const bool interactive = ::isatty(STDIN_FILENO) == 1;
   if (interactive) out << "type /help for commands\n";

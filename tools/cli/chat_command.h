@@ -15,7 +15,8 @@
 namespace minimind::cli {
 
 inline constexpr char kChatUsage[] =
-    "minimind chat --target HOST:PORT [--system TEXT] [--ttl SECONDS] [sampling flags]\n"
+    "minimind chat --target HOST:PORT [--system TEXT] [--ttl SECONDS] [--tls-* flags]\n"
+    "    [sampling flags]\n"
     "  Interactive chat with a running minimind-server, one line per user message. The\n"
     "  conversation is a server session: /reset starts over, /system TEXT starts over with a\n"
     "  new system prompt, /fork branches the conversation, /stats shows tokens, cached tokens\n"

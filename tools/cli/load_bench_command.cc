@@ -15,6 +15,7 @@
 #include "minimind/v1/inference.grpc.pb.h"
 #include "minimind/v1/models.grpc.pb.h"
 #include "tools/cli/command_line.h"
+#include "tools/cli/remote_channel.h"
 #include "tools/cli/remote_generate_command.h"
 
 namespace minimind::cli {
@@ -131,9 +132,10 @@ double Percentile(std::vector<double> values, double q) {
 }
 
 int RunLoadBench(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  const FlagSet flags{{"target", "concurrency", "prompt-tokens", "max-tokens", "requests", "seed",
-                       "vocab", "temperature"},
-                      {"json"}};
+  FlagSet flags{{"target", "concurrency", "prompt-tokens", "max-tokens", "requests", "seed",
+                 "vocab", "temperature"},
+                {"json"}};
+  AddTlsFlags(flags);
   absl::StatusOr<CommandLine> command_line = CommandLine::Parse(args, flags);
   if (!command_line.ok()) {
     err << command_line.status().message() << "\n" << kLoadBenchUsage;
@@ -149,7 +151,13 @@ int RunLoadBench(const std::vector<std::string>& args, std::ostream& out, std::o
     err << config.status().message() << "\n";
     return 2;
   }
-  std::shared_ptr<grpc::Channel> channel = ConnectToTarget(*target);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> connected =
+      ConnectToTarget(*target, *command_line);
+  if (!connected.ok()) {
+    err << connected.status().message() << "\n";
+    return 2;
+  }
+  std::shared_ptr<grpc::Channel> channel = *std::move(connected);
   if (config->vocab == 0) {
     auto models = minimind::v1::Models::NewStub(channel);
     grpc::ClientContext context;

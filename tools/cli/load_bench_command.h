@@ -17,7 +17,7 @@ namespace minimind::cli {
 
 inline constexpr char kLoadBenchUsage[] =
     "minimind bench --target HOST:PORT [--concurrency N] [--prompt-tokens P] [--max-tokens T]\n"
-    "    [--requests R] [--seed S] [--vocab V] [--temperature T] [--json]\n"
+    "    [--requests R] [--seed S] [--vocab V] [--temperature T] [--json] [--tls-* flags]\n"
     "  Load-tests a running minimind-server: N concurrent streams (default 4), prompts of P\n"
     "  random token ids (default 128, ids below V, default: the model's vocabulary from\n"
     "  GetModelInfo), T generated tokens each (default 128), R requests in all (default 4*N).\n"

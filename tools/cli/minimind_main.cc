@@ -7,6 +7,7 @@
 #include "tools/cli/generate_command.h"
 #include "tools/cli/load_bench_command.h"
 #include "tools/cli/make_random_command.h"
+#include "tools/cli/remote_channel.h"
 #include "tools/cli/remote_generate_command.h"
 #include "tools/cli/score_command.h"
 #include "tools/cli/tokenize_command.h"
@@ -47,8 +48,8 @@ int main(int argc, char** argv) {
     std::cout << kUsage << "\n"
               << minimind::cli::kGenerateUsage << minimind::cli::kRemoteGenerateUsage
               << minimind::cli::kChatUsage << minimind::cli::kLoadBenchUsage
-              << minimind::cli::kScoreUsage << minimind::cli::kTokenizeUsage
-              << minimind::cli::kMakeRandomUsage;
+              << minimind::cli::kTlsFlagsUsage << minimind::cli::kScoreUsage
+              << minimind::cli::kTokenizeUsage << minimind::cli::kMakeRandomUsage;
     return 0;
   }
   std::cerr << "unknown command \"" << command << "\"\n" << kUsage;

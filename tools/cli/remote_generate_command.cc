@@ -8,9 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "grpcpp/client_context.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
 #include "minimind/v1/inference.grpc.pb.h"
+#include "tools/cli/remote_channel.h"
 #include "tools/cli/sampling_flags.h"
 #include "tools/cli/session_routing.h"
 
@@ -45,10 +44,6 @@ bool HasTargetFlag(const std::vector<std::string>& args) {
     if (arg == "--target" || arg.rfind("--target=", 0) == 0) return true;
   }
   return false;
-}
-
-std::shared_ptr<grpc::Channel> ConnectToTarget(absl::string_view target) {
-  return grpc::CreateChannel(std::string(target), grpc::InsecureChannelCredentials());
 }
 
 std::string RpcErrorText(const grpc::Status& status) {
@@ -87,6 +82,7 @@ int RunRemoteGenerate(const std::vector<std::string>& args, std::istream& in, st
                       std::ostream& err) {
   FlagSet flags{{"target", "prompt", "system", "session"}, {"chat", "no-cache"}};
   AddSamplingFlags(flags);
+  AddTlsFlags(flags);
   absl::StatusOr<CommandLine> command_line = CommandLine::Parse(args, flags);
   if (!command_line.ok()) {
     err << command_line.status().message() << "\n" << kRemoteGenerateUsage;
@@ -129,7 +125,12 @@ int RunRemoteGenerate(const std::vector<std::string>& args, std::istream& in, st
   if (session.has_value()) request.set_session_id(*session);
   if (command_line->Has("no-cache")) request.set_use_cache(false);
 
-  auto stub = minimind::v1::Inference::NewStub(ConnectToTarget(*target));
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = ConnectToTarget(*target, *command_line);
+  if (!channel.ok()) {
+    err << channel.status().message() << "\n";
+    return 2;
+  }
+  auto stub = minimind::v1::Inference::NewStub(*channel);
   grpc::ClientContext context;
   if (session.has_value()) RouteBySession(context, *session);
   const auto start = std::chrono::steady_clock::now();

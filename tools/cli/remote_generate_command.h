@@ -2,20 +2,17 @@
 // scripts: the prompt comes from --prompt or all of stdin, the text streams to stdout as the
 // server sends it, and a one-line summary (tokens, cached tokens, TTFT, tok/s) goes to stderr.
 //
-// Also the pieces the other remote commands (chat, bench) share: connecting to a target and
-// turning the sampling flags into GenerateRequest fields (only the flags given are set, so the
-// server's defaults apply to the rest).
+// Also the pieces the other remote commands (chat, bench) share: turning the sampling flags into
+// GenerateRequest fields (only the flags given are set, so the server's defaults apply to the
+// rest) and the text of a failed RPC. The channel comes from remote_channel.h.
 #ifndef MINIMIND_TOOLS_CLI_REMOTE_GENERATE_COMMAND_H_
 #define MINIMIND_TOOLS_CLI_REMOTE_GENERATE_COMMAND_H_
 
 #include <iosfwd>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/string_view.h"
-#include "grpcpp/channel.h"
 #include "grpcpp/support/status.h"
 #include "minimind/v1/inference.pb.h"
 #include "tools/cli/command_line.h"
@@ -24,7 +21,7 @@ namespace minimind::cli {
 
 inline constexpr char kRemoteGenerateUsage[] =
     "minimind generate --target HOST:PORT [--prompt TEXT] [--chat [--system TEXT]]\n"
-    "    [--session ID] [--no-cache] [sampling flags]\n"
+    "    [--session ID] [--no-cache] [--tls-* flags] [sampling flags]\n"
     "  Generates on a running minimind-server from TEXT (or all of stdin) and streams the text\n"
     "  to stdout. --chat sends the prompt as one user message (rendered with the server model's\n"
     "  chat template); --session ID appends it as the next turn of that session. Prints tokens,\n"
@@ -36,9 +33,6 @@ int RunRemoteGenerate(const std::vector<std::string>& args, std::istream& in, st
 
 // True if `args` name a server (--target), i.e. `generate` should run remotely.
 bool HasTargetFlag(const std::vector<std::string>& args);
-
-// An insecure channel to `target` (HOST:PORT, or any gRPC target URI).
-std::shared_ptr<grpc::Channel> ConnectToTarget(absl::string_view target);
 
 // Sets the GenerateRequest sampling fields of every sampling flag given (see sampling_flags.h;
 // validated the same way, InvalidArgument naming the flag).
