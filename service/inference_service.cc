@@ -1,5 +1,6 @@
 #include "service/inference_service.h"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <random>
@@ -10,11 +11,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "service/auth/tenant.h"
 #include "service/grpc_status.h"
 #include "service/metrics/service_metrics.h"
 #include "service/outbound_queue.h"
 #include "service/request_checks.h"
-#include "service/tenant.h"
 
 namespace minimind {
 namespace {
@@ -43,7 +44,9 @@ void AppendTop(const std::vector<TokenLogprob>& top, v1::TokenLogprob& out) {
 
 // Everything a call needs before Engine::Submit.
 struct PreparedCall {
-  GenerationRequest request;
+  GenerationRequest request;  // request.request_id is the engine's (tenant-namespaced) id
+  std::string client_request_id;
+  RequestSlot slot;  // the tenant's concurrent-request count, held until OnFinish
   std::string session_id;
   // Session turns only.
   TurnLease lease;
@@ -54,15 +57,31 @@ struct PreparedCall {
 
 // Unset max_tokens: the server's cap clipped to what the prompt leaves of the context and the KV
 // pool, so the default never fails admission.
+// A tenant's max_tokens limit lowers the default too. An explicit max_tokens above the tenant's
+// limit was refused before (CheckTenantMaxTokens).
 void ApplyDefaultMaxTokens(const v1::GenerateRequest& proto, const Engine& engine,
-                           const ServiceLimits& limits, GenerationRequest& request) {
+                           const ServiceLimits& limits, const Tenant& tenant,
+                           GenerationRequest& request) {
   if (proto.has_max_tokens()) return;
   request.params.max_tokens = DefaultMaxTokens(
       engine.MaxNewTokens(static_cast<int64_t>(request.prompt_tokens.size())), limits);
+  if (tenant.limits.max_tokens > 0 && request.params.max_tokens.has_value()) {
+    request.params.max_tokens = std::min(*request.params.max_tokens, tenant.limits.max_tokens);
+  }
+}
+
+absl::Status CheckTenantMaxTokens(const v1::GenerateRequest& proto, const Tenant& tenant) {
+  if (!proto.has_max_tokens() || tenant.limits.max_tokens <= 0 ||
+      proto.max_tokens() <= tenant.limits.max_tokens) {
+    return absl::OkStatus();
+  }
+  return absl::ResourceExhaustedError(absl::StrCat("max_tokens ", proto.max_tokens(),
+                                                   " exceeds tenant ", tenant.name, "'s limit of ",
+                                                   tenant.limits.max_tokens, " (max_tokens)"));
 }
 
 absl::StatusOr<PreparedCall> Prepare(InferenceService& service, const ServingModel& model,
-                                     const v1::GenerateRequest& proto) {
+                                     const Tenant& tenant, const v1::GenerateRequest& proto) {
   if (absl::Status s = CheckRequestParsed(proto); !s.ok()) return s;
   const ServiceLimits& limits = model.prompts->limits();
   PreparedCall call;
@@ -74,18 +93,21 @@ absl::StatusOr<PreparedCall> Prepare(InferenceService& service, const ServingMod
   }
   absl::StatusOr<SamplingParams> params = SamplingParamsFromProto(proto, limits);
   if (!params.ok()) return params.status();
+  if (absl::Status s = CheckTenantMaxTokens(proto, tenant); !s.ok()) return s;
   call.request.params = *std::move(params);
-  call.request.request_id =
+  call.client_request_id =
       proto.request_id().empty() ? service.NextRequestId() : proto.request_id();
+  call.request.request_id = EngineRequestId(tenant.name, call.client_request_id);
   const bool use_cache = !proto.has_use_cache() || proto.use_cache();
   call.request.use_prefix_cache = use_cache;
+  call.request.cache_salt = TenantCacheSalt(tenant.name);
   if (proto.has_enable_thinking()) call.enable_thinking = proto.enable_thinking();
 
   if (proto.session_id().empty()) {
     absl::StatusOr<std::vector<int32_t>> tokens = model.prompts->Build(proto);
     if (!tokens.ok()) return tokens.status();
     call.request.prompt_tokens = *std::move(tokens);
-    ApplyDefaultMaxTokens(proto, *model.engine, limits, call.request);
+    ApplyDefaultMaxTokens(proto, *model.engine, limits, tenant, call.request);
     return call;
   }
 
@@ -93,7 +115,7 @@ absl::StatusOr<PreparedCall> Prepare(InferenceService& service, const ServingMod
     return absl::FailedPreconditionError("this server runs without sessions");
   }
   call.session_id = proto.session_id();
-  absl::StatusOr<TurnLease> lease = model.sessions->BeginTurn(proto.session_id(), kDefaultTenant);
+  absl::StatusOr<TurnLease> lease = model.sessions->BeginTurn(proto.session_id(), tenant.name);
   if (!lease.ok()) return lease.status();
   call.lease = *std::move(lease);
   const SessionSnapshot& session = call.lease.snapshot();
@@ -103,7 +125,7 @@ absl::StatusOr<PreparedCall> Prepare(InferenceService& service, const ServingMod
   call.new_messages = std::move(turn->new_messages);
   call.prompt_tokens = turn->prompt_tokens;
   call.request.prompt_tokens = std::move(turn->prompt_tokens);
-  ApplyDefaultMaxTokens(proto, *model.engine, limits, call.request);
+  ApplyDefaultMaxTokens(proto, *model.engine, limits, tenant, call.request);
   call.request.retain_kv = true;
   if (use_cache) call.request.resume = session.kv;
   return call;
@@ -127,7 +149,8 @@ class CallSink final : public GenerationSink {
            CallTarget* target)
       : model_(model),
         metrics_(metrics),
-        request_id_(call.request.request_id),
+        request_id_(call.client_request_id),
+        slot_(std::move(call.slot)),
         session_id_(call.session_id),
         lease_(std::move(call.lease)),
         new_messages_(std::move(call.new_messages)),
@@ -153,6 +176,7 @@ class CallSink final : public GenerationSink {
   }
 
   void OnFinish(absl::StatusOr<GenerationResult> result) override {
+    slot_.Release();  // The request no longer counts against its tenant's concurrency.
     CallTarget* target = target_;
     if (!result.ok()) {
       metrics_.RecordEngineFailure();
@@ -212,7 +236,8 @@ class CallSink final : public GenerationSink {
 
   const ServingModel& model_;
   ServiceMetrics& metrics_;
-  const std::string request_id_;
+  const std::string request_id_;  // the client's
+  RequestSlot slot_;
   const std::string session_id_;
   TurnLease lease_;
   const std::vector<ChatMessage> new_messages_;
@@ -228,29 +253,38 @@ absl::Status SubmitCall(ServingModel& model, ServiceMetrics& metrics, PreparedCa
                         CallTarget* target) {
   // The sink keeps the id; the request itself goes to the engine.
   GenerationRequest request = std::move(call.request);
-  call.request.request_id = request.request_id;
   auto sink = std::make_shared<CallSink>(model, metrics, std::move(call), target);
   sink->set_logprobs_requested(request.params.logprobs);
   return model.engine->Submit(std::move(request), std::move(sink));
 }
 
-// The published model and the prepared call, or why not.
-absl::StatusOr<PreparedCall> PrepareCall(InferenceService& service, ServingModel*& model,
-                                         const v1::GenerateRequest& request) {
+// The published model and the prepared call, or why not: authentication, the tenant's
+// concurrency limit, then the request itself.
+absl::StatusOr<PreparedCall> PrepareCall(InferenceService& service,
+                                         const grpc::CallbackServerContext& context,
+                                         ServingModel*& model, const v1::GenerateRequest& request) {
   absl::StatusOr<ServingModel*> loaded = service.model().Get();
   if (!loaded.ok()) return loaded.status();
   model = *loaded;
-  return Prepare(service, *model, request);
+  absl::StatusOr<std::shared_ptr<const Tenant>> tenant =
+      service.deps().authenticator.Authenticate(context);
+  if (!tenant.ok()) return tenant.status();
+  absl::StatusOr<RequestSlot> slot = service.deps().usage.AcquireRequest(**tenant);
+  if (!slot.ok()) return slot.status();
+  absl::StatusOr<PreparedCall> call = Prepare(service, *model, **tenant, request);
+  if (call.ok()) call->slot = *std::move(slot);
+  return call;
 }
 
 class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateResponse>,
                               public CallTarget {
  public:
-  GenerateReactor(InferenceService& service, const v1::GenerateRequest& request)
+  GenerateReactor(InferenceService& service, const grpc::CallbackServerContext& context,
+                  const v1::GenerateRequest& request)
       : queue_(service.model().get() != nullptr
                    ? service.model().get()->prompts->limits().outbound_queue_messages
                    : 1) {
-    absl::StatusOr<PreparedCall> call = PrepareCall(service, model_, request);
+    absl::StatusOr<PreparedCall> call = PrepareCall(service, context, model_, request);
     if (!call.ok()) {
       Finish(ToGrpcStatus(call.status()));
       return;
@@ -361,10 +395,10 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateRespon
 
 class CompleteReactor final : public grpc::ServerUnaryReactor, public CallTarget {
  public:
-  CompleteReactor(InferenceService& service, const v1::GenerateRequest& request,
-                  v1::GenerateResponse* response)
+  CompleteReactor(InferenceService& service, const grpc::CallbackServerContext& context,
+                  const v1::GenerateRequest& request, v1::GenerateResponse* response)
       : response_(response) {
-    absl::StatusOr<PreparedCall> call = PrepareCall(service, model_, request);
+    absl::StatusOr<PreparedCall> call = PrepareCall(service, context, model_, request);
     if (!call.ok()) {
       Finish(ToGrpcStatus(call.status()));
       return;
@@ -400,10 +434,8 @@ class CompleteReactor final : public grpc::ServerUnaryReactor, public CallTarget
 
 }  // namespace
 
-InferenceService::InferenceService(const ModelSlot& model, ServiceMetrics& metrics)
-    : model_(model),
-      metrics_(metrics),
-      id_salt_(std::random_device{}() ^ (uint64_t{std::random_device{}()} << 32)) {}
+InferenceService::InferenceService(const ServiceDependencies& deps)
+    : deps_(deps), id_salt_(std::random_device{}() ^ (uint64_t{std::random_device{}()} << 32)) {}
 
 std::string InferenceService::NextRequestId() {
   return absl::StrCat("req-", absl::Hex(id_salt_, absl::kZeroPad16), "-",
@@ -412,13 +444,13 @@ std::string InferenceService::NextRequestId() {
 
 grpc::ServerWriteReactor<v1::GenerateResponse>* InferenceService::Generate(
     grpc::CallbackServerContext* context, const v1::GenerateRequest* request) {
-  return new GenerateReactor(*this, *request);
+  return new GenerateReactor(*this, *context, *request);
 }
 
 grpc::ServerUnaryReactor* InferenceService::Complete(grpc::CallbackServerContext* context,
                                                      const v1::GenerateRequest* request,
                                                      v1::GenerateResponse* response) {
-  return new CompleteReactor(*this, *request, response);
+  return new CompleteReactor(*this, *context, *request, response);
 }
 
 grpc::ServerUnaryReactor* InferenceService::Cancel(grpc::CallbackServerContext* context,
@@ -429,8 +461,8 @@ grpc::ServerUnaryReactor* InferenceService::Cancel(grpc::CallbackServerContext* 
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
   }
-  // Not model_.Get(): a draining server still cancels the calls it is finishing.
-  ServingModel* model = model_.get();
+  // Not Get(): a draining server still cancels the calls it is finishing.
+  ServingModel* model = deps_.model.get();
   if (model == nullptr) {
     reactor->Finish(ToGrpcStatus(absl::UnavailableError("the model is still loading")));
     return reactor;
@@ -443,7 +475,14 @@ grpc::ServerUnaryReactor* InferenceService::Cancel(grpc::CallbackServerContext* 
     reactor->Finish(ToGrpcStatus(absl::InvalidArgumentError("request_id is empty")));
     return reactor;
   }
-  response->set_cancelled(model->engine->Cancel(request->request_id()));
+  absl::StatusOr<std::shared_ptr<const Tenant>> tenant = deps_.authenticator.Authenticate(*context);
+  if (!tenant.ok()) {
+    reactor->Finish(ToGrpcStatus(tenant.status()));
+    return reactor;
+  }
+  // Only the caller's own requests: another tenant's id is simply not live for it.
+  response->set_cancelled(
+      model->engine->Cancel(EngineRequestId((*tenant)->name, request->request_id())));
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

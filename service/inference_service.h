@@ -11,7 +11,13 @@
 // queue operations.
 //
 // Complete: the same, collected into one response by a ServerUnaryReactor.
-// Cancel: Engine::Cancel by request_id, from any connection.
+// Cancel: Engine::Cancel by request_id, from any connection, of the caller's own requests only
+// (engine ids are namespaced by tenant: auth/tenant.h).
+//
+// Tenants: every call is authenticated first (auth/authenticator.h: UNAUTHENTICATED otherwise);
+// the tenant owns the sessions it creates, salts the prefix cache, and is held to its limits
+// (concurrent requests, max_tokens, its share of the KV pool): RESOURCE_EXHAUSTED naming the
+// limit.
 //
 // Session turns (request.session_id set): BeginTurn on the SessionStore (ABORTED when busy), the
 // prompt is the session's tokens + the newly rendered suffix (request_conversion.h), the
@@ -30,15 +36,14 @@
 #include <string>
 
 #include "minimind/v1/inference.grpc.pb.h"
-#include "service/metrics/service_metrics.h"
-#include "service/serving_model.h"
+#include "service/service_dependencies.h"
 
 namespace minimind {
 
 class InferenceService final : public v1::Inference::CallbackService {
  public:
-  // `metrics` records every finished request; it must outlive the service.
-  InferenceService(const ModelSlot& model, ServiceMetrics& metrics);
+  // `deps` (the Server's) must outlive the service.
+  explicit InferenceService(const ServiceDependencies& deps);
 
   grpc::ServerWriteReactor<v1::GenerateResponse>* Generate(
       grpc::CallbackServerContext* context, const v1::GenerateRequest* request) override;
@@ -50,13 +55,13 @@ class InferenceService final : public v1::Inference::CallbackService {
                                    v1::CancelResponse* response) override;
 
   // Used by the reactors (inference_service.cc).
-  const ModelSlot& model() const { return model_; }
+  const ModelSlot& model() const { return deps_.model; }
+  const ServiceDependencies& deps() const { return deps_; }
   std::string NextRequestId();
-  ServiceMetrics& metrics() const { return metrics_; }
+  ServiceMetrics& metrics() const { return deps_.metrics; }
 
  private:
-  const ModelSlot& model_;
-  ServiceMetrics& metrics_;
+  const ServiceDependencies deps_;
   const uint64_t id_salt_;
   std::atomic<uint64_t> next_id_{1};
 };

@@ -93,20 +93,22 @@ absl::Status FillDetokenize(const ServingModel& model, const v1::DetokenizeReque
 
 // Checks that `request` parsed and a model is served, then runs fill(model, request, response).
 template <typename Request, typename Fill>
-absl::Status Serve(const ModelSlot& slot, const Request& request, Fill fill) {
+absl::Status Serve(const ServiceDependencies& deps, const grpc::CallbackServerContext& context,
+                   const Request& request, Fill fill) {
   MINIMIND_RETURN_IF_ERROR(CheckRequestParsed(request));
-  MINIMIND_ASSIGN_OR_RETURN(ServingModel * model, slot.Get());
+  MINIMIND_ASSIGN_OR_RETURN(ServingModel * model, deps.model.Get());
+  MINIMIND_RETURN_IF_ERROR(deps.authenticator.Authenticate(context).status());
   return fill(*model);
 }
 
 }  // namespace
 
-ModelsService::ModelsService(const ModelSlot& model) : model_(model) {}
+ModelsService::ModelsService(const ServiceDependencies& deps) : deps_(deps) {}
 
 grpc::ServerUnaryReactor* ModelsService::GetModelInfo(grpc::CallbackServerContext* context,
                                                       const v1::GetModelInfoRequest* request,
                                                       v1::ModelInfo* response) {
-  return FinishUnary(context, Serve(model_, *request, [&](const ServingModel& model) {
+  return FinishUnary(context, Serve(deps_, *context, *request, [&](const ServingModel& model) {
                        return FillModelInfo(model, *response);
                      }));
 }
@@ -114,7 +116,7 @@ grpc::ServerUnaryReactor* ModelsService::GetModelInfo(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* ModelsService::Tokenize(grpc::CallbackServerContext* context,
                                                   const v1::TokenizeRequest* request,
                                                   v1::TokenizeResponse* response) {
-  return FinishUnary(context, Serve(model_, *request, [&](const ServingModel& model) {
+  return FinishUnary(context, Serve(deps_, *context, *request, [&](const ServingModel& model) {
                        return FillTokenize(model, *request, *response);
                      }));
 }
@@ -122,7 +124,7 @@ grpc::ServerUnaryReactor* ModelsService::Tokenize(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* ModelsService::Detokenize(grpc::CallbackServerContext* context,
                                                     const v1::DetokenizeRequest* request,
                                                     v1::DetokenizeResponse* response) {
-  return FinishUnary(context, Serve(model_, *request, [&](const ServingModel& model) {
+  return FinishUnary(context, Serve(deps_, *context, *request, [&](const ServingModel& model) {
                        return FillDetokenize(model, *request, *response);
                      }));
 }

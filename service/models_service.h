@@ -5,13 +5,13 @@
 #define MINIMIND_SERVICE_MODELS_SERVICE_H_
 
 #include "minimind/v1/models.grpc.pb.h"
-#include "service/serving_model.h"
+#include "service/service_dependencies.h"
 
 namespace minimind {
 
 class ModelsService final : public v1::Models::CallbackService {
  public:
-  explicit ModelsService(const ModelSlot& model);
+  explicit ModelsService(const ServiceDependencies& deps);
 
   grpc::ServerUnaryReactor* GetModelInfo(grpc::CallbackServerContext* context,
                                          const v1::GetModelInfoRequest* request,
@@ -24,7 +24,7 @@ class ModelsService final : public v1::Models::CallbackService {
                                        v1::DetokenizeResponse* response) override;
 
  private:
-  const ModelSlot& model_;
+  const ServiceDependencies deps_;
 };
 
 }  // namespace minimind

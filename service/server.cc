@@ -15,6 +15,7 @@
 #include "engine/model/model_config.h"
 #include "engine/runtime/thread_pool.h"
 #include "service/metrics/rpc_metrics_interceptor.h"
+#include "service/server_credentials.h"
 #include "service/sessions/memory_session_store.h"
 #include "service/sessions/redis_session_store.h"
 #include "service/sessions/redis_url.h"
@@ -64,14 +65,23 @@ Server::Server(const ServerOptions& options) : options_(options) {}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   std::unique_ptr<Server> server(new Server(options));
-  server->inference_ = std::make_unique<InferenceService>(server->slot_, server->metrics_);
-  server->models_ = std::make_unique<ModelsService>(server->slot_);
-  server->sessions_service_ = std::make_unique<SessionsService>(server->slot_);
+  absl::StatusOr<std::unique_ptr<Authenticator>> authenticator =
+      Authenticator::Make(options.api_keys_file);
+  if (!authenticator.ok()) return authenticator.status();
+  server->authenticator_ = *std::move(authenticator);
+  const ServiceDependencies deps{server->slot_, server->metrics_, *server->authenticator_,
+                                 server->usage_};
+  server->inference_ = std::make_unique<InferenceService>(deps);
+  server->models_ = std::make_unique<ModelsService>(deps);
+  server->sessions_service_ = std::make_unique<SessionsService>(deps);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials(options);
+  if (!credentials.ok()) return credentials.status();
+  builder.AddListeningPort(options.listen, *credentials, &server->port_);
   builder.RegisterService(server->inference_.get());
   builder.RegisterService(server->models_.get());
   builder.RegisterService(server->sessions_service_.get());
@@ -155,6 +165,8 @@ absl::Status Server::ServeModel(ModelBundle bundle) {
   server_->GetHealthCheckService()->SetServingStatus(true);
   return absl::OkStatus();
 }
+
+absl::Status Server::ReloadApiKeys() { return authenticator_->Reload(); }
 
 int Server::metrics_port() const { return metrics_http_ == nullptr ? 0 : metrics_http_->port(); }
 

@@ -26,6 +26,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "engine/model/model_bundle.h"
+#include "service/auth/authenticator.h"
+#include "service/auth/tenant_usage.h"
 #include "service/inference_service.h"
 #include "service/metrics/metrics_http_server.h"
 #include "service/metrics/service_metrics.h"
@@ -49,7 +51,7 @@ struct DrainReport {
 class Server {
  public:
   // Binds options.listen and starts serving health (NOT_SERVING) and reflection. Unavailable when
-  // the address cannot be bound.
+  // the address cannot be bound; InvalidArgument for unusable TLS files or API keys file.
   static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options);
 
   Server(const Server&) = delete;
@@ -68,6 +70,10 @@ class Server {
 
   // The bound port (useful with port 0).
   int port() const { return port_; }
+  // Re-reads --api-keys-file (SIGHUP): new calls see the new keys, calls in flight keep their
+  // tenant; on error the old keys stay in force. OK without a file.
+  absl::Status ReloadApiKeys();
+
   // The /metrics HTTP port; 0 without a metrics listener.
   int metrics_port() const;
   // The /metrics body as a scrape would get it.
@@ -88,6 +94,8 @@ class Server {
 
   ServerOptions options_;
   ServiceMetrics metrics_;
+  std::unique_ptr<Authenticator> authenticator_;
+  TenantUsage usage_;
   std::unique_ptr<ServingModel> model_;
   ModelSlot slot_;
   std::unique_ptr<InferenceService> inference_;

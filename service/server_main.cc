@@ -6,7 +6,8 @@
 // "minimind-server serving MODEL" on stdout. SIGTERM/SIGINT: drain (Server::Shutdown: health
 // NOT_SERVING, new calls UNAVAILABLE, in-flight requests finish within --shutdown-grace, the rest
 // end cancelled), print "minimind-server: drained ..." and exit 0 — or 3 if KV blocks were still
-// in use after everything released its KV (a leak).
+// in use after everything released its KV (a leak). SIGHUP: re-read --api-keys-file (TLS
+// certificates are re-read from disk by themselves).
 #include <signal.h>
 
 #include <cstdio>
@@ -48,6 +49,7 @@ int Run(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   absl::StatusOr<std::unique_ptr<minimind::Server>> server = minimind::Server::Start(*options);
@@ -66,7 +68,15 @@ int Run(int argc, char** argv) {
   std::cout << "minimind-server serving " << options->model_path << std::endl;
 
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    // Reload the API keys; calls in flight keep their tenant, a bad file keeps the old keys.
+    if (absl::Status reloaded = (*server)->ReloadApiKeys(); reloaded.ok()) {
+      std::cout << "minimind-server: SIGHUP: API keys reloaded" << std::endl;
+    } else {
+      std::cerr << "minimind-server: SIGHUP: keeping the previous API keys: " << reloaded.message()
+                << std::endl;
+    }
+  }
   std::cout << "minimind-server: signal " << signal_number << ", draining for "
             << absl::FormatDuration(options->shutdown_grace) << std::endl;
   const minimind::DrainReport report = (*server)->Shutdown(options->shutdown_grace);

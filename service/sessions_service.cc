@@ -8,7 +8,6 @@
 #include "absl/time/time.h"
 #include "service/grpc_status.h"
 #include "service/request_checks.h"
-#include "service/tenant.h"
 
 namespace minimind {
 namespace {
@@ -56,26 +55,40 @@ void ToProto(const SessionSnapshot& session, v1::Session& out) {
 
 }  // namespace
 
-SessionsService::SessionsService(const ModelSlot& model) : model_(model) {}
+SessionsService::SessionsService(const ServiceDependencies& deps) : deps_(deps) {}
 
-absl::StatusOr<SessionStore*> SessionsService::Store() const {
-  absl::StatusOr<ServingModel*> model = model_.Get();
+absl::StatusOr<SessionsService::SessionCaller> SessionsService::Caller(
+    const grpc::CallbackServerContext& context) const {
+  absl::StatusOr<ServingModel*> model = deps_.model.Get();
   if (!model.ok()) return model.status();
   if ((*model)->sessions == nullptr) {
     return absl::FailedPreconditionError("this server runs without sessions");
   }
-  return (*model)->sessions.get();
+  absl::StatusOr<std::shared_ptr<const Tenant>> tenant = deps_.authenticator.Authenticate(context);
+  if (!tenant.ok()) return tenant.status();
+  return SessionCaller{(*model)->sessions.get(), *std::move(tenant)};
+}
+
+absl::Status SessionsService::CheckSessionLimit(const SessionCaller& caller) const {
+  const int64_t limit = caller.tenant->limits.max_sessions;
+  if (limit <= 0) return absl::OkStatus();
+  absl::StatusOr<int64_t> owned = caller.store->CountSessions(caller.owner());
+  if (!owned.ok()) return owned.status();
+  if (*owned < limit) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat("tenant ", caller.owner(),
+                                                   " is at its limit of ", limit,
+                                                   " sessions (max_sessions); delete one first"));
 }
 
 grpc::ServerUnaryReactor* SessionsService::CreateSession(grpc::CallbackServerContext* context,
                                                          const v1::CreateSessionRequest* request,
                                                          v1::Session* response) {
   if (absl::Status s = CheckRequestParsed(*request); !s.ok()) return FinishUnary(context, s);
-  absl::StatusOr<SessionStore*> store = Store();
-  if (!store.ok()) return FinishUnary(context, store.status());
+  absl::StatusOr<SessionCaller> caller = Caller(*context);
+  if (!caller.ok()) return FinishUnary(context, caller.status());
   absl::StatusOr<absl::Duration> ttl = FromProtoDuration(request->ttl());
   if (!ttl.ok()) return FinishUnary(context, ttl.status());
-  const int64_t max_bytes = model_.get()->prompts->limits().max_prompt_bytes;
+  const int64_t max_bytes = deps_.model.get()->prompts->limits().max_prompt_bytes;
   if (static_cast<int64_t>(request->system_prompt().size()) > max_bytes) {
     return FinishUnary(context, absl::InvalidArgumentError(absl::StrCat(
                                     "system_prompt is ", request->system_prompt().size(),
@@ -90,9 +103,10 @@ grpc::ServerUnaryReactor* SessionsService::CreateSession(grpc::CallbackServerCon
       return FinishUnary(context, s);
     }
   }
+  if (absl::Status s = CheckSessionLimit(*caller); !s.ok()) return FinishUnary(context, s);
   SessionLabels labels(request->labels().begin(), request->labels().end());
   absl::StatusOr<SessionSnapshot> session =
-      (*store)->Create(kDefaultTenant, request->system_prompt(), *ttl, std::move(labels));
+      caller->store->Create(caller->owner(), request->system_prompt(), *ttl, std::move(labels));
   if (session.ok()) ToProto(*session, *response);
   return FinishUnary(context, session.status());
 }
@@ -103,9 +117,10 @@ grpc::ServerUnaryReactor* SessionsService::GetSession(grpc::CallbackServerContex
   if (absl::Status s = CheckRequestParsed(*request); !s.ok()) return FinishUnary(context, s);
   if (absl::Status s = CheckUtf8("session_id", request->session_id()); !s.ok())
     return FinishUnary(context, s);
-  absl::StatusOr<SessionStore*> store = Store();
-  if (!store.ok()) return FinishUnary(context, store.status());
-  absl::StatusOr<SessionSnapshot> session = (*store)->Get(request->session_id(), kDefaultTenant);
+  absl::StatusOr<SessionCaller> caller = Caller(*context);
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  absl::StatusOr<SessionSnapshot> session =
+      caller->store->Get(request->session_id(), caller->owner());
   if (session.ok()) ToProto(*session, *response);
   return FinishUnary(context, session.status());
 }
@@ -116,10 +131,10 @@ grpc::ServerUnaryReactor* SessionsService::ListSessions(grpc::CallbackServerCont
   if (absl::Status s = CheckRequestParsed(*request); !s.ok()) return FinishUnary(context, s);
   if (absl::Status s = CheckUtf8("page_token", request->page_token()); !s.ok())
     return FinishUnary(context, s);
-  absl::StatusOr<SessionStore*> store = Store();
-  if (!store.ok()) return FinishUnary(context, store.status());
+  absl::StatusOr<SessionCaller> caller = Caller(*context);
+  if (!caller.ok()) return FinishUnary(context, caller.status());
   absl::StatusOr<SessionPage> page =
-      (*store)->List(kDefaultTenant, request->page_size(), request->page_token());
+      caller->store->List(caller->owner(), request->page_size(), request->page_token());
   if (page.ok()) {
     for (const SessionSnapshot& session : page->sessions) {
       ToProto(session, *response->add_sessions());
@@ -135,9 +150,9 @@ grpc::ServerUnaryReactor* SessionsService::DeleteSession(grpc::CallbackServerCon
   if (absl::Status s = CheckRequestParsed(*request); !s.ok()) return FinishUnary(context, s);
   if (absl::Status s = CheckUtf8("session_id", request->session_id()); !s.ok())
     return FinishUnary(context, s);
-  absl::StatusOr<SessionStore*> store = Store();
-  if (!store.ok()) return FinishUnary(context, store.status());
-  return FinishUnary(context, (*store)->Delete(request->session_id(), kDefaultTenant));
+  absl::StatusOr<SessionCaller> caller = Caller(*context);
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  return FinishUnary(context, caller->store->Delete(request->session_id(), caller->owner()));
 }
 
 grpc::ServerUnaryReactor* SessionsService::ForkSession(grpc::CallbackServerContext* context,
@@ -146,16 +161,17 @@ grpc::ServerUnaryReactor* SessionsService::ForkSession(grpc::CallbackServerConte
   if (absl::Status s = CheckRequestParsed(*request); !s.ok()) return FinishUnary(context, s);
   if (absl::Status s = CheckUtf8("session_id", request->session_id()); !s.ok())
     return FinishUnary(context, s);
-  absl::StatusOr<SessionStore*> store = Store();
-  if (!store.ok()) return FinishUnary(context, store.status());
+  absl::StatusOr<SessionCaller> caller = Caller(*context);
+  if (!caller.ok()) return FinishUnary(context, caller.status());
   std::optional<absl::Duration> ttl;
   if (request->has_ttl()) {
     absl::StatusOr<absl::Duration> parsed = FromProtoDuration(request->ttl());
     if (!parsed.ok()) return FinishUnary(context, parsed.status());
     ttl = *parsed;
   }
+  if (absl::Status s = CheckSessionLimit(*caller); !s.ok()) return FinishUnary(context, s);
   absl::StatusOr<SessionSnapshot> session =
-      (*store)->Fork(request->session_id(), kDefaultTenant, ttl);
+      caller->store->Fork(request->session_id(), caller->owner(), ttl);
   if (session.ok()) ToProto(*session, *response);
   return FinishUnary(context, session.status());
 }

@@ -1,4 +1,6 @@
-// SessionsService: minimind.v1.Sessions over the SessionStore. Every RPC completes inline (store
+// SessionsService: minimind.v1.Sessions over the SessionStore, each call as its authenticated
+// tenant (the owner of the sessions it creates; another tenant's session answers NOT_FOUND as a
+// nonexistent one). Every RPC completes inline (store
 // operations take one shard lock). Turns themselves go through Inference.Generate/Complete with
 // session_id. UNAVAILABLE until the model (and its store) is published. Thread-safe; the slot
 // must outlive it.
@@ -6,13 +8,13 @@
 #define MINIMIND_SERVICE_SESSIONS_SERVICE_H_
 
 #include "minimind/v1/sessions.grpc.pb.h"
-#include "service/serving_model.h"
+#include "service/service_dependencies.h"
 
 namespace minimind {
 
 class SessionsService final : public v1::Sessions::CallbackService {
  public:
-  explicit SessionsService(const ModelSlot& model);
+  explicit SessionsService(const ServiceDependencies& deps);
 
   grpc::ServerUnaryReactor* CreateSession(grpc::CallbackServerContext* context,
                                           const v1::CreateSessionRequest* request,
@@ -31,10 +33,19 @@ class SessionsService final : public v1::Sessions::CallbackService {
                                         v1::Session* response) override;
 
  private:
-  // The published store, or UNAVAILABLE.
-  absl::StatusOr<SessionStore*> Store() const;
+  struct SessionCaller {
+    SessionStore* store;
+    std::shared_ptr<const Tenant> tenant;
+    const std::string& owner() const { return tenant->name; }
+  };
+  // The published store and the authenticated tenant (the owner of what it creates), or
+  // UNAVAILABLE / UNAUTHENTICATED.
+  absl::StatusOr<SessionCaller> Caller(const grpc::CallbackServerContext& context) const;
+  // ResourceExhausted naming the limit when the tenant owns max_sessions already. Concurrent
+  // creates of one tenant may overshoot it by their number.
+  absl::Status CheckSessionLimit(const SessionCaller& caller) const;
 
-  const ModelSlot& model_;
+  const ServiceDependencies deps_;
 };
 
 }  // namespace minimind

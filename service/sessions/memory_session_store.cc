@@ -71,6 +71,16 @@ MemorySessionStore::MemorySessionStore(SessionStoreOptions options)
 
 MemorySessionStore::~MemorySessionStore() = default;
 
+absl::StatusOr<int64_t> MemorySessionStore::CountSessions(absl::string_view owner) const {
+  int64_t count = 0;
+  for (const std::unique_ptr<Shard>& shard : shards_) {
+    absl::MutexLock lock(&shard->mutex);
+    auto it = shard->by_owner.find(owner);
+    if (it != shard->by_owner.end()) count += static_cast<int64_t>(it->second.size());
+  }
+  return count;
+}
+
 MemorySessionStore::Shard& MemorySessionStore::ShardOf(const SessionKey& key) const {
   return *shards_[key.low % shards_.size()];
 }
@@ -81,11 +91,12 @@ absl::Status MemorySessionStore::ValidateTtl(absl::Duration ttl) const {
 
 // The *Locked methods run with shard.mutex held. Shard is opaque in the header, so that cannot
 // be stated as ABSL_EXCLUSIVE_LOCKS_REQUIRED there; the analysis is off for them instead.
-absl::Status MemorySessionStore::NotFoundLocked(const Shard& shard, const SessionKey& key) const
+absl::Status MemorySessionStore::NotFoundLocked(const Shard& shard, const SessionKey& key,
+                                                std::optional<absl::string_view> owner) const
     ABSL_NO_THREAD_SAFETY_ANALYSIS {
   const std::string id = SessionKeyToId(key);
   auto it = shard.tombstones.find(key);
-  if (it == shard.tombstones.end()) {
+  if (it == shard.tombstones.end() || (owner.has_value() && it->second.owner != *owner)) {
     return absl::NotFoundError(absl::StrCat("session ", id, " not found"));
   }
   switch (static_cast<Removal>(it->second.reason)) {
@@ -107,15 +118,15 @@ absl::StatusOr<MemorySessionStore::SessionRecord*> MemorySessionStore::FindLocke
     Shard& shard, const SessionKey& key, absl::string_view owner, absl::Time now,
     Garbage& garbage) ABSL_NO_THREAD_SAFETY_ANALYSIS {
   SessionRecord* found = shard.sessions.Find(key);
-  if (found == nullptr) return NotFoundLocked(shard, key);
+  if (found == nullptr) return NotFoundLocked(shard, key, owner);
   SessionRecord& session = *found;
+  // Another owner's session answers exactly as one that never existed: ids cannot be probed.
+  if (session.owner != owner) {
+    return absl::NotFoundError(absl::StrCat("session ", SessionKeyToId(key), " not found"));
+  }
   if (!session.busy && session.expires <= now) {
     RemoveLocked(shard, session, Removal::kExpired, garbage);
-    return NotFoundLocked(shard, key);
-  }
-  if (session.owner != owner) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("session ", SessionKeyToId(key), " belongs to another owner"));
+    return NotFoundLocked(shard, key, owner);
   }
   return &session;
 }
@@ -157,7 +168,7 @@ void MemorySessionStore::RemoveLocked(Shard& shard, SessionRecord& session, Remo
   auto owned = shard.by_owner.find(session.owner);
   owned->second.Remove(key);
   if (owned->second.size() == 0) shard.by_owner.erase(owned);
-  shard.AddTombstone(key, Tombstone{static_cast<int>(reason), session.ttl});
+  shard.AddTombstone(key, Tombstone{static_cast<int>(reason), session.ttl, session.owner});
   garbage.sessions.push_back(shard.sessions.Extract(key));
   session_count_.fetch_sub(1, std::memory_order_relaxed);
   switch (reason) {
@@ -336,7 +347,8 @@ absl::Status MemorySessionStore::CommitTurn(const SessionKey& key,
     Garbage garbage;
     absl::MutexLock lock(&shard.mutex);
     SessionRecord* found = shard.sessions.Find(key);
-    if (found == nullptr) return NotFoundLocked(shard, key);
+    // The lease holder is the owner: it may learn why.
+    if (found == nullptr) return NotFoundLocked(shard, key, std::nullopt);
     SessionRecord& session = *found;
     session.messages.insert(session.messages.end(),
                             std::make_move_iterator(appended_messages.begin()),

@@ -78,8 +78,8 @@ class MemorySessionStore final : public SessionStore {
                                          absl::Duration ttl, SessionLabels labels) override;
 
   // InvalidArgument for a malformed id; NOT_FOUND (unknown, expired, deleted or evicted: the
-  // message says which); PermissionDenied if `owner` is not the session's owner. Does not refresh
-  // the TTL.
+  // message says which, to the owner only); another owner's session is NOT_FOUND "not found",
+  // exactly as an id that never existed. Does not refresh the TTL.
   absl::StatusOr<SessionSnapshot> Get(absl::string_view id, absl::string_view owner) override;
 
   // Refreshes last_used (and so the idle TTL) without a turn. Errors as Get.
@@ -102,6 +102,8 @@ class MemorySessionStore final : public SessionStore {
   // num_tokens). page_size <= 0 means the default; larger than the max is capped. page_token is ""
   // or a next_page_token returned earlier (InvalidArgument otherwise). Paging is stable: a session
   // that lives throughout is returned exactly once.
+  absl::StatusOr<int64_t> CountSessions(absl::string_view owner) const override;
+
   absl::StatusOr<SessionPage> List(absl::string_view owner, int page_size,
                                    absl::string_view page_token) override;
 
@@ -129,7 +131,11 @@ class MemorySessionStore final : public SessionStore {
   absl::StatusOr<SessionRecord*> FindLocked(Shard& shard, const SessionKey& key,
                                             absl::string_view owner, absl::Time now,
                                             Garbage& garbage);
-  absl::Status NotFoundLocked(const Shard& shard, const SessionKey& key) const;
+  // NOT_FOUND saying why (expired, deleted, evicted) when a tombstone of `owner`'s remembers the
+  // id; "not found" otherwise, also for another owner's tombstone. nullopt: the caller is trusted
+  // to be the owner (a lease's commit).
+  absl::Status NotFoundLocked(const Shard& shard, const SessionKey& key,
+                              std::optional<absl::string_view> owner) const;
   void UseLocked(Shard& shard, SessionRecord& session, absl::Time now);
   void InsertLocked(Shard& shard, std::unique_ptr<SessionRecord> session);
   void RemoveLocked(Shard& shard, SessionRecord& session, Removal reason, Garbage& garbage);

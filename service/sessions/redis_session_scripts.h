@@ -31,7 +31,10 @@ local function remove(id, reason)
   redis.call('ZREM', U, id)
   redis.call('ZREM', X, id)
   if owner then redis.call('ZREM', okey(owner), id) end
-  if tomb_ms > 0 then redis.call('SET', tkey(id), reason, 'PX', int(tomb_ms)) end
+  -- The tombstone names its owner: only the owner learns why the session is gone.
+  if tomb_ms > 0 then
+    redis.call('SET', tkey(id), (owner or '') .. '\n' .. reason, 'PX', int(tomb_ms))
+  end
 end
 local function use(id)
   local s = skey(id)
@@ -55,11 +58,11 @@ local s = skey(id)
 if redis.call('EXISTS', s) == 0 then return {'gone', tombstone(id)} end
 local f = redis.call('HMGET', s, 'owner', 'last_used', 'ttl', 'turns')
 local busy = redis.call('EXISTS', lkey(id)) == 1
+if f[1] ~= owner then return {'foreign'} end
 if not busy and tonumber(f[2]) + tonumber(f[3]) <= now then
   remove(id, 'expired ' .. f[3])
   return {'expired', f[3]}
 end
-if f[1] ~= owner then return {'foreign'} end
 if op == 'delete' then
   remove(id, 'deleted')
   return {'ok', busy and '1' or '0', f[4], {}}

@@ -332,7 +332,17 @@ absl::StatusOr<RedisReply> RedisSessionStore::Run(Script script, absl::Time now,
   return client_->Eval((*kScripts)[static_cast<int>(script)], argv);
 }
 
-absl::Status RedisSessionStore::NotFound(const std::string& id, absl::string_view tombstone) const {
+absl::Status RedisSessionStore::NotFound(const std::string& id, absl::string_view tombstone,
+                                         std::optional<absl::string_view> owner) const {
+  // Tombstones read "OWNER\nREASON"; another owner's is answered as no tombstone at all.
+  if (const size_t newline = tombstone.find('\n'); newline != absl::string_view::npos) {
+    if (owner.has_value() && tombstone.substr(0, newline) != *owner)
+      tombstone = "";
+    else
+      tombstone.remove_prefix(newline + 1);
+  } else if (owner.has_value()) {
+    tombstone = "";
+  }
   if (tombstone == "deleted")
     return absl::NotFoundError(absl::StrCat("session ", id, " was deleted"));
   if (tombstone == "evicted") {
@@ -361,12 +371,14 @@ absl::StatusOr<RedisReply> RedisSessionStore::Access(const SessionKey& key, absl
   if (outcome == "ok") return reply;
   if (outcome == "gone" || outcome == "expired") {
     kv_cache_->Erase(key);
-    if (outcome == "gone") return NotFound(id, Text(reply, 1));
+    if (outcome == "gone") return NotFound(id, Text(reply, 1), owner);
     evicted_ttl_.fetch_add(1, std::memory_order_relaxed);
-    return NotFound(id, absl::StrCat("expired ", Text(reply, 1)));
+    // The script checked the owner before the expiry.
+    return NotFound(id, absl::StrCat("expired ", Text(reply, 1)), std::nullopt);
   }
   if (outcome == "foreign") {
-    return absl::PermissionDeniedError(absl::StrCat("session ", id, " belongs to another owner"));
+    // Exactly as an id that never existed: ids cannot be probed across owners.
+    return absl::NotFoundError(absl::StrCat("session ", id, " not found"));
   }
   if (outcome == "busy") {
     return absl::AbortedError(
@@ -515,7 +527,7 @@ absl::Status RedisSessionStore::CommitTurn(const SessionKey& key,
   const std::string& outcome = Text(*reply, 0);
   if (outcome == "gone") {
     kv_cache_->Erase(key);
-    return NotFound(id, Text(*reply, 1));
+    return NotFound(id, Text(*reply, 1), std::nullopt);  // The lease holder is the owner.
   }
   if (outcome == "lost") {
     return absl::AbortedError(
@@ -662,6 +674,15 @@ int64_t RedisSessionStore::ReapExpired(absl::Time now) {
   }
   kv_cache_->EraseAll(gone);
   return reaped;
+}
+
+absl::StatusOr<int64_t> RedisSessionStore::CountSessions(absl::string_view owner) const {
+  // The owner index may still hold ids whose records Redis expired (cleaned lazily): an upper
+  // bound, exact once the reaper or a List has passed.
+  MINIMIND_ASSIGN_OR_RETURN(
+      RedisReply count,
+      client_->Command({"ZCARD", absl::StrCat(options_.key_prefix, "o:", owner)}));
+  return count.integer;
 }
 
 SessionStoreStats RedisSessionStore::stats() const {

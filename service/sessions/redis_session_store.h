@@ -110,6 +110,8 @@ class RedisSessionStore final : public SessionStore {
   absl::Status Delete(absl::string_view id, absl::string_view owner) override;
   absl::StatusOr<SessionSnapshot> Fork(absl::string_view id, absl::string_view owner,
                                        std::optional<absl::Duration> ttl) override;
+  absl::StatusOr<int64_t> CountSessions(absl::string_view owner) const override;
+
   absl::StatusOr<SessionPage> List(absl::string_view owner, int page_size,
                                    absl::string_view page_token) override;
   // Removes every idle session of any replica whose idle TTL has run out at `now`, and forgets
@@ -140,7 +142,10 @@ class RedisSessionStore final : public SessionStore {
   absl::StatusOr<RedisReply> Access(const SessionKey& key, absl::string_view owner,
                                     absl::string_view op, absl::string_view lease_token);
   // The NOT_FOUND for `id` given its tombstone text ("" if none).
-  absl::Status NotFound(const std::string& id, absl::string_view tombstone) const;
+  // NOT_FOUND saying why, from a tombstone "OWNER\nREASON" of `owner` (nullopt: the caller is
+  // the owner); "not found" for no tombstone or another owner's.
+  absl::Status NotFound(const std::string& id, absl::string_view tombstone,
+                        std::optional<absl::string_view> owner) const;
   // Writes a new record; ResourceExhausted when every session is busy at max_sessions.
   absl::Status Insert(const std::string& id, absl::string_view owner, absl::Time now,
                       std::vector<std::string> fields);

@@ -157,6 +157,7 @@ class SessionTable {
 struct Tombstone {
   int reason = 0;  // SessionStore::Removal
   absl::Duration ttl;
+  std::string owner;  // Only the owner learns why the session is gone.
 };
 
 struct alignas(64) Shard {

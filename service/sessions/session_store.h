@@ -6,8 +6,9 @@
 //
 // Contract shared by every implementation:
 //   - Ids are 32 hex digits from a CSPRNG (session_id.h). A malformed id is InvalidArgument; an
-//     unknown, expired, deleted or evicted one NOT_FOUND (the message says which when known); a
-//     session of another owner PermissionDenied.
+//     unknown, expired, deleted or evicted one NOT_FOUND (the message says which when known, and
+//     only to the session's owner). A session of another owner (tenant) is NOT_FOUND
+//     "session <id> not found", exactly as an id that never existed, so ids cannot be probed.
 //   - One turn at a time: BeginTurn marks the session busy until the lease commits or is released;
 //     a second BeginTurn meanwhile is ABORTED. A lease not committed changes nothing.
 //   - The KV handle of a snapshot is a cache: it may be null even for a session with history, and
@@ -114,6 +115,10 @@ class SessionStore {
   // that lives throughout is returned exactly once.
   virtual absl::StatusOr<SessionPage> List(absl::string_view owner, int page_size,
                                            absl::string_view page_token) = 0;
+
+  // How many sessions `owner` has (for per-tenant limits). May count sessions that expired and
+  // were not yet reaped. Unavailable when the backing store cannot be reached.
+  virtual absl::StatusOr<int64_t> CountSessions(absl::string_view owner) const = 0;
 
   // Removes (or, in Redis, forgets the local state of) every idle session whose idle TTL has run
   // out at `now`; returns how many. The SessionReaper calls it periodically.

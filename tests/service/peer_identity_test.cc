@@ -1,6 +1,6 @@
 // PeerCertificateSubject over real connections: a gRPC server with MakeServerCredentials'
 // credentials and a generic service that records what each call's client proved to be.
-#include "service/peer_identity.h"
+#include "service/auth/peer_identity.h"
 
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/generic/generic_stub.h>

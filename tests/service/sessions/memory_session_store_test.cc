@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/service/sessions/fake_kv.h"
@@ -130,14 +131,15 @@ TEST_F(SessionStoreTest, UnknownMalformedAndForeignIds) {
   EXPECT_EQ(unknown.code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(unknown.message(), HasSubstr("not found"));
   EXPECT_EQ(store->Get("xyz", "alice").status().code(), absl::StatusCode::kInvalidArgument);
+  // Another owner's session answers exactly as an id that never existed.
   absl::Status foreign = store->Get(id, "mallory").status();
-  EXPECT_EQ(foreign.code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(foreign.message(), HasSubstr("another owner"));
-  EXPECT_EQ(store->Delete(id, "mallory").code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(store->BeginTurn(id, "mallory").status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(store->Fork(id, "mallory", std::nullopt).status().code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(foreign.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(foreign.message(), absl::StrCat("session ", id, " not found"));
+  EXPECT_EQ(store->Delete(id, "mallory").code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->BeginTurn(id, "mallory").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->Fork(id, "mallory", std::nullopt).status().code(), absl::StatusCode::kNotFound);
   EXPECT_TRUE(store->Get(id, "alice").ok());
+  EXPECT_EQ(store->List("mallory", 0, "")->sessions.size(), 0u);
 }
 
 TEST_F(SessionStoreTest, DeletedSessionsSayDeleted) {
@@ -148,6 +150,9 @@ TEST_F(SessionStoreTest, DeletedSessionsSayDeleted) {
   EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(status.message(), HasSubstr("was deleted"));
   EXPECT_THAT(store->Delete(id, "alice").message(), HasSubstr("was deleted"));
+  // Only the owner learns why: to anyone else the id never existed.
+  EXPECT_EQ(store->Get(id, "mallory").status().message(),
+            absl::StrCat("session ", id, " not found"));
   EXPECT_EQ(store->stats().sessions, 0);
   EXPECT_EQ(store->stats().deleted, 1);
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -152,6 +153,9 @@ TEST_F(RedisSessionStoreTest, CreateGetTouchDelete) {
   EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(status.message(), HasSubstr("was deleted"));
   EXPECT_THAT(store->Delete(created->id, "alice").message(), HasSubstr("was deleted"));
+  // Only the owner learns why: to anyone else the id never existed.
+  EXPECT_EQ(store->Get(created->id, "mallory").status().message(),
+            absl::StrCat("session ", created->id, " not found"));
   EXPECT_EQ(store->stats().sessions, 0);
   EXPECT_EQ(store->stats().deleted, 1);
 }
@@ -203,15 +207,16 @@ TEST_F(RedisSessionStoreTest, UnknownMalformedAndForeignIds) {
   EXPECT_EQ(unknown.code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(unknown.message(), HasSubstr("not found"));
   EXPECT_EQ(store->Get("xyz", "alice").status().code(), absl::StatusCode::kInvalidArgument);
+  // Another owner's session answers exactly as an id that never existed.
   absl::Status foreign = store->Get(id, "mallory").status();
-  EXPECT_EQ(foreign.code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(foreign.message(), HasSubstr("another owner"));
-  EXPECT_EQ(store->Touch(id, "mallory").code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(store->Delete(id, "mallory").code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(store->BeginTurn(id, "mallory").status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(store->Fork(id, "mallory", std::nullopt).status().code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(foreign.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(foreign.message(), absl::StrCat("session ", id, " not found"));
+  EXPECT_EQ(store->Touch(id, "mallory").code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->Delete(id, "mallory").code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->BeginTurn(id, "mallory").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->Fork(id, "mallory", std::nullopt).status().code(), absl::StatusCode::kNotFound);
   EXPECT_TRUE(store->Get(id, "alice").ok());
+  EXPECT_EQ(store->List("mallory", 0, "")->sessions.size(), 0u);
   EXPECT_TRUE(store->BeginTurn(id, "alice").ok());  // mallory's attempt left no lease behind
 }
 
@@ -312,10 +317,8 @@ TEST_F(RedisSessionStoreTest, ConcurrentTurnsAcrossReplicasAreAborted) {
   }
   EXPECT_TRUE(replica_b->Get(id, "alice")->busy);
   // Another owner learns nothing about the turn, on either replica.
-  EXPECT_EQ(replica_a->BeginTurn(id, "mallory").status().code(),
-            absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(replica_b->BeginTurn(id, "mallory").status().code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(replica_a->BeginTurn(id, "mallory").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(replica_b->BeginTurn(id, "mallory").status().code(), absl::StatusCode::kNotFound);
   lease->Release();
   absl::StatusOr<TurnLease> on_b = replica_b->BeginTurn(id, "alice");
   ASSERT_TRUE(on_b.ok()) << on_b.status();

@@ -4,8 +4,8 @@
 // found here is always verified: a connection with an unverifiable certificate never gets as far
 // as a call. Call it from the call's own handler or reactions: the context builds its auth
 // context lazily, and that is not synchronized.
-#ifndef MINIMIND_SERVICE_PEER_IDENTITY_H_
-#define MINIMIND_SERVICE_PEER_IDENTITY_H_
+#ifndef MINIMIND_SERVICE_AUTH_PEER_IDENTITY_H_
+#define MINIMIND_SERVICE_AUTH_PEER_IDENTITY_H_
 
 #include <grpcpp/server_context.h>
 
@@ -20,4 +20,4 @@ std::optional<std::string> PeerCertificateSubject(const grpc::ServerContextBase&
 
 }  // namespace minimind
 
-#endif  // MINIMIND_SERVICE_PEER_IDENTITY_H_
+#endif  // MINIMIND_SERVICE_AUTH_PEER_IDENTITY_H_

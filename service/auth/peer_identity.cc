@@ -1,4 +1,4 @@
-#include "service/peer_identity.h"
+#include "service/auth/peer_identity.h"
 
 #include <grpc/grpc_security_constants.h>
 #include <grpcpp/security/auth_context.h>
