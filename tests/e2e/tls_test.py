@@ -18,6 +18,7 @@ Exits 77 (ctest SKIP) without openssl or python3-grpcio.
 import argparse
 import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -186,6 +187,83 @@ def scenario_mtls(args, model_dir, certs, pb):
         server.kill()
 
 
+def write_keys_file(path, keys):
+    """keys: (key or None, client_cert_cn or None, tenant) rows; tenants a and b."""
+    import hashlib
+    import json
+    rows = []
+    for key, common_name, tenant in keys:
+        if key is not None:
+            rows.append({"sha256": hashlib.sha256(key.encode()).hexdigest(), "tenant": tenant})
+        else:
+            rows.append({"client_cert_cn": common_name, "tenant": tenant})
+    with open(path, "w") as f:
+        json.dump({"tenants": {"a": {}, "b": {}}, "keys": rows}, f)
+
+
+def scenario_tenants_over_mtls(args, model_dir, certs, stubs):
+    """mTLS + API keys: the certificate names tenant a, a key names tenant b and wins; tenants
+    are isolated; the CLI sends --api-key / MINIMIND_API_KEY; SIGHUP reloads the keys."""
+    inference_pb2, inference_pb2_grpc, sessions_pb2, sessions_pb2_grpc = stubs
+    keys_path = os.path.join(certs.directory, "keys.json")
+    write_keys_file(keys_path, [(None, "tenant-a", "a"), ("key-b", None, "b")])
+    server = ServerProcess(args.server, model_dir, "--tls-cert", f"{certs.server}.pem",
+                           "--tls-key", f"{certs.server}.key", "--tls-client-ca",
+                           f"{certs.ca}.pem", "--api-keys-file", keys_path)
+    try:
+        credentials = certs.credentials(client=certs.client)
+        server.wait_serving(credentials=credentials)
+        channel = grpc.secure_channel(server.target, credentials)
+        sessions = sessions_pb2_grpc.SessionsStub(channel)
+        as_b = (("authorization", "Bearer key-b"),)
+        session = sessions.CreateSession(sessions_pb2.CreateSessionRequest(), timeout=10)
+        for metadata, expected in (((), grpc.StatusCode.OK), (as_b, grpc.StatusCode.NOT_FOUND)):
+            try:
+                sessions.GetSession(sessions_pb2.GetSessionRequest(session_id=session.session_id),
+                                    timeout=10, metadata=metadata)
+                code = grpc.StatusCode.OK
+            except grpc.RpcError as error:
+                code = error.code()
+            check(code == expected, f"GetSession as {metadata or 'the certificate'}: {code}")
+        try:
+            sessions.ListSessions(sessions_pb2.ListSessionsRequest(), timeout=10,
+                                  metadata=(("authorization", "Bearer wrong"),))
+            check(False, "a wrong key over a mapped certificate was accepted")
+        except grpc.RpcError as error:
+            check(error.code() == grpc.StatusCode.UNAUTHENTICATED, f"wrong key: {error.code()}")
+        print("tenants: the certificate CN names tenant a; key-b wins and cannot see a's "
+              "session (NOT_FOUND); a wrong key is UNAUTHENTICATED")
+
+        tls_flags = ["--tls-ca", f"{certs.ca}.pem", "--tls-cert", f"{certs.client}.pem",
+                     "--tls-key", f"{certs.client}.key"]
+        result = run_cli_generate(args, server.port, *tls_flags, "--api-key", "key-b")
+        check(result.returncode == 0, f"minimind generate --api-key: {result.stderr!r}")
+        result = subprocess.run([args.cli, "generate", "--target", f"localhost:{server.port}",
+                                 *tls_flags, "--prompt", "Hi", "--max-tokens", "2"],
+                                capture_output=True, text=True, timeout=60,
+                                env=dict(os.environ, MINIMIND_API_KEY="key-c"))
+        check(result.returncode == 1 and "UNAUTHENTICATED" in result.stderr,
+              f"an unknown MINIMIND_API_KEY: {result.returncode} {result.stderr!r}")
+        write_keys_file(keys_path, [(None, "tenant-a", "a"), ("key-b", None, "b"),
+                                    ("key-c", None, "b")])
+        server.process.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while True:
+            result = subprocess.run(
+                [args.cli, "generate", "--target", f"localhost:{server.port}", *tls_flags,
+                 "--prompt", "Hi", "--max-tokens", "2"], capture_output=True, text=True,
+                timeout=60, env=dict(os.environ, MINIMIND_API_KEY="key-c"))
+            if result.returncode == 0:
+                break
+            check(time.time() < deadline, f"key-c never accepted after SIGHUP: {result.stderr!r}")
+            time.sleep(0.1)
+        print("tenants: minimind generate --api-key works; MINIMIND_API_KEY key-c refused, "
+              "then accepted after the file changed and SIGHUP")
+        channel.close()
+    finally:
+        server.kill()
+
+
 def served_serial(port, ca_pem):
     context = ssl.create_default_context(cafile=ca_pem)
     context.set_alpn_protocols(["h2"])
@@ -316,6 +394,7 @@ def main():
                                            slow=True)
         generate_stubs(args, os.path.join(scratch, "stubs"))
         from minimind.v1 import inference_pb2, inference_pb2_grpc
+        from minimind.v1 import sessions_pb2, sessions_pb2_grpc
         pb = (inference_pb2, inference_pb2_grpc)
         certs_dir = os.path.join(scratch, "certs")
         os.makedirs(certs_dir)
@@ -323,6 +402,8 @@ def main():
         scenario_bad_files(args, model_dir, certs)
         scenario_tls(args, model_dir, certs, pb)
         scenario_mtls(args, model_dir, certs, pb)
+        scenario_tenants_over_mtls(args, model_dir, certs,
+                                   pb + (sessions_pb2, sessions_pb2_grpc))
         scenario_rotation(args, slow_model_dir, certs, pb)
     print(f"PASSED in {time.time() - begin:.1f} s")
 

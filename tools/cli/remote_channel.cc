@@ -1,22 +1,55 @@
 #include "tools/cli/remote_channel.h"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/support/channel_arguments.h"
+#include "grpcpp/support/client_interceptor.h"
 
 namespace minimind::cli {
 namespace {
 
 constexpr const char* kTlsFlags[] = {"tls-ca", "tls-cert", "tls-key", "tls-server-name"};
+
+// Adds `authorization: Bearer KEY` to every call of the channel.
+class BearerInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit BearerInterceptor(const std::string& value) : value_(value) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->insert({"authorization", value_});
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string& value_;
+};
+
+class BearerInterceptorFactory final
+    : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit BearerInterceptorFactory(absl::string_view key) : value_(absl::StrCat("Bearer ", key)) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo* info) override {
+    return new BearerInterceptor(value_);
+  }
+
+ private:
+  const std::string value_;
+};
 
 // The file of --`flag`, which must contain `marker` (a PEM armour line): gRPC would otherwise
 // only log its failure at the first handshake.
@@ -38,6 +71,15 @@ absl::StatusOr<std::string> ReadPemFile(const char* flag, const std::string& pat
 
 void AddTlsFlags(FlagSet& flags) {
   for (const char* flag : kTlsFlags) flags.valued.push_back(flag);
+  flags.valued.push_back("api-key");
+}
+
+std::optional<std::string> ApiKeyFrom(const CommandLine& command_line) {
+  if (std::optional<std::string> key = command_line.Value("api-key"); key.has_value()) return key;
+  if (const char* key = std::getenv("MINIMIND_API_KEY"); key != nullptr && *key != '\0') {
+    return std::string(key);
+  }
+  return std::nullopt;
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ChannelCredentialsFrom(
@@ -79,7 +121,14 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> ConnectToTarget(absl::string_view
       name.has_value()) {
     arguments.SetSslTargetNameOverride(*name);
   }
-  return grpc::CreateCustomChannel(std::string(target), *credentials, arguments);
+  const std::optional<std::string> api_key = ApiKeyFrom(command_line);
+  if (!api_key.has_value()) {
+    return grpc::CreateCustomChannel(std::string(target), *credentials, arguments);
+  }
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<BearerInterceptorFactory>(*api_key));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(
+      std::string(target), *credentials, arguments, std::move(interceptors));
 }
 
 }  // namespace minimind::cli
