@@ -47,6 +47,11 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const Model& model,
     return absl::InvalidArgumentError(
         absl::StrCat("max_waiting must be at least 1, got ", options.max_waiting));
   }
+  if (options.max_waiting_per_tenant < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_waiting_per_tenant must not be negative (0 = no cap), got ",
+                     options.max_waiting_per_tenant));
+  }
   const int64_t model_context = model.config.max_position_embeddings;
   if (options.max_context < 0 || options.max_context > model_context) {
     return absl::InvalidArgumentError(
@@ -67,7 +72,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const Model& model,
   MINIMIND_ASSIGN_OR_RETURN(KvCache cache, KvCache::Create(kv_config));
   const int64_t num_blocks = cache.stats().blocks_total;
 
-  auto inbox = std::make_shared<RequestInbox>(options.max_waiting);
+  auto inbox = std::make_shared<RequestInbox>(options.max_waiting, options.max_waiting_per_tenant);
   auto release_queue =
       std::make_shared<KvReleaseQueue>(std::move(cache), [inbox] { inbox->Wake(); });
   EngineLimits limits{.max_running = options.max_running,
@@ -76,7 +81,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const Model& model,
                       .sampling_vocab_size = sampling_vocab_size,
                       .eos_token_ids = options.eos_token_ids.has_value()
                                            ? *options.eos_token_ids
-                                           : DefaultEosTokenIds(tokenizer)};
+                                           : DefaultEosTokenIds(tokenizer),
+                      .fair_tenants = options.fair_tenants};
   const int64_t max_context = limits.max_context;
   auto loop = std::make_unique<EngineLoop>(std::move(runner), tokenizer, std::move(limits),
                                            std::move(release_queue), inbox);
@@ -147,13 +153,28 @@ absl::Status Engine::Validate(const GenerationRequest& request) const {
         "); the KV budget holds ", kv_num_blocks_, " blocks (",
         Megabytes(kv_num_blocks_ * block_bytes), ")"));
   }
+  const int64_t tenant_limit = request.tenant_kv_block_limit;
+  if (tenant_limit < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tenant_kv_block_limit must not be negative (0 = no limit), got ", tenant_limit));
+  }
+  if (tenant_limit > 0 && blocks > tenant_limit) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        request.tenant.empty() ? std::string("the default tenant")
+                               : absl::StrCat("tenant '", request.tenant, "'"),
+        "'s KV share of ", tenant_limit, " blocks cannot hold prompt of ", prompt, " tokens",
+        max_tokens.has_value() ? absl::StrCat(" + max_tokens ", *max_tokens) : std::string(), " (",
+        blocks, " KV blocks)"));
+  }
   return absl::OkStatus();
 }
 
-int64_t Engine::MaxNewTokens(int64_t prompt_tokens) const {
-  // Validate: prompt + max_tokens <= max_context, and the KV holds prompt + max_tokens - 1
-  // positions.
-  const int64_t pool_positions = kv_num_blocks_ * kv_config_.block_size;
+int64_t Engine::MaxNewTokens(int64_t prompt_tokens, int64_t tenant_kv_block_limit) const {
+  // Validate: prompt + max_tokens <= max_context, and the KV (the pool, and the tenant's share
+  // if limited) holds prompt + max_tokens - 1 positions.
+  const int64_t blocks =
+      tenant_kv_block_limit > 0 ? std::min(kv_num_blocks_, tenant_kv_block_limit) : kv_num_blocks_;
+  const int64_t pool_positions = blocks * kv_config_.block_size;
   const int64_t room = std::min(max_context_ - prompt_tokens, pool_positions - prompt_tokens + 1);
   return std::max<int64_t>(room, 0);
 }

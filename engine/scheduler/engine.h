@@ -49,9 +49,11 @@ class Engine {
   ~Engine();
 
   // Validates and enqueues. InvalidArgument: empty prompt, a token id outside the model's
-  // vocabulary, bad sampling params, a resume handle of another engine. ResourceExhausted: the
-  // waiting queue is full, or prompt + max_tokens can never fit the KV budget or the context
-  // limit (the message states the need and the limit). AlreadyExists: the request_id is live.
+  // vocabulary, bad sampling params, a resume handle of another engine, a negative
+  // tenant_kv_block_limit. ResourceExhausted: the waiting queue is full (in all, or the
+  // request's tenant's share of it: EngineOptions::max_waiting_per_tenant), or prompt + max_tokens
+  // can never fit the KV budget, the tenant's KV block limit or the context limit (the message
+  // states the need and the limit). AlreadyExists: the request_id is live.
   // On error the sink is not called; on success it will get OnFinish exactly once.
   absl::Status Submit(GenerationRequest request, std::shared_ptr<GenerationSink> sink);
 
@@ -78,9 +80,10 @@ class Engine {
   // Positions one sequence may hold: the model's context, or EngineOptions::max_context if lower.
   int64_t max_context() const { return max_context_; }
   // The largest max_tokens that Submit accepts after a prompt of `prompt_tokens` tokens: bounded by
-  // the context limit and by what the whole KV pool can hold. 0 when no token fits. Servers use it
-  // to turn an unset max_tokens into a default that never fails admission.
-  int64_t MaxNewTokens(int64_t prompt_tokens) const;
+  // the context limit and by what the whole KV pool (and, if > 0, the tenant's KV block limit) can
+  // hold. 0 when no token fits. Servers use it to turn an unset max_tokens into a default that
+  // never fails admission.
+  int64_t MaxNewTokens(int64_t prompt_tokens, int64_t tenant_kv_block_limit = 0) const;
 
  private:
   Engine(int64_t model_vocab_size, int64_t max_context, KvCacheConfig kv_config,

@@ -40,14 +40,16 @@ void EngineLoop::Run() {
     if (batch.stop) {
       for (SubmittedRequest& submitted : batch.requests) Accept(std::move(submitted));
       while (!running_.empty()) Finish(*running_.back(), FinishReason::kCancelled, "");
-      while (!waiting_.empty()) Finish(*waiting_.back(), FinishReason::kCancelled, "");
+      for (Generation* generation : waiting_.All()) {
+        Finish(*generation, FinishReason::kCancelled, "");
+      }
       finished_.clear();
       break;
     }
     Step(std::move(batch));
   }
   kv_->DrainPending();
-  inbox_->SetEngineWaiting(0);
+  inbox_->SetEngineWaiting(0, {});
   PublishStats();
   kv_->StopEngine();
 }
@@ -62,9 +64,9 @@ void EngineLoop::Step(InboxBatch inbox) {
         cancelled.push_back(generation.get());
       }
     }
-    for (const auto& generation : waiting_) {
+    for (Generation* generation : waiting_.All()) {
       if (inbox.cancelled_ids.contains(generation->request().request_id)) {
-        cancelled.push_back(generation.get());
+        cancelled.push_back(generation);
       }
     }
     for (Generation* generation : cancelled) Finish(*generation, FinishReason::kCancelled, "");
@@ -90,12 +92,13 @@ void EngineLoop::Step(InboxBatch inbox) {
     }
   }
   finished_.clear();
-  inbox_->SetEngineWaiting(static_cast<int64_t>(waiting_.size()));
+  inbox_->SetEngineWaiting(waiting_.size(), waiting_.SizesByTenant());
   PublishStats();
 }
 
 void EngineLoop::Accept(SubmittedRequest submitted) {
   const SamplingParams& params = submitted.request.params;
+  const int64_t submitted_limit = submitted.request.tenant_kv_block_limit;
   absl::StatusOr<Sampler> sampler = Sampler::Create(params);
   absl::StatusOr<StopChecker> stop_checker =
       StopChecker::Create(params, tokenizer_, limits_.eos_token_ids);
@@ -108,13 +111,18 @@ void EngineLoop::Accept(SubmittedRequest submitted) {
   auto generation = std::make_unique<Generation>(std::move(submitted), *std::move(sampler),
                                                  *std::move(stop_checker));
   const KvCacheConfig& config = kv_->cache().config();
-  // Without max_tokens, a generation runs until the context or the whole KV pool is full.
+  // Without max_tokens, a generation runs until the context, the whole KV pool or its tenant's
+  // KV share is full.
   int64_t max_total = std::min(limits_.max_context, config.NumBlocks() * config.block_size + 1);
+  if (submitted_limit > 0) {
+    max_total = std::min(max_total, submitted_limit * config.block_size + 1);
+  }
   if (params.max_tokens.has_value()) {
     max_total = std::min(limits_.max_context, generation->prompt_size + *params.max_tokens);
   }
   generation->max_total_tokens = max_total;
-  waiting_.push_back(std::move(generation));
+  generation->arrival = next_arrival_++;
+  waiting_.Insert(std::move(generation));
 }
 
 EngineLoop::Planned EngineLoop::PlanChunk(Generation& generation, int64_t start,
@@ -132,47 +140,164 @@ EngineLoop::Planned EngineLoop::PlanChunk(Generation& generation, int64_t start,
   return {.generation = &generation, .start = start, .count = count, .logits = logits};
 }
 
+int64_t EngineLoop::PrefillBudget::TenantLeft(const std::string& tenant) const {
+  if (tenant_share == 0) return left;
+  auto it = spent.find(tenant);
+  return std::min(left, tenant_share - (it == spent.end() ? 0 : it->second));
+}
+
+void EngineLoop::PrefillBudget::Spend(const std::string& tenant, int64_t count) {
+  left -= count;
+  spent[tenant] += count;
+}
+
+absl::flat_hash_map<std::string, EngineLoop::TenantLoad> EngineLoop::TenantLoads() const {
+  absl::flat_hash_map<std::string, TenantLoad> loads;
+  for (const auto& generation : running_) {
+    TenantLoad& load = loads[generation->request().tenant];
+    ++load.running;
+    load.blocks += generation->kv->num_blocks();
+  }
+  return loads;
+}
+
+int64_t EngineLoop::TenantBlocks(const std::string& tenant) const {
+  int64_t blocks = 0;
+  for (const auto& generation : running_) {
+    if (generation->request().tenant == tenant) blocks += generation->kv->num_blocks();
+  }
+  return blocks;
+}
+
 std::vector<EngineLoop::Planned> EngineLoop::Schedule() {
   std::vector<Planned> plan;
-  int64_t prefill_budget = limits_.max_step_tokens;
+  PrefillBudget budget{.left = limits_.max_step_tokens};
+  if (limits_.fair_tenants) {
+    RebalanceSlots();
+    absl::flat_hash_set<std::string> wanting_prefill;
+    for (const auto& generation : running_) {
+      if (generation->num_pending() > 1) wanting_prefill.insert(generation->request().tenant);
+    }
+    for (const Generation* head : waiting_.Heads()) wanting_prefill.insert(head->request().tenant);
+    const auto tenants = static_cast<int64_t>(wanting_prefill.size());
+    if (tenants > 1) budget.tenant_share = (limits_.max_step_tokens + tenants - 1) / tenants;
+  }
   for (size_t i = 0; i < running_.size();) {
     Generation& generation = *running_[i];
+    const std::string& tenant = generation.request().tenant;
     const int64_t pending = generation.num_pending();
     const bool decode = pending == 1;
-    const int64_t count = decode ? 1 : std::min(pending, prefill_budget);
-    if (count == 0) {
+    const int64_t count = decode ? 1 : std::min(pending, budget.TenantLeft(tenant));
+    if (count <= 0) {
       ++i;
       continue;
     }
     const int64_t start = generation.num_computed();
     if (!Reserve(generation, count)) {
-      // `generation` left running_: preempted (it was the youngest, so the loop ends) or failed
-      // (the next one moved to index i).
+      // `generation` left running_ (preempted or failed); the next one moved to index i.
       continue;
     }
-    if (!decode) prefill_budget -= count;
+    if (!decode) budget.Spend(tenant, count);
     plan.push_back(PlanChunk(generation, start, count));
     ++i;
   }
-  while (!waiting_.empty() && static_cast<int64_t>(running_.size()) < limits_.max_running &&
-         prefill_budget > 0 && TryAdmit(prefill_budget, plan)) {
+  const bool room = AdmitWaiting(budget, plan);
+  if (budget.tenant_share > 0 && budget.left > 0) {
+    // Shares left unused (a tenant with little to prefill) go to whoever has more.
+    budget.tenant_share = 0;
+    ExtendChunks(budget, plan);
+    if (room) AdmitWaiting(budget, plan);
   }
   return plan;
 }
 
+void EngineLoop::RebalanceSlots() {
+  while (static_cast<int64_t>(running_.size()) >= limits_.max_running && !waiting_.empty()) {
+    const absl::flat_hash_map<std::string, TenantLoad> loads = TenantLoads();
+    const std::vector<Generation*> heads = waiting_.Heads();
+    int64_t tenants = static_cast<int64_t>(loads.size());
+    for (const Generation* head : heads) tenants += loads.contains(head->request().tenant) ? 0 : 1;
+    const int64_t share = std::max<int64_t>(1, limits_.max_running / tenants);
+    const KvCacheConfig& config = kv_->cache().config();
+    bool claimant = false;
+    for (const Generation* head : heads) {
+      auto it = loads.find(head->request().tenant);
+      const TenantLoad load = it == loads.end() ? TenantLoad{} : it->second;
+      const int64_t limit = head->request().tenant_kv_block_limit;
+      if (load.running < share &&
+          (limit == 0 ||
+           load.blocks + config.BlocksFor(static_cast<int64_t>(head->tokens.size())) <= limit)) {
+        claimant = true;
+      }
+    }
+    if (!claimant) return;
+    // The tenant with the most running generations (beyond its share) gives up its youngest.
+    const std::string* donor = nullptr;
+    int64_t most = share;
+    for (const auto& [tenant, load] : loads) {
+      if (load.running > most || (donor != nullptr && load.running == most && tenant < *donor)) {
+        donor = &tenant;
+        most = load.running;
+      }
+    }
+    if (donor == nullptr) return;
+    for (auto it = running_.rbegin(); it != running_.rend(); ++it) {
+      if ((*it)->request().tenant == *donor) {
+        Preempt(**it);
+        break;
+      }
+    }
+  }
+}
+
 bool EngineLoop::Reserve(Generation& generation, int64_t count) {
   const int64_t target = generation.num_computed() + count;
+  const std::string& tenant = generation.request().tenant;
+  const int64_t limit = generation.request().tenant_kv_block_limit;
+  const KvCacheConfig& config = kv_->cache().config();
   while (true) {
+    if (limit > 0 &&
+        TenantBlocks(tenant) - generation.kv->num_blocks() + config.BlocksFor(target) > limit) {
+      // Over the tenant's share: only its own youngest generation makes room (never another
+      // tenant's). It was admitted after `generation`, so it is not planned yet.
+      Generation* youngest = nullptr;
+      for (auto it = running_.rbegin(); youngest == nullptr; ++it) {
+        if ((*it)->request().tenant == tenant) youngest = it->get();
+      }
+      Preempt(*youngest);
+      if (youngest == &generation) return false;
+      continue;
+    }
     absl::Status status = generation.kv->Resize(target);
     if (status.ok()) return true;
     if (!absl::IsResourceExhausted(status)) {
       Finish(generation, status, "");
       return false;
     }
-    Generation& youngest = *running_.back();
-    Preempt(youngest);
-    if (&youngest == &generation) return false;
+    Generation& victim = PoolVictim(generation);
+    Preempt(victim);
+    if (&victim == &generation) return false;
   }
+}
+
+Generation& EngineLoop::PoolVictim(const Generation& generation) {
+  if (!limits_.fair_tenants) return *running_.back();
+  // Candidates: `generation` and the ones admitted after it (not planned yet), so the oldest
+  // running generation is never preempted for a younger one. Among them, the youngest of the
+  // tenant holding the most blocks (ties: the youngest candidate's tenant).
+  const absl::flat_hash_map<std::string, TenantLoad> loads = TenantLoads();
+  Generation* victim = nullptr;
+  int64_t victim_tenant_blocks = -1;
+  for (auto it = running_.rbegin(); it != running_.rend(); ++it) {
+    Generation& candidate = **it;
+    const int64_t blocks = loads.at(candidate.request().tenant).blocks;
+    if (blocks > victim_tenant_blocks) {
+      victim = &candidate;
+      victim_tenant_blocks = blocks;
+    }
+    if (&candidate == &generation) break;
+  }
+  return *victim;
 }
 
 void EngineLoop::Preempt(Generation& generation) {
@@ -180,22 +305,66 @@ void EngineLoop::Preempt(Generation& generation) {
                          [&](const auto& g) { return g.get() == &generation; });
   generation.kv.reset();  // Frees its blocks (published ones stay cached).
   generation.published_blocks = 0;
-  waiting_.push_front(std::move(*it));
+  ++generation.preemptions;
+  waiting_.Insert(std::move(*it));  // Its arrival place: the front of its tenant's queue.
   running_.erase(it);
   ++stats_.preemptions;
 }
 
-bool EngineLoop::TryAdmit(int64_t& prefill_budget, std::vector<Planned>& plan) {
-  Generation& generation = *waiting_.front();
+Generation* EngineLoop::NextToAdmit(const absl::flat_hash_set<std::string>& skipped,
+                                    const PrefillBudget& budget) const {
+  absl::flat_hash_map<std::string, TenantLoad> loads;
+  if (limits_.fair_tenants) loads = TenantLoads();
+  Generation* best = nullptr;
+  int64_t best_running = 0;
+  for (Generation* head : waiting_.Heads()) {
+    const std::string& tenant = head->request().tenant;
+    if (skipped.contains(tenant) || budget.TenantLeft(tenant) <= 0) continue;
+    auto it = loads.find(tenant);
+    const int64_t running = it == loads.end() ? 0 : it->second.running;
+    if (best == nullptr || running < best_running ||
+        (running == best_running && head->arrival < best->arrival)) {
+      best = head;
+      best_running = running;
+    }
+  }
+  return best;
+}
+
+bool EngineLoop::AdmitWaiting(PrefillBudget& budget, std::vector<Planned>& plan) {
+  absl::flat_hash_set<std::string> skipped;
+  while (static_cast<int64_t>(running_.size()) < limits_.max_running && budget.left > 0) {
+    Generation* next = NextToAdmit(skipped, budget);
+    if (next == nullptr) return true;
+    switch (TryAdmit(*next, budget, plan)) {
+      case AdmitOutcome::kAdmitted:
+        break;
+      case AdmitOutcome::kTenantBlocked:
+        skipped.insert(next->request().tenant);
+        break;
+      case AdmitOutcome::kNoRoom:
+        return false;
+    }
+  }
+  return true;
+}
+
+EngineLoop::AdmitOutcome EngineLoop::TryAdmit(Generation& generation, PrefillBudget& budget,
+                                              std::vector<Planned>& plan) {
   const GenerationRequest& request = generation.request();
   KvCache& cache = kv_->cache();
   const absl::Span<const int32_t> tokens = generation.tokens;
+  const auto num_tokens = static_cast<int64_t>(tokens.size());
+  const int64_t limit = request.tenant_kv_block_limit;
+  if (limit > 0 && TenantBlocks(request.tenant) + cache.config().BlocksFor(num_tokens) > limit) {
+    return AdmitOutcome::kTenantBlocked;
+  }
 
   std::unique_ptr<PagedKvSequence> kv;
   if (request.resume != nullptr) {
     // Keep at least one token to compute the next logits from.
-    const int64_t reuse = std::min(CommonPrefixLength(request.resume->tokens(), tokens),
-                                   static_cast<int64_t>(tokens.size()) - 1);
+    const int64_t reuse =
+        std::min(CommonPrefixLength(request.resume->tokens(), tokens), num_tokens - 1);
     kv = cache.ShareFrom(*request.resume->sequence_, reuse);
   } else {
     kv = cache.NewSequence();
@@ -208,7 +377,7 @@ bool EngineLoop::TryAdmit(int64_t& prefill_budget, std::vector<Planned>& plan) {
     }
   }
   const int64_t reused = kv->num_positions();
-  const int64_t needed = kv->BlocksToGrow(static_cast<int64_t>(tokens.size()));
+  const int64_t needed = kv->BlocksToGrow(num_tokens);
   if (needed > cache.FreeBlocks()) {
     if (running_.empty() && plan.empty()) {
       // Nothing running will ever free blocks: what is missing is held by retained KvHandles.
@@ -221,13 +390,13 @@ bool EngineLoop::TryAdmit(int64_t& prefill_budget, std::vector<Planned>& plan) {
                               stats.blocks_total, " are available; the rest are held by ",
                               kv_->live_handles(), " retained KV handles")),
              "");
-      return true;
+      return AdmitOutcome::kAdmitted;
     }
-    return false;
+    return AdmitOutcome::kNoRoom;
   }
-  const int64_t pending = static_cast<int64_t>(tokens.size()) - reused;
-  const int64_t count = pending == 1 ? 1 : std::min(pending, prefill_budget);
-  if (!kv->Resize(reused + count).ok()) return false;
+  const int64_t pending = num_tokens - reused;
+  const int64_t count = pending == 1 ? 1 : std::min(pending, budget.TenantLeft(request.tenant));
+  if (!kv->Resize(reused + count).ok()) return AdmitOutcome::kNoRoom;
 
   if (!generation.admitted_once) {
     generation.admitted_once = true;
@@ -237,11 +406,42 @@ bool EngineLoop::TryAdmit(int64_t& prefill_budget, std::vector<Planned>& plan) {
   generation.kv = std::move(kv);
   generation.admission_order = next_admission_order_++;
   generation.published_blocks = reused / cache.config().block_size;
-  if (pending > 1) prefill_budget -= count;
+  if (pending > 1) budget.Spend(request.tenant, count);
   plan.push_back(PlanChunk(generation, reused, count));
-  running_.push_back(std::move(waiting_.front()));
-  waiting_.pop_front();
-  return true;
+  running_.push_back(waiting_.Remove(generation));
+  return AdmitOutcome::kAdmitted;
+}
+
+void EngineLoop::ExtendChunks(PrefillBudget& budget, std::vector<Planned>& plan) {
+  absl::flat_hash_map<const Generation*, size_t> planned;
+  for (size_t index = 0; index < plan.size(); ++index) planned[plan[index].generation] = index;
+  const KvCacheConfig& config = kv_->cache().config();
+  for (const auto& owned : running_) {
+    if (budget.left <= 0) return;
+    Generation& generation = *owned;
+    // KV is reserved up to num_computed(): the planned chunk's end, or where an unplanned
+    // (share-exhausted) prefill stands.
+    const int64_t end = generation.num_computed();
+    const int64_t extra =
+        std::min(budget.left, static_cast<int64_t>(generation.tokens.size()) - end);
+    if (extra <= 0) continue;
+    const std::string& tenant = generation.request().tenant;
+    const int64_t limit = generation.request().tenant_kv_block_limit;
+    if (limit > 0 &&
+        TenantBlocks(tenant) - generation.kv->num_blocks() + config.BlocksFor(end + extra) >
+            limit) {
+      continue;
+    }
+    if (!generation.kv->Resize(end + extra).ok()) continue;  // No preemption for leftovers.
+    budget.Spend(tenant, extra);
+    auto it = planned.find(&generation);
+    if (it == planned.end()) {
+      plan.push_back(PlanChunk(generation, end, extra));
+    } else {
+      Planned& chunk = plan[it->second];
+      chunk = PlanChunk(generation, chunk.start, chunk.count + extra);
+    }
+  }
 }
 
 void EngineLoop::ProcessOutputs(const std::vector<Planned>& plan, const ForwardLogits& logits) {
@@ -336,11 +536,8 @@ void EngineLoop::Finish(Generation& generation, absl::StatusOr<FinishReason> rea
       it != running_.end()) {
     owned = std::move(*it);
     running_.erase(it);
-  } else if (auto wit = std::find_if(waiting_.begin(), waiting_.end(),
-                                     [&](const auto& g) { return g.get() == &generation; });
-             wit != waiting_.end()) {
-    owned = std::move(*wit);
-    waiting_.erase(wit);
+  } else if (std::unique_ptr<Generation> waiting = waiting_.Remove(generation)) {
+    owned = std::move(waiting);
   } else {
     return;  // Already finished this step.
   }
@@ -369,6 +566,7 @@ void EngineLoop::Finish(Generation& generation, absl::StatusOr<FinishReason> rea
     value.output_tokens.assign(generation.tokens.begin() + generation.prompt_size,
                                generation.tokens.end());
     value.completion_tokens = static_cast<int64_t>(value.output_tokens.size());
+    value.preemptions = generation.preemptions;
     value.queue_time = generation.admitted_once ? generation.first_admission_time - submitted_at
                                                 : now - submitted_at;
     if (value.completion_tokens > 0) {
@@ -395,7 +593,7 @@ void EngineLoop::Finish(Generation& generation, absl::StatusOr<FinishReason> rea
 
 void EngineLoop::PublishStats() {
   stats_.running = static_cast<int64_t>(running_.size());
-  stats_.waiting = static_cast<int64_t>(waiting_.size());
+  stats_.waiting = waiting_.size();
   stats_.kv = kv_->cache().stats();
   stats_.retained_handles = kv_->live_handles();
   inbox_->PublishStats(stats_);

@@ -25,6 +25,14 @@ struct EngineOptions {
   int64_t max_step_tokens = 256;
   // Most requests submitted but not yet admitted; Submit returns ResourceExhausted beyond it.
   int64_t max_waiting = 1024;
+  // Most of them from one tenant (GenerationRequest::tenant), so that one tenant cannot fill the
+  // waiting queue and make every other tenant's Submit fail. 0 = no per-tenant cap (then a
+  // per-tenant concurrent-request limit in the service has to cover it).
+  int64_t max_waiting_per_tenant = 0;
+  // true: admission, the prefill budget and the batch's slots are shared fairly across tenants
+  // (GenerationRequest::tenant; docs/scheduler.md). false: first come, first served across all
+  // tenants (the behaviour before tenants existed; kept for comparison). Outputs are the same.
+  bool fair_tenants = true;
   // Most positions (prompt + output) of one sequence. 0 = the model's max_position_embeddings.
   int64_t max_context = 0;
   // Threads of the forward pass (ModelRunnerOptions::num_threads), the engine thread included.

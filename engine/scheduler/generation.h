@@ -49,9 +49,11 @@ struct Generation {
   StopChecker stop_checker;
   TokenHistory history;
 
+  int64_t arrival = 0;  // Order of acceptance by the engine thread (kept across preemptions).
   std::unique_ptr<PagedKvSequence> kv;  // Set while admitted (running).
   int64_t admission_order = 0;          // Larger = admitted more recently.
   int64_t published_blocks = 0;         // Full blocks already offered to the prefix cache.
+  int64_t preemptions = 0;
   bool cancelled = false;
 
   bool admitted_once = false;

@@ -32,6 +32,16 @@ struct GenerationRequest {
   std::shared_ptr<const KvHandle> resume;
   // On success, GenerationResult::kv carries a KvHandle of the sequence (prompt + output).
   bool retain_kv = false;
+  // Who the request is for; empty = the default tenant. The engine admits fairly across tenants
+  // (docs/scheduler.md) and applies tenant_kv_block_limit per tenant.
+  std::string tenant;
+  // Most KV blocks all of this tenant's running sequences may hold together (0 = no limit);
+  // requests of one tenant are expected to carry the same value (the service passes the tenant's
+  // share of the pool). Blocks are counted per sequence as it holds them: a prefix-cache block
+  // shared by two of the tenant's sequences counts twice. Submit rejects a request that could
+  // never fit (ResourceExhausted); a tenant at its limit waits, and a sequence growing past it
+  // preempts the tenant's own youngest sequence.
+  int64_t tenant_kv_block_limit = 0;
 };
 
 }  // namespace minimind

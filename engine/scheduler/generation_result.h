@@ -24,6 +24,8 @@ struct GenerationResult {
   absl::Duration queue_time;           // Submit -> first admission to the running batch.
   absl::Duration time_to_first_token;  // Submit -> first token sampled.
   absl::Duration decode_time;          // First token -> finish.
+  // Times the generation was preempted (its KV dropped, recomputed on re-admission).
+  int64_t preemptions = 0;
   // Every generated id, in order (the concatenation of the deltas' token_ids).
   std::vector<int32_t> output_tokens;
   // When params.prompt_logprobs is set: one entry per prompt token after the first.

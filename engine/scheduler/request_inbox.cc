@@ -14,6 +14,21 @@ absl::Status RequestInbox::Push(SubmittedRequest submitted) {
     return absl::ResourceExhaustedError(absl::StrCat("the engine's waiting queue is full (",
                                                      max_waiting_, " requests); retry later"));
   }
+  if (max_waiting_per_tenant_ > 0) {
+    const std::string& tenant = submitted.request.tenant;
+    auto it = engine_waiting_per_tenant_.find(tenant);
+    int64_t tenant_waiting = it == engine_waiting_per_tenant_.end() ? 0 : it->second;
+    for (const SubmittedRequest& pending : requests_) {
+      tenant_waiting += pending.request.tenant == tenant ? 1 : 0;
+    }
+    if (tenant_waiting >= max_waiting_per_tenant_) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          tenant.empty() ? std::string("the default tenant")
+                         : absl::StrCat("tenant '", tenant, "'"),
+          " already has ", tenant_waiting, " requests waiting (the engine's per-tenant cap, ",
+          max_waiting_per_tenant_, "); retry later"));
+    }
+  }
   if (!live_ids_.insert(submitted.request.request_id).second) {
     return absl::AlreadyExistsError(
         absl::StrCat("request_id '", submitted.request.request_id, "' is already in use"));
@@ -64,6 +79,9 @@ InboxBatch RequestInbox::Take(bool wait) {
   batch.stop = stop_;
   woken_ = false;
   engine_waiting_ += static_cast<int64_t>(batch.requests.size());
+  for (const SubmittedRequest& taken : batch.requests) {
+    ++engine_waiting_per_tenant_[taken.request.tenant];
+  }
   return batch;
 }
 
@@ -73,9 +91,11 @@ void RequestInbox::Finished(absl::string_view request_id) {
   cancelled_ids_.erase(request_id);
 }
 
-void RequestInbox::SetEngineWaiting(int64_t waiting) {
+void RequestInbox::SetEngineWaiting(int64_t waiting,
+                                    absl::flat_hash_map<std::string, int64_t> per_tenant) {
   absl::MutexLock lock(&mutex_);
   engine_waiting_ = waiting;
+  engine_waiting_per_tenant_ = std::move(per_tenant);
 }
 
 void RequestInbox::PublishStats(const EngineStats& stats) {

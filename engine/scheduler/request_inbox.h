@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -40,10 +41,13 @@ struct InboxBatch {
 
 class RequestInbox {
  public:
-  explicit RequestInbox(int64_t max_waiting) : max_waiting_(max_waiting) {}
+  // max_waiting_per_tenant 0: no per-tenant cap.
+  RequestInbox(int64_t max_waiting, int64_t max_waiting_per_tenant)
+      : max_waiting_(max_waiting), max_waiting_per_tenant_(max_waiting_per_tenant) {}
 
-  // AlreadyExists for a live request_id; ResourceExhausted when max_waiting requests are
-  // already waiting (not yet admitted). Otherwise queues it and wakes the engine.
+  // AlreadyExists for a live request_id; ResourceExhausted when max_waiting requests, or
+  // max_waiting_per_tenant of the request's tenant, are already waiting (not yet admitted).
+  // Otherwise queues it and wakes the engine.
   absl::Status Push(SubmittedRequest submitted);
 
   // True if `request_id` is live; the engine sees it in its next Take.
@@ -68,20 +72,22 @@ class RequestInbox {
   // Engine thread: `request_id` finished; Submit may reuse it from now on.
   void Finished(absl::string_view request_id);
 
-  // Engine thread: the number of requests it holds that are not running (counts against
-  // max_waiting together with those not yet taken).
-  void SetEngineWaiting(int64_t waiting);
+  // Engine thread: the requests it holds that are not running, in all and per tenant (they count
+  // against max_waiting and max_waiting_per_tenant together with those not yet taken).
+  void SetEngineWaiting(int64_t waiting, absl::flat_hash_map<std::string, int64_t> per_tenant);
 
   void PublishStats(const EngineStats& stats);
   EngineStats Stats() const;
 
  private:
   const int64_t max_waiting_;
+  const int64_t max_waiting_per_tenant_;
   mutable absl::Mutex mutex_;
   std::vector<SubmittedRequest> requests_ ABSL_GUARDED_BY(mutex_);
   absl::flat_hash_set<std::string> cancelled_ids_ ABSL_GUARDED_BY(mutex_);
   absl::flat_hash_set<std::string> live_ids_ ABSL_GUARDED_BY(mutex_);
   int64_t engine_waiting_ ABSL_GUARDED_BY(mutex_) = 0;
+  absl::flat_hash_map<std::string, int64_t> engine_waiting_per_tenant_ ABSL_GUARDED_BY(mutex_);
   bool woken_ ABSL_GUARDED_BY(mutex_) = false;
   bool stop_ ABSL_GUARDED_BY(mutex_) = false;
   EngineStats stats_ ABSL_GUARDED_BY(mutex_);
