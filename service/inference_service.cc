@@ -63,11 +63,20 @@ void ApplyDefaultMaxTokens(const v1::GenerateRequest& proto, const Engine& engin
                            const ServiceLimits& limits, const Tenant& tenant,
                            GenerationRequest& request) {
   if (proto.has_max_tokens()) return;
-  request.params.max_tokens = DefaultMaxTokens(
-      engine.MaxNewTokens(static_cast<int64_t>(request.prompt_tokens.size())), limits);
+  request.params.max_tokens =
+      DefaultMaxTokens(engine.MaxNewTokens(static_cast<int64_t>(request.prompt_tokens.size()),
+                                           request.tenant_kv_block_limit),
+                       limits);
   if (tenant.limits.max_tokens > 0 && request.params.max_tokens.has_value()) {
     request.params.max_tokens = std::min(*request.params.max_tokens, tenant.limits.max_tokens);
   }
+}
+
+// The tenant's share of the KV pool in blocks (at least one); 0 = no share of its own.
+int64_t TenantKvBlockLimit(const Tenant& tenant, const Engine& engine) {
+  if (tenant.limits.kv_share <= 0) return 0;
+  return std::max<int64_t>(1, static_cast<int64_t>(tenant.limits.kv_share *
+                                                   static_cast<double>(engine.kv_num_blocks())));
 }
 
 absl::Status CheckTenantMaxTokens(const v1::GenerateRequest& proto, const Tenant& tenant) {
@@ -101,6 +110,8 @@ absl::StatusOr<PreparedCall> Prepare(InferenceService& service, const ServingMod
   const bool use_cache = !proto.has_use_cache() || proto.use_cache();
   call.request.use_prefix_cache = use_cache;
   call.request.cache_salt = TenantCacheSalt(tenant.name);
+  call.request.tenant = tenant.name;
+  call.request.tenant_kv_block_limit = TenantKvBlockLimit(tenant, *model.engine);
   if (proto.has_enable_thinking()) call.enable_thinking = proto.enable_thinking();
 
   if (proto.session_id().empty()) {

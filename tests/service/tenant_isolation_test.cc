@@ -29,7 +29,7 @@ std::string KeysFile(const std::string& dir, const std::string& extra_key_for_b 
   }
   const std::string path = dir + "/keys.json";
   std::ofstream(path) << R"({"tenants": {"a": {"max_concurrent_requests": 1, "max_sessions": 2,
-                                              "max_tokens": 24},
+                                              "max_tokens": 24, "kv_share": 0.01},
                                         "b": {}},
                              "keys": [)"
                       << keys << "]}";
@@ -197,12 +197,14 @@ TEST_F(TenantIsolationTest, IdenticalPromptsOfTwoTenantsNeverShareCachedBlocks) 
   request.set_max_tokens(2);
   request.set_ignore_eos(true);
   v1::GenerateResponse first, again, other;
-  ASSERT_TRUE(Complete(kKeyA, request, &first).ok());
-  ASSERT_TRUE(Complete(kKeyA, request, &again).ok());
-  EXPECT_GT(again.usage().cached_prompt_tokens(), 0);  // A hits its own cache...
-  ASSERT_TRUE(Complete(kKeyB, request, &other).ok());
-  EXPECT_EQ(other.usage().cached_prompt_tokens(), 0);  // ...B learns nothing from it.
-  EXPECT_EQ(other.token_ids_size(), first.token_ids_size());
+  ASSERT_TRUE(Complete(kKeyB, request, &first).ok());
+  ASSERT_TRUE(Complete(kKeyB, request, &again).ok());
+  EXPECT_GT(again.usage().cached_prompt_tokens(), 0);  // B hits its own cache...
+  request.set_prompt(std::string(40, 's'));            // (within A's small KV share)
+  ASSERT_TRUE(Complete(kKeyB, request, &again).ok());
+  EXPECT_GT(again.usage().cached_prompt_tokens(), 0);
+  ASSERT_TRUE(Complete(kKeyA, request, &other).ok());
+  EXPECT_EQ(other.usage().cached_prompt_tokens(), 0);  // ...A learns nothing from it.
 }
 
 TEST_F(TenantIsolationTest, CancelReachesOnlyTheCallersOwnRequests) {
@@ -280,6 +282,31 @@ TEST_F(TenantIsolationTest, PerTenantLimitsAnswerResourceExhaustedNamingTheLimit
   }
   EXPECT_TRUE(stream->Finish().ok());
   EXPECT_TRUE(Complete(kKeyA, request, &response).ok());  // The slot came back.
+}
+
+TEST_F(TenantIsolationTest, APromptBeyondTheTenantsKvShareIsRefusedNamingIt) {
+  grpc::ClientContext info_context;
+  As(info_context, kKeyA);
+  v1::ModelInfo info;
+  ASSERT_TRUE(test_.models->GetModelInfo(&info_context, v1::GetModelInfoRequest(), &info).ok());
+  const int64_t share_blocks = std::max<int64_t>(1, info.kv_blocks_total() / 100);
+  const int64_t share_tokens = share_blocks * info.kv_block_size();
+  v1::GenerateRequest request;
+  request.set_prompt(std::string(share_tokens + 1, 'k'));  // Byte tokens: one per character.
+  request.set_max_tokens(4);
+  v1::GenerateResponse response;
+  grpc::Status over = Complete(kKeyA, request, &response);
+  EXPECT_EQ(over.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(over.error_message(),
+              HasSubstr(absl::StrCat("KV share of ", share_blocks, " blocks")));
+  EXPECT_TRUE(Complete(kKeyB, request, &response).ok());  // B has the whole pool.
+  // Within the share A is served, and an unset max_tokens stops where the share ends.
+  request.set_prompt(std::string(share_tokens - 8, 'k'));
+  request.clear_max_tokens();
+  request.set_ignore_eos(true);
+  ASSERT_TRUE(Complete(kKeyA, request, &response).ok());
+  EXPECT_LE(response.usage().prompt_tokens() + response.usage().completion_tokens(),
+            share_tokens + 1);
 }
 
 TEST_F(TenantIsolationTest, ReloadedKeysApplyToNewCalls) {
