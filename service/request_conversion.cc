@@ -29,7 +29,7 @@ absl::StatusOr<SamplingParams> SamplingParamsFromProto(const v1::GenerateRequest
   if (request.has_frequency_penalty()) params.frequency_penalty = request.frequency_penalty();
   if (request.has_seed()) params.seed = request.seed();
   if (request.has_max_tokens()) {
-    if (request.max_tokens() > limits.max_tokens_cap) {
+    if (request.max_tokens() < 1 || request.max_tokens() > limits.max_tokens_cap) {
       return absl::InvalidArgumentError(absl::StrCat(
           "max_tokens must be in [1, ", limits.max_tokens_cap, "], got ", request.max_tokens()));
     }

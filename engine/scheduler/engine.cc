@@ -125,6 +125,14 @@ absl::Status Engine::Validate(const GenerationRequest& request) const {
     }
   }
   MINIMIND_RETURN_IF_ERROR(ValidateSamplingParams(request.params));
+  // ValidateSamplingParams knows no vocabulary: an id past it could never be sampled.
+  for (size_t i = 0; i < request.params.stop_token_ids.size(); ++i) {
+    if (request.params.stop_token_ids[i] >= model_vocab_size_) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "stop_token_ids[", i, "] must be in [0, ", model_vocab_size_,
+          ") (the model's vocabulary), got ", request.params.stop_token_ids[i]));
+    }
+  }
   if (request.resume != nullptr &&
       request.resume->release_queue_.get() != loop_->release_queue().get()) {
     return absl::InvalidArgumentError("the resume KV handle belongs to another engine");

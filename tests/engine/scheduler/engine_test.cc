@@ -100,6 +100,13 @@ TEST(EngineTest, RejectsInvalidRequestsWithoutCallingTheSink) {
   GenerationRequest no_id = MakeRequest("", {5, 6}, 4, 1);
   EXPECT_EQ(engine->Submit(no_id, sink).code(), absl::StatusCode::kInvalidArgument);
 
+  GenerationRequest bad_stop = MakeRequest("s", {5, 6}, 4, 1);
+  bad_stop.params.stop_token_ids = {3, 259};
+  status = engine->Submit(bad_stop, sink);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(),
+              HasSubstr("stop_token_ids[1] must be in [0, 259) (the model's vocabulary), got 259"));
+
   absl::SleepFor(absl::Milliseconds(20));
   EXPECT_EQ(sink->num_deltas(), 0);
   EXPECT_EQ(sink->num_finishes(), 0);
