@@ -6,7 +6,8 @@
 //                    intermediate 2432, vocab 6400 (minimind-3)
 // Every benchmark takes the runner's thread count (ModelRunnerOptions::num_threads) as its
 // "threads" argument, 1 and 2.
-// BM_Prefill: one 128-token prompt, logits for the last position only ("tok/s" = prompt tokens).
+// BM_Prefill: one prompt of "tokens" tokens (128 or 512), logits for the last position only
+// ("tok/s" = prompt tokens).
 // BM_Decode: batch 1, one token at position 128 after a 128-token prompt, logits for it.
 // BM_DecodeBatch: "batch" sequences (8 or 32), each with its own 128-token prompt, decoding one
 // token each per step (what the scheduler runs); "tok/s" = batch tokens per step.
@@ -64,9 +65,9 @@ absl::StatusOr<ModelRunner> MakeRunner(int64_t shape, int64_t num_threads) {
 
 // The prompt of sequence `sequence` (sequences differ so that batched attention reads distinct
 // caches).
-std::vector<int32_t> Prompt(int64_t sequence = 0) {
-  std::vector<int32_t> tokens(kPromptLength);
-  for (int64_t i = 0; i < kPromptLength; ++i) {
+std::vector<int32_t> Prompt(int64_t sequence = 0, int64_t length = kPromptLength) {
+  std::vector<int32_t> tokens(length);
+  for (int64_t i = 0; i < length; ++i) {
     tokens[i] = static_cast<int32_t>(((i + 131 * sequence) * 2654435761u) % 6400);
   }
   return tokens;
@@ -83,7 +84,8 @@ void BM_Prefill(benchmark::State& state) {
     return;
   }
   ContiguousKvSequence kv(runner->kv_shape());
-  const std::vector<int32_t> prompt = Prompt();
+  const int64_t length = state.range(2);
+  const std::vector<int32_t> prompt = Prompt(0, length);
   const ForwardSequence input{
       .tokens = prompt, .start_position = 0, .kv = &kv, .logits = LogitsMode::kLastPosition};
   for (auto _ : state) {
@@ -91,13 +93,14 @@ void BM_Prefill(benchmark::State& state) {
     if (!logits.ok()) state.SkipWithError(logits.status().ToString().c_str());
     benchmark::DoNotOptimize(logits);
   }
-  state.counters["tok/s"] = benchmark::Counter(static_cast<double>(kPromptLength),
+  state.counters["tok/s"] = benchmark::Counter(static_cast<double>(length),
                                                benchmark::Counter::kIsIterationInvariantRate);
-  SetLabel(state);
+  state.SetLabel(
+      absl::StrCat(ShapeName(state.range(0)), " threads=", state.range(1), " tokens=", length));
 }
 BENCHMARK(BM_Prefill)
-    ->ArgNames({"shape", "threads"})
-    ->ArgsProduct({{0, 1}, {1, 2}})
+    ->ArgNames({"shape", "threads", "tokens"})
+    ->ArgsProduct({{0, 1}, {1, 2}, {128, 512}})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 

@@ -112,6 +112,11 @@ constexpr int64_t kSlicesPerThread = 4;
 // outputs wide), so that slices run the tiled kernel rather than its one-output remainder.
 constexpr int64_t kSliceAlignment = 8;
 
+// A row-wise step (norms, RoPE, residual adds, routing) is split over the pool only in tasks of at
+// least this many elements: below it, the fork and join of a parallel region (a few µs) costs
+// more than the work it spreads (decode steps of one or a few sequences stay on one thread).
+constexpr int64_t kMinElementsPerRowTask = 8192;
+
 // Output features [begin, end) of slice `slice` of `num_slices` over `num_outputs`.
 std::pair<int64_t, int64_t> SliceBounds(int64_t num_outputs, int64_t num_slices, int64_t slice) {
   const auto boundary = [&](int64_t i) -> int64_t {
@@ -340,12 +345,14 @@ absl::StatusOr<ForwardLogits> ModelRunner::Forward(absl::Span<const ForwardSeque
   for (size_t s = 0; s < batch.size(); ++s) {
     scratch_.sequence_rows[s] = row;
     for (size_t i = 0; i < batch[s].tokens.size(); ++i) {
+      scratch_.tokens[row] = batch[s].tokens[i];
       scratch_.positions[row++] = batch[s].start_position + static_cast<int64_t>(i);
     }
   }
   scratch_.sequence_rows[batch.size()] = row;
 
-  Embed(batch);
+  // Each layer step leaves `normed` holding the norm the next step reads (see ResidualAndNorm).
+  Embed();
   for (int64_t layer = 0; layer < config_.num_layers; ++layer) {
     AttentionLayer(layer, batch);
     MlpLayer(layer);
@@ -376,31 +383,57 @@ void ModelRunner::ParallelMatMuls(int64_t num_rows, absl::Span<const Product> pr
   });
 }
 
-void ModelRunner::Embed(absl::Span<const ForwardSequence> batch) {
-  const WeightMatrix embedding = ViewWeightMatrix(weights_.embed_tokens);
-  int64_t row = 0;
-  for (const ForwardSequence& input : batch) {
-    for (const int32_t token : input.tokens) {
-      WeightRowToF32(embedding, token, &scratch_.hidden[row++ * config_.hidden_size]);
-    }
+void ModelRunner::ParallelRows(int64_t num_rows, int64_t elements_per_row,
+                               absl::FunctionRef<void(int64_t begin, int64_t end)> fn) {
+  const int64_t threads = pool_->num_threads();
+  const int64_t tasks = std::min(
+      {num_rows, threads * kSlicesPerThread, num_rows * elements_per_row / kMinElementsPerRowTask});
+  if (threads == 1 || tasks <= 1) {
+    if (num_rows > 0) fn(0, num_rows);
+    return;
   }
+  pool_->ParallelFor(tasks, [&](int64_t task, int) {
+    fn(num_rows * task / tasks, num_rows * (task + 1) / tasks);
+  });
+}
+
+void ModelRunner::Embed() {
+  const WeightMatrix embedding = ViewWeightMatrix(weights_.embed_tokens);
+  const int64_t hidden = config_.hidden_size;
+  const float eps = static_cast<float>(config_.rms_norm_eps);
+  const float* norm = layer_vectors_[0].input_norm.data();
+  ParallelRows(num_tokens_, 2 * hidden, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      float* row = &scratch_.hidden[r * hidden];
+      WeightRowToF32(embedding, scratch_.tokens[r], row);
+      RmsNorm(row, norm, hidden, eps, &scratch_.normed[r * hidden]);
+    }
+  });
+}
+
+void ModelRunner::ResidualAndNorm(const float* norm) {
+  const int64_t hidden = config_.hidden_size;
+  const float eps = static_cast<float>(config_.rms_norm_eps);
+  ParallelRows(num_tokens_, 2 * hidden, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      float* row = &scratch_.hidden[r * hidden];
+      const float* projected = &scratch_.projected[r * hidden];
+      for (int64_t i = 0; i < hidden; ++i) row[i] += projected[i];
+      if (norm != nullptr) RmsNorm(row, norm, hidden, eps, &scratch_.normed[r * hidden]);
+    }
+  });
 }
 
 void ModelRunner::AttentionLayer(int64_t layer, absl::Span<const ForwardSequence> batch) {
   const AttentionWeights& weights = weights_.layers[layer].attention;
   const LayerVectors& vectors = layer_vectors_[layer];
   const int64_t n = num_tokens_;
-  const int64_t hidden = config_.hidden_size;
   const int64_t head_dim = config_.head_dim;
   const float eps = static_cast<float>(config_.rms_norm_eps);
   float* normed = scratch_.normed.data();
   float* q = scratch_.q.data();
   float* k = scratch_.k.data();
 
-  for (int64_t r = 0; r < n; ++r) {
-    RmsNorm(&scratch_.hidden[r * hidden], vectors.input_norm.data(), hidden, eps,
-            &normed[r * hidden]);
-  }
   const Product qkv[] = {
       {normed, ViewWeightMatrix(weights.q_proj), DataOrNull(vectors.q_bias), q},
       {normed, ViewWeightMatrix(weights.k_proj), DataOrNull(vectors.k_bias), k},
@@ -409,20 +442,22 @@ void ModelRunner::AttentionLayer(int64_t layer, absl::Span<const ForwardSequence
   ParallelMatMuls(n, qkv);
 
   // Per-head q/k norm (qwen3), then RoPE; keys are cached after RoPE.
-  for (int64_t r = 0; r < n; ++r) {
-    const float* cos = rope_.cos(scratch_.positions[r]);
-    const float* sin = rope_.sin(scratch_.positions[r]);
-    for (int64_t h = 0; h < config_.num_heads; ++h) {
-      float* head = &q[r * config_.q_dim() + h * head_dim];
-      if (config_.qk_norm) RmsNorm(head, vectors.q_norm.data(), head_dim, eps, head);
-      ApplyRope(cos, sin, head_dim, head);
+  ParallelRows(n, config_.q_dim() + config_.kv_dim(), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float* cos = rope_.cos(scratch_.positions[r]);
+      const float* sin = rope_.sin(scratch_.positions[r]);
+      for (int64_t h = 0; h < config_.num_heads; ++h) {
+        float* head = &q[r * config_.q_dim() + h * head_dim];
+        if (config_.qk_norm) RmsNorm(head, vectors.q_norm.data(), head_dim, eps, head);
+        ApplyRope(cos, sin, head_dim, head);
+      }
+      for (int64_t h = 0; h < config_.num_kv_heads; ++h) {
+        float* head = &k[r * config_.kv_dim() + h * head_dim];
+        if (config_.qk_norm) RmsNorm(head, vectors.k_norm.data(), head_dim, eps, head);
+        ApplyRope(cos, sin, head_dim, head);
+      }
     }
-    for (int64_t h = 0; h < config_.num_kv_heads; ++h) {
-      float* head = &k[r * config_.kv_dim() + h * head_dim];
-      if (config_.qk_norm) RmsNorm(head, vectors.k_norm.data(), head_dim, eps, head);
-      ApplyRope(cos, sin, head_dim, head);
-    }
-  }
+  });
 
   for (size_t s = 0; s < batch.size(); ++s) {
     const int64_t first_row = scratch_.sequence_rows[s];
@@ -466,7 +501,7 @@ void ModelRunner::AttentionLayer(int64_t layer, absl::Span<const ForwardSequence
   const Product o_proj[] = {{scratch_.attention.data(), ViewWeightMatrix(weights.o_proj),
                              DataOrNull(vectors.o_bias), scratch_.projected.data()}};
   ParallelMatMuls(n, o_proj);
-  for (int64_t i = 0; i < n * hidden; ++i) scratch_.hidden[i] += scratch_.projected[i];
+  ResidualAndNorm(vectors.post_attention_norm.data());
 }
 
 void ModelRunner::GatherRuns(int64_t layer, absl::Span<const ForwardSequence> batch) {
@@ -512,99 +547,159 @@ void ModelRunner::AttendTask(const ForwardScratch::AttentionTask& task, int work
 void ModelRunner::MlpLayer(int64_t layer) {
   const LayerWeights& weights = weights_.layers[layer];
   const int64_t n = num_tokens_;
-  const int64_t hidden = config_.hidden_size;
-  const float eps = static_cast<float>(config_.rms_norm_eps);
-  for (int64_t r = 0; r < n; ++r) {
-    RmsNorm(&scratch_.hidden[r * hidden], layer_vectors_[layer].post_attention_norm.data(), hidden,
-            eps, &scratch_.normed[r * hidden]);
-  }
   if (config_.is_moe_layer(layer)) {
     RunMoe(weights.moe, n);
   } else {
-    RunMlp(weights.mlp, scratch_.normed.data(), n, scratch_.projected.data());
+    const MlpJob mlp[] = {{.weights = &weights.mlp,
+                           .input = scratch_.normed.data(),
+                           .num_rows = n,
+                           .gate = scratch_.gate.data(),
+                           .up = scratch_.up.data(),
+                           .output = scratch_.projected.data()}};
+    RunMlps(mlp);
   }
-  for (int64_t i = 0; i < n * hidden; ++i) scratch_.hidden[i] += scratch_.projected[i];
+  // The next layer's input norm; the final norm is ComputeLogits', for its rows only.
+  const bool last = layer + 1 == config_.num_layers;
+  ResidualAndNorm(last ? nullptr : layer_vectors_[layer + 1].input_norm.data());
 }
 
-void ModelRunner::RunMlp(const MlpWeights& mlp, const float* input, int64_t num_rows,
-                         float* output) {
-  const int64_t width = mlp.gate_proj.dim(0);
-  float* gate = scratch_.gate.data();
-  float* up = scratch_.up.data();
-  const Product gate_up[] = {{input, ViewWeightMatrix(mlp.gate_proj), nullptr, gate},
-                             {input, ViewWeightMatrix(mlp.up_proj), nullptr, up}};
-  ParallelMatMuls(num_rows, gate_up);
-  SwiGlu(gate, up, num_rows * width, gate);
-  const Product down[] = {{gate, ViewWeightMatrix(mlp.down_proj), nullptr, output}};
-  ParallelMatMuls(num_rows, down);
+void ModelRunner::RunMlps(absl::Span<const MlpJob> jobs) {
+  // Two regions: gate and up over slices of the MLP width, each slice's SwiGLU right after its
+  // products (SwiGLU is elementwise, so a slice of it is bitwise that part of the whole), then
+  // down over slices of hidden. One thread runs each product whole.
+  const int64_t threads = pool_->num_threads();
+  const int64_t slices = threads == 1 ? 1 : threads * kSlicesPerThread;
+  const int64_t num_tasks = static_cast<int64_t>(jobs.size()) * slices;
+  pool_->ParallelFor(num_tasks, [&](int64_t task, int) {
+    const MlpJob& job = jobs[task / slices];
+    const int64_t width = job.weights->gate_proj.dim(0);
+    const auto [begin, end] = SliceBounds(width, slices, task % slices);
+    if (begin >= end) return;
+    MatMulOutputs(job.input, job.num_rows, ViewWeightMatrix(job.weights->gate_proj), nullptr, begin,
+                  end, job.gate);
+    MatMulOutputs(job.input, job.num_rows, ViewWeightMatrix(job.weights->up_proj), nullptr, begin,
+                  end, job.up);
+    for (int64_t r = 0; r < job.num_rows; ++r) {
+      float* gate = &job.gate[r * width + begin];
+      SwiGlu(gate, &job.up[r * width + begin], end - begin, gate);
+    }
+  });
+  pool_->ParallelFor(num_tasks, [&](int64_t task, int) {
+    const MlpJob& job = jobs[task / slices];
+    const WeightMatrix down = ViewWeightMatrix(job.weights->down_proj);
+    const auto [begin, end] = SliceBounds(down.rows, slices, task % slices);
+    if (begin < end) {
+      MatMulOutputs(job.gate, job.num_rows, down, nullptr, begin, end, job.output);
+    }
+  });
 }
 
 // Routes every row of `normed` to its top-k experts and writes the weighted sum of their outputs
-// (plus the shared experts') to `projected`. Each expert runs once over all the rows it serves;
-// a row's result does not depend on which other rows an expert serves.
+// (plus the shared experts') to `projected`. Each expert runs once over all the rows it serves,
+// all experts in the same two parallel regions (RunMlps); a row's result does not depend on
+// which other rows an expert serves.
 void ModelRunner::RunMoe(const MoeWeights& moe, int64_t num_rows) {
   const int64_t hidden = config_.hidden_size;
   const int64_t num_experts = config_.num_experts;
   const int64_t top_k = config_.experts_per_token;
+  const int64_t num_slots = num_rows * top_k;
   float* probs = scratch_.router_probs.data();
   int64_t* ids = scratch_.expert_ids.data();
   float* expert_weights = scratch_.expert_weights.data();
 
   const Product router[] = {{scratch_.normed.data(), ViewWeightMatrix(moe.router), nullptr, probs}};
   ParallelMatMuls(num_rows, router);
-  for (int64_t r = 0; r < num_rows; ++r) {
-    float* row_probs = &probs[r * num_experts];
-    SoftmaxInPlace(row_probs, num_experts);
-    // Top-k by descending probability; among equal probabilities the lower expert id wins
-    // (strict > keeps the first maximum).
-    float total = 0.0f;
-    for (int64_t j = 0; j < top_k; ++j) {
-      int64_t best = -1;
-      for (int64_t e = 0; e < num_experts; ++e) {
-        const bool taken =
-            std::find(&ids[r * top_k], &ids[r * top_k + j], e) != &ids[r * top_k + j];
-        if (!taken && (best < 0 || row_probs[e] > row_probs[best])) best = e;
+  ParallelRows(num_rows, num_experts * top_k, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      float* row_probs = &probs[r * num_experts];
+      SoftmaxInPlace(row_probs, num_experts);
+      // Top-k by descending probability; among equal probabilities the lower expert id wins
+      // (strict > keeps the first maximum).
+      float total = 0.0f;
+      for (int64_t j = 0; j < top_k; ++j) {
+        int64_t best = -1;
+        for (int64_t e = 0; e < num_experts; ++e) {
+          const bool taken =
+              std::find(&ids[r * top_k], &ids[r * top_k + j], e) != &ids[r * top_k + j];
+          if (!taken && (best < 0 || row_probs[e] > row_probs[best])) best = e;
+        }
+        ids[r * top_k + j] = best;
+        expert_weights[r * top_k + j] = row_probs[best];
+        total += row_probs[best];
       }
-      ids[r * top_k + j] = best;
-      expert_weights[r * top_k + j] = row_probs[best];
-      total += row_probs[best];
+      if (config_.norm_topk_prob) {
+        for (int64_t j = 0; j < top_k; ++j) expert_weights[r * top_k + j] /= total;
+      }
     }
-    if (config_.norm_topk_prob) {
-      for (int64_t j = 0; j < top_k; ++j) expert_weights[r * top_k + j] /= total;
-    }
-  }
+  });
 
-  for (int64_t e = 0; e < num_experts; ++e) {
-    int64_t served = 0;
-    for (int64_t slot = 0; slot < num_rows * top_k; ++slot) {
-      if (ids[slot] != e) continue;
-      scratch_.expert_slots[served] = slot;
-      std::memcpy(&scratch_.expert_input[served * hidden], &scratch_.normed[slot / top_k * hidden],
+  // Group the slots by expert (a counting sort: O(N · K) on the calling thread), then gather the
+  // rows in parallel.
+  int64_t* expert_begin = scratch_.expert_begin.data();
+  std::fill(expert_begin, expert_begin + num_experts + 1, 0);
+  for (int64_t slot = 0; slot < num_slots; ++slot) ++expert_begin[ids[slot] + 1];
+  for (int64_t e = 0; e < num_experts; ++e) expert_begin[e + 1] += expert_begin[e];
+  for (int64_t slot = 0; slot < num_slots; ++slot) {
+    const int64_t gathered = expert_begin[ids[slot]]++;
+    scratch_.expert_slots[gathered] = slot;
+    scratch_.slot_gathered[slot] = gathered;
+  }
+  for (int64_t e = num_experts; e > 0; --e) expert_begin[e] = expert_begin[e - 1];
+  expert_begin[0] = 0;
+  ParallelRows(num_slots, hidden, [&](int64_t begin, int64_t end) {
+    for (int64_t gathered = begin; gathered < end; ++gathered) {
+      std::memcpy(&scratch_.expert_input[gathered * hidden],
+                  &scratch_.normed[scratch_.expert_slots[gathered] / top_k * hidden],
                   hidden * sizeof(float));
-      ++served;
     }
-    if (served == 0) continue;
-    RunMlp(moe.experts[e], scratch_.expert_input.data(), served, scratch_.expert_output.data());
-    for (int64_t i = 0; i < served; ++i) {
-      std::memcpy(&scratch_.routed[scratch_.expert_slots[i] * hidden],
-                  &scratch_.expert_output[i * hidden], hidden * sizeof(float));
-    }
-  }
+  });
 
-  // projected[r] = Σ_j w_j · routed[r, j] in rank order, then + each shared expert.
-  float* projected = scratch_.projected.data();
-  std::fill(projected, projected + num_rows * hidden, 0.0f);
-  for (int64_t r = 0; r < num_rows; ++r) {
-    for (int64_t j = 0; j < top_k; ++j) {
-      const float weight = expert_weights[r * top_k + j];
-      const float* routed = &scratch_.routed[(r * top_k + j) * hidden];
-      for (int64_t i = 0; i < hidden; ++i) projected[r * hidden + i] += weight * routed[i];
+  // Every expert that serves a row, then every shared expert over all rows, each on its own rows
+  // of gate/up/expert_output.
+  const int64_t width = max_mlp_width_;
+  std::vector<MlpJob>& jobs = mlp_jobs_;
+  jobs.clear();
+  for (int64_t e = 0; e < num_experts; ++e) {
+    const int64_t served = expert_begin[e + 1] - expert_begin[e];
+    if (served == 0) continue;
+    const int64_t first = expert_begin[e];
+    jobs.push_back({.weights = &moe.experts[e],
+                    .input = &scratch_.expert_input[first * hidden],
+                    .num_rows = served,
+                    .gate = &scratch_.gate[first * width],
+                    .up = &scratch_.up[first * width],
+                    .output = &scratch_.expert_output[first * hidden]});
+  }
+  for (size_t shared = 0; shared < moe.shared_experts.size(); ++shared) {
+    const int64_t first = num_slots + static_cast<int64_t>(shared) * num_rows;
+    jobs.push_back({.weights = &moe.shared_experts[shared],
+                    .input = scratch_.normed.data(),
+                    .num_rows = num_rows,
+                    .gate = &scratch_.gate[first * width],
+                    .up = &scratch_.up[first * width],
+                    .output = &scratch_.expert_output[first * hidden]});
+  }
+  RunMlps(jobs);
+
+  // projected[r] = Σ_j w_j · (expert j's output for r) in rank order, then + each shared expert.
+  const int64_t num_shared = static_cast<int64_t>(moe.shared_experts.size());
+  ParallelRows(num_rows, hidden * (top_k + num_shared), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      float* projected = &scratch_.projected[r * hidden];
+      std::fill(projected, projected + hidden, 0.0f);
+      for (int64_t j = 0; j < top_k; ++j) {
+        const float weight = expert_weights[r * top_k + j];
+        const float* routed =
+            &scratch_.expert_output[scratch_.slot_gathered[r * top_k + j] * hidden];
+        for (int64_t i = 0; i < hidden; ++i) projected[i] += weight * routed[i];
+      }
+      for (int64_t shared = 0; shared < num_shared; ++shared) {
+        const float* output =
+            &scratch_.expert_output[((num_slots + shared * num_rows) + r) * hidden];
+        for (int64_t i = 0; i < hidden; ++i) projected[i] += output[i];
+      }
     }
-  }
-  for (const MlpWeights& shared : moe.shared_experts) {
-    RunMlp(shared, scratch_.normed.data(), num_rows, scratch_.expert_output.data());
-    for (int64_t i = 0; i < num_rows * hidden; ++i) projected[i] += scratch_.expert_output[i];
-  }
+  });
 }
 
 void ModelRunner::ComputeLogits(absl::Span<const ForwardSequence> batch) {
@@ -619,11 +714,16 @@ void ModelRunner::ComputeLogits(absl::Span<const ForwardSequence> batch) {
                               : batch[s].logits == LogitsMode::kLastPosition ? end_row - 1
                                                                              : end_row;
     for (int64_t row = begin_row; row < end_row; ++row) {
-      RmsNorm(&scratch_.hidden[row * hidden], final_norm_.data(), hidden, eps,
-              &scratch_.logits_hidden[logits_row++ * hidden]);
+      scratch_.logits_source[logits_row++] = row;
     }
   }
   scratch_.logits_rows[batch.size()] = logits_row;
+  ParallelRows(logits_row, hidden, [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      RmsNorm(&scratch_.hidden[scratch_.logits_source[row] * hidden], final_norm_.data(), hidden,
+              eps, &scratch_.logits_hidden[row * hidden]);
+    }
+  });
   if (logits_row > 0) {
     const Product lm_head[] = {{scratch_.logits_hidden.data(), ViewWeightMatrix(weights_.lm_head),
                                 nullptr, scratch_.logits.data()}};

@@ -15,10 +15,16 @@
 //
 // Parallelism: a runner made with ModelRunnerOptions::num_threads = T owns a ThreadPool of T
 // threads (the caller's included) and splits each step of Forward over it: matmuls over output
-// features (MatMulOutputs on disjoint slices), attention over (sequence, query head) pairs. Only
-// the assignment of whole output elements to threads changes; every element is computed by the
-// same code in the same reduction order, so logits and KV are bitwise the same for any T.
-// Elementwise work (norms, RoPE, residual adds, routing) stays on the calling thread.
+// features (MatMulOutputs on disjoint slices; an MLP's SwiGLU runs inside its gate/up slices, and
+// all experts of a MoE layer share the same regions), attention over (sequence, query head)
+// pairs, and the row-wise steps (embedding, norms, q/k norms with RoPE, residual adds, MoE
+// routing, gathering and mixing, the final norm) over ranges of rows — each residual add fused
+// with the norm that follows it. Row-wise steps too small to pay for a parallel region
+// (kMinElementsPerRowTask in forward.cc) run on the calling thread. Only the assignment of whole
+// rows or output elements to threads changes; every value is computed by the same code in the
+// same reduction order, so logits and KV are bitwise the same for any T. What stays serial: KV
+// writes and run gathering (KvSequence is not thread-safe), building attention tasks and grouping
+// MoE slots by expert, all O(rows) bookkeeping.
 #ifndef MINIMIND_ENGINE_MODEL_FORWARD_H_
 #define MINIMIND_ENGINE_MODEL_FORWARD_H_
 
@@ -26,6 +32,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "engine/kernels/matmul.h"
@@ -123,6 +130,18 @@ class ModelRunner {
     std::vector<float> k_norm;               // [head_dim]
   };
 
+  // One SwiGLU MLP of a RunMlps call: output[r, :] = down(silu(gate(input[r, :])) · up(...)) for
+  // r < num_rows, with gate/up [num_rows, width] scratch of its own. input, output: [num_rows,
+  // hidden], distinct from the scratch.
+  struct MlpJob {
+    const MlpWeights* weights;
+    const float* input;
+    int64_t num_rows;
+    float* gate;
+    float* up;
+    float* output;
+  };
+
   // One product out[r, :] = x[r, :] · weightᵀ + bias of a ParallelMatMuls call.
   struct Product {
     const float* x;
@@ -135,10 +154,17 @@ class ModelRunner {
 
   // Every product over `num_rows` rows, each split over the pool by output features.
   void ParallelMatMuls(int64_t num_rows, absl::Span<const Product> products);
+  // fn(begin, end) over row ranges that partition [0, num_rows), over the pool when the rows hold
+  // enough work (num_rows · elements_per_row) to pay for a parallel region, else in one call.
+  void ParallelRows(int64_t num_rows, int64_t elements_per_row,
+                    absl::FunctionRef<void(int64_t begin, int64_t end)> fn);
 
   absl::Status Validate(absl::Span<const ForwardSequence> batch) const;
   absl::Status ResizeKv(absl::Span<const ForwardSequence> batch);
-  void Embed(absl::Span<const ForwardSequence> batch);
+  // hidden = the embeddings of scratch_.tokens; normed = layer 0's input norm of them.
+  void Embed();
+  // hidden += projected, then normed = RmsNorm(hidden) with `norm` (none when null), row by row.
+  void ResidualAndNorm(const float* norm);
   void AttentionLayer(int64_t layer, absl::Span<const ForwardSequence> batch);
   // Gathers the KV runs of every (sequence, kv head) of `layer` into scratch_.runs.
   void GatherRuns(int64_t layer, absl::Span<const ForwardSequence> batch);
@@ -146,9 +172,8 @@ class ModelRunner {
   // sequence) with worker's scratch.
   void AttendTask(const ForwardScratch::AttentionTask& task, int worker);
   void MlpLayer(int64_t layer);
-  // output[r, :] = the SwiGLU MLP of input[r, :] for r < num_rows; input, output: [num_rows,
-  // hidden], distinct from `gate`/`up` scratch.
-  void RunMlp(const MlpWeights& mlp, const float* input, int64_t num_rows, float* output);
+  // Every job, in two parallel regions for all of them.
+  void RunMlps(absl::Span<const MlpJob> jobs);
   void RunMoe(const MoeWeights& moe, int64_t num_rows);
   void ComputeLogits(absl::Span<const ForwardSequence> batch);
 
@@ -160,6 +185,7 @@ class ModelRunner {
   int64_t max_mlp_width_ = 0;                // Widest dense or expert MLP.
   int64_t num_tokens_ = 0;                   // N of the current call.
   ForwardScratch scratch_;
+  std::vector<MlpJob> mlp_jobs_;      // A MoE layer's experts; rebuilt per layer, capacity reused.
   std::unique_ptr<ThreadPool> pool_;  // Never null.
 };
 

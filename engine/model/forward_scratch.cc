@@ -22,6 +22,8 @@ void ForwardScratch::Reserve(const ModelConfig& config, int64_t max_mlp_width, i
   const int64_t n = num_tokens;
   const int64_t hidden_size = config.hidden_size;
   const int64_t top_k = std::max<int64_t>(config.experts_per_token, 1);
+  const int64_t mlp_rows = config.num_experts > 0 ? n * (top_k + config.num_shared_experts) : n;
+  Grow(tokens, n);
   Grow(positions, n);
   Grow(sequence_rows, batch_size + 1);
   Grow(hidden, n * hidden_size);
@@ -31,16 +33,17 @@ void ForwardScratch::Reserve(const ModelConfig& config, int64_t max_mlp_width, i
   Grow(v, n * config.kv_dim());
   Grow(attention, n * config.q_dim());
   Grow(projected, n * hidden_size);
-  Grow(gate, n * max_mlp_width);
-  Grow(up, n * max_mlp_width);
+  Grow(gate, mlp_rows * max_mlp_width);
+  Grow(up, mlp_rows * max_mlp_width);
   if (config.num_experts > 0) {
     Grow(router_probs, n * config.num_experts);
     Grow(expert_ids, n * top_k);
     Grow(expert_weights, n * top_k);
-    Grow(routed, n * top_k * hidden_size);
-    Grow(expert_slots, n);
-    Grow(expert_input, n * hidden_size);
-    Grow(expert_output, n * hidden_size);
+    Grow(expert_begin, config.num_experts + 1);
+    Grow(expert_slots, n * top_k);
+    Grow(slot_gathered, n * top_k);
+    Grow(expert_input, n * top_k * hidden_size);
+    Grow(expert_output, mlp_rows * hidden_size);
   }
   Grow(run_begin, batch_size * config.num_kv_heads + 1);
   if (static_cast<int64_t>(attention_workers.size()) < num_workers) {
@@ -54,6 +57,7 @@ void ForwardScratch::Reserve(const ModelConfig& config, int64_t max_mlp_width, i
     Grow(worker.scratch, AttendQueriesScratchSize(queries_per_task, max_keys, config.head_dim));
   }
   Grow(logits_rows, batch_size + 1);
+  Grow(logits_source, num_logits_rows);
   Grow(logits_hidden, num_logits_rows * hidden_size);
   Grow(logits, num_logits_rows * config.vocab_size);
 }

@@ -5,8 +5,10 @@
 // (`attention_workers[worker]`).
 //
 // Shape names: N = new tokens in the batch (all sequences, in batch order), R = logits rows
-// requested, K = experts per token, E = experts, W = widest MLP (dense or expert), S = most
-// positions one query attends to, B = sequences in the batch, H = kv heads, T = worker threads.
+// requested, K = experts per token, E = experts, X = shared experts, M = rows all MLPs of one
+// layer run (N for a dense layer, N · (K + X) for a MoE one), W = widest MLP (dense or expert),
+// S = most positions one query attends to, B = sequences in the batch, H = kv heads,
+// T = worker threads.
 #ifndef MINIMIND_ENGINE_MODEL_FORWARD_SCRATCH_H_
 #define MINIMIND_ENGINE_MODEL_FORWARD_SCRATCH_H_
 
@@ -32,6 +34,7 @@ struct ForwardScratch {
                int64_t num_workers = 1);
 
   // Token bookkeeping.
+  std::vector<int32_t> tokens;         // [N] token id of each row
   std::vector<int64_t> positions;      // [N] absolute position of each token row
   std::vector<int64_t> sequence_rows;  // [B + 1] first token row of each sequence, then N
 
@@ -44,18 +47,20 @@ struct ForwardScratch {
   std::vector<float> attention;  // [N, num_heads · head_dim]  heads concatenated
   std::vector<float> projected;  // [N, hidden]  o_proj or MLP output, added to `hidden`
 
-  // Feed-forward.
-  std::vector<float> gate;  // [N, W]  gate projection, then silu(gate) · up
-  std::vector<float> up;    // [N, W]
+  // Feed-forward. A MoE layer runs all its experts at once, each on its own rows of these.
+  std::vector<float> gate;  // [M, W]  gate projection, then silu(gate) · up
+  std::vector<float> up;    // [M, W]
 
-  // Mixture of experts.
-  std::vector<float> router_probs;    // [N, E]  router logits, then their softmax
-  std::vector<int64_t> expert_ids;    // [N, K]  chosen experts by descending probability
-  std::vector<float> expert_weights;  // [N, K]  their weights (renormalised if configured)
-  std::vector<float> routed;          // [N, K, hidden]  output of each chosen expert
-  std::vector<int64_t> expert_slots;  // [N]  (row · K + rank) of the rows one expert serves
-  std::vector<float> expert_input;    // [N, hidden]  those rows of `normed`, gathered
-  std::vector<float> expert_output;   // [N, hidden]  one expert's (or shared expert's) output
+  // Mixture of experts. A slot is (row · K + rank); gathered rows are grouped by expert.
+  std::vector<float> router_probs;     // [N, E]  router logits, then their softmax
+  std::vector<int64_t> expert_ids;     // [N, K]  chosen experts by descending probability
+  std::vector<float> expert_weights;   // [N, K]  their weights (renormalised if configured)
+  std::vector<int64_t> expert_begin;   // [E + 1]  first gathered row of each expert, then N · K
+  std::vector<int64_t> expert_slots;   // [N · K]  the slot of each gathered row
+  std::vector<int64_t> slot_gathered;  // [N · K]  the gathered row of each slot
+  std::vector<float> expert_input;     // [N · K, hidden]  the gathered rows of `normed`
+  std::vector<float> expert_output;    // [N · (K + X), hidden]  routed rows in gathered order,
+                                       // then each shared expert's N rows
 
   // Attention. The runs of every (sequence, kv head) of the current layer are gathered on the
   // calling thread (KvSequence promises no thread-safety), then read by the workers.
@@ -80,9 +85,10 @@ struct ForwardScratch {
   std::vector<AttentionWorker> attention_workers;  // [T]  one per worker of the pool
 
   // Output.
-  std::vector<int64_t> logits_rows;  // [B + 1] first logits row of each sequence, then R
-  std::vector<float> logits_hidden;  // [R, hidden]  final-normed rows that want logits
-  std::vector<float> logits;         // [R, vocab]
+  std::vector<int64_t> logits_rows;    // [B + 1] first logits row of each sequence, then R
+  std::vector<int64_t> logits_source;  // [R]  the token row each logits row is computed from
+  std::vector<float> logits_hidden;    // [R, hidden]  final-normed rows that want logits
+  std::vector<float> logits;           // [R, vocab]
 };
 
 }  // namespace minimind

@@ -15,6 +15,7 @@ ModelConfig MoeConfig() {
   config.head_dim = 6;
   config.num_experts = 5;
   config.experts_per_token = 2;
+  config.num_shared_experts = 1;
   return config;
 }
 
@@ -25,9 +26,14 @@ TEST(ForwardScratchTest, ReserveSizesEveryBufferForTheBatch) {
   EXPECT_EQ(scratch.hidden.size(), 3u * 8);
   EXPECT_EQ(scratch.q.size(), 3u * 24);
   EXPECT_EQ(scratch.k.size(), 3u * 12);
-  EXPECT_EQ(scratch.gate.size(), 3u * 12);
+  // A MoE layer's MLP rows: 3 tokens x (2 routed experts + 1 shared expert).
+  EXPECT_EQ(scratch.gate.size(), 3u * 3 * 12);
   EXPECT_EQ(scratch.router_probs.size(), 3u * 5);
-  EXPECT_EQ(scratch.routed.size(), 3u * 2 * 8);
+  EXPECT_EQ(scratch.expert_begin.size(), 5u + 1);
+  EXPECT_EQ(scratch.expert_slots.size(), 3u * 2);
+  EXPECT_EQ(scratch.slot_gathered.size(), 3u * 2);
+  EXPECT_EQ(scratch.expert_input.size(), 3u * 2 * 8);
+  EXPECT_EQ(scratch.expert_output.size(), 3u * 3 * 8);
   ASSERT_EQ(scratch.attention_workers.size(), 1u);
   // kAttentionTokensPerTask tokens x 2 query heads per kv head = 8 queries per task: their
   // scores over 40 keys, then one chunk of widened rows.
@@ -35,6 +41,7 @@ TEST(ForwardScratchTest, ReserveSizesEveryBufferForTheBatch) {
   EXPECT_EQ(scratch.attention_workers[0].scratch.size(), 8u * 40 + kAttentionKeyChunk * 6);
   EXPECT_EQ(scratch.run_begin.size(), 2u * 2 + 1);
   EXPECT_EQ(scratch.sequence_rows.size(), 3u);
+  EXPECT_EQ(scratch.logits_source.size(), 2u);
   EXPECT_EQ(scratch.logits.size(), 2u * 100);
 }
 

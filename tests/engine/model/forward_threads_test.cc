@@ -1,5 +1,7 @@
 // ModelRunner with a worker pool: logits and KV are bitwise the same for 1, 2 and 3 threads,
-// for every tiny test checkpoint, over batched prefill, batched decoding and a mixed batch.
+// for every tiny test checkpoint, over batched prefill, batched decoding and a mixed batch; and
+// the same for random checkpoints wide enough that the row-wise steps (norms, RoPE, residuals,
+// MoE routing, gathering and mixing) are split over the pool too, not only the matmuls.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -14,6 +16,7 @@
 #include "engine/model/contiguous_kv_sequence.h"
 #include "engine/model/forward.h"
 #include "engine/model/kv_sequence.h"
+#include "engine/model/random_checkpoint.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -159,6 +162,69 @@ INSTANTIATE_TEST_SUITE_P(AllTinyModels, ForwardThreadsTest, ::testing::ValuesIn(
                            std::string name = info.param;
                            std::replace(name.begin(), name.end(), '-', '_');
                            return name;
+                         });
+
+// Random checkpoints of each architecture family (hidden 256, 2 layers, f32), with prompts of 5,
+// 40 and 300 tokens: the batched prefill holds 368 rows, enough for every row-wise step to
+// run in several tasks (the MoE shapes route 16 experts × top 4, so routing splits as well).
+struct RandomShape {
+  const char* name;
+  Architecture architecture;
+  int64_t num_experts;
+  int64_t experts_per_token;
+  int64_t num_shared_experts;
+};
+
+constexpr RandomShape kRandomShapes[] = {
+    {"llama", Architecture::kLlama, 0, 2, 0},
+    {"qwen3", Architecture::kQwen3, 0, 2, 0},
+    {"qwen3_moe", Architecture::kQwen3Moe, 16, 4, 0},
+    {"minimind_moe", Architecture::kMiniMind, 16, 4, 1},
+};
+
+absl::StatusOr<Model> LoadRandomModel(const RandomShape& shape) {
+  RandomCheckpointOptions options;
+  options.architecture = shape.architecture;
+  options.vocab_size = 512;
+  options.num_layers = 2;
+  options.num_experts = shape.num_experts;
+  options.experts_per_token = shape.experts_per_token;
+  options.num_shared_experts = shape.num_shared_experts;
+  options.seed = 7;
+  const std::filesystem::path directory =
+      std::filesystem::path(::testing::TempDir()) / (std::string("forward_threads_") + shape.name);
+  if (absl::Status written = WriteRandomCheckpoint(options, directory.string()); !written.ok()) {
+    return written;
+  }
+  return LoadModel(directory.string());
+}
+
+class ForwardThreadsWideTest : public ::testing::TestWithParam<RandomShape> {};
+
+TEST_P(ForwardThreadsWideTest, RowWiseStepsSplitOverThreadsGiveTheSameBits) {
+  absl::StatusOr<Model> model = LoadRandomModel(GetParam());
+  ASSERT_TRUE(model.ok()) << model.status();
+  std::vector<std::vector<int32_t>> prompts;
+  for (const int64_t length : {5, 40, 300}) {
+    std::vector<int32_t> prompt(length);
+    for (int64_t i = 0; i < length; ++i) {
+      prompt[i] = static_cast<int32_t>((i * 2654435761u + length) % 512);
+    }
+    prompts.push_back(prompt);
+  }
+  const RunOutput one = RunScenario(*model, prompts, 1);
+  ASSERT_EQ(one.logits.size() / model->config.vocab_size, 7u + 16u + 20u);
+  ASSERT_FALSE(one.kv.empty());
+  for (const int threads : {2, 3}) {
+    const RunOutput many = RunScenario(*model, prompts, threads);
+    EXPECT_TRUE(BitwiseEqual(many.logits, one.logits)) << threads << " threads: logits differ";
+    EXPECT_TRUE(BitwiseEqual(many.kv, one.kv)) << threads << " threads: KV differs";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(RandomShapes, ForwardThreadsWideTest, ::testing::ValuesIn(kRandomShapes),
+                         [](const ::testing::TestParamInfo<RandomShape>& info) {
+                           return std::string(info.param.name);
                          });
 
 TEST(ModelRunnerOptionsTest, ThreadCountOutOfRangeIsInvalidArgument) {
