@@ -1,15 +1,25 @@
 #include "engine/kernels/attention.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
 #include "absl/types/span.h"
 #include "engine/kernels/float_convert.h"
-#include "engine/kernels/lanes.h"
 #include "engine/kernels/reduction.h"
 #include "engine/kernels/softmax.h"
 
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "engine/kernels/attention.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+// Per-target headers after highway.h.
+#include "engine/kernels/lanes-inl.h"
+#include "engine/kernels/simd_target.h"
+
+#ifndef MINIMIND_ENGINE_KERNELS_ATTENTION_ONCE_
+#define MINIMIND_ENGINE_KERNELS_ATTENTION_ONCE_
 namespace minimind {
 namespace {
 
@@ -79,17 +89,27 @@ void ForEachChunk(absl::Span<const KvRun> runs, bool values, int64_t limit, int6
   }
 }
 
+}  // namespace
+}  // namespace minimind
+#endif  // MINIMIND_ENGINE_KERNELS_ATTENTION_ONCE_
+
+HWY_BEFORE_NAMESPACE();
+namespace minimind {
+namespace HWY_NAMESPACE {
+
 // out[k] = Dot(query, rows + k * stride, n) * scale for k < 8, bit for bit: eight dot products
 // in reduction.h's order, interleaved so that their dependency chains overlap, and their lanes
 // combined together (lanes.h). n % 8 == 0.
 void ScaledDot8(const float* query, const float* rows, int64_t stride, int64_t n, float scale,
                 float* out) {
-  Lanes sums[kDotLanes] = {};
+  Lanes sums[kDotLanes];
+  for (int k = 0; k < kDotLanes; ++k) sums[k] = ZeroLanes();
   for (int64_t i = 0; i < n; i += kDotLanes) {
     const Lanes q = LoadLanes(query + i);
-    for (int k = 0; k < kDotLanes; ++k) sums[k] += q * LoadLanes(rows + k * stride + i);
+    for (int k = 0; k < kDotLanes; ++k)
+      sums[k] = MulAdd(q, LoadLanes(rows + k * stride + i), sums[k]);
   }
-  StoreLanes(CombineEightLaneVectors(sums) * scale, out);
+  StoreLanes(Mul(CombineEightLaneVectors(sums), SetLanes(scale)), out);
 }
 
 // out[j .. j + 8·kVectors) += probs[t] * rows[t * stride + j ..] for t = 0, 1, ..., count - 1 in
@@ -102,8 +122,9 @@ void AddWeightedRowsSlice(const float* probs, const float* rows, int64_t stride,
   for (int v = 0; v < kVectors; ++v) sums[v] = LoadLanes(out + j + v * kDotLanes);
   for (int64_t t = 0; t < count; ++t) {
     const float* row = rows + t * stride + j;
-    const Lanes prob = Lanes{} + probs[t];
-    for (int v = 0; v < kVectors; ++v) sums[v] += prob * LoadLanes(row + v * kDotLanes);
+    const Lanes prob = SetLanes(probs[t]);
+    for (int v = 0; v < kVectors; ++v)
+      sums[v] = MulAdd(prob, LoadLanes(row + v * kDotLanes), sums[v]);
   }
   for (int v = 0; v < kVectors; ++v) StoreLanes(sums[v], out + j + v * kDotLanes);
 }
@@ -125,15 +146,13 @@ void AddWeightedRows(const float* probs, const float* rows, int64_t stride, int6
   }
   for (; j < head_dim; ++j) {
     float sum = out[j];
-    for (int64_t t = 0; t < count; ++t) sum += probs[t] * rows[t * stride + j];
+    for (int64_t t = 0; t < count; ++t) sum = std::fma(probs[t], rows[t * stride + j], sum);
     out[j] = sum;
   }
 }
 
-}  // namespace
-
-void AttendQueries(absl::Span<const AttentionQuery> queries, int64_t head_dim,
-                   absl::Span<const KvRun> runs, float scale, float* scratch) {
+void AttendQueriesImpl(absl::Span<const AttentionQuery> queries, int64_t head_dim,
+                       absl::Span<const KvRun> runs, float scale, float* scratch) {
   int64_t max_keys = 0;
   for (const AttentionQuery& query : queries) max_keys = std::max(max_keys, query.num_keys);
   float* scores = scratch;  // [queries, max_keys]
@@ -171,6 +190,22 @@ void AttendQueries(absl::Span<const AttentionQuery> queries, int64_t head_dim,
                });
 }
 
+}  // namespace HWY_NAMESPACE
+}  // namespace minimind
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace minimind {
+
+HWY_EXPORT(AttendQueriesImpl);
+
+void AttendQueries(absl::Span<const AttentionQuery> queries, int64_t head_dim,
+                   absl::Span<const KvRun> runs, float scale, float* scratch) {
+  ChooseSimdTargetOnce();
+  HWY_DYNAMIC_DISPATCH(AttendQueriesImpl)(queries, head_dim, runs, scale, scratch);
+}
+
+// The plain reference (scalar code, the same on every target).
 void AttendQuery(const float* query, int64_t head_dim, absl::Span<const KvRun> runs,
                  int64_t num_keys, float scale, float* scores, float* row, float* out) {
   int64_t position = 0;
@@ -193,7 +228,7 @@ void AttendQuery(const float* query, int64_t head_dim, absl::Span<const KvRun> r
     for (int64_t t = 0; t < count; ++t) {
       const float* value = RowAsF32(run, run.values, run.value_scales, t, head_dim, row);
       const float prob = scores[position + t];
-      for (int64_t j = 0; j < head_dim; ++j) out[j] += prob * value[j];
+      for (int64_t j = 0; j < head_dim; ++j) out[j] = std::fma(prob, value[j], out[j]);
     }
     position += count;
     if (position == num_keys) break;
@@ -201,3 +236,4 @@ void AttendQuery(const float* query, int64_t head_dim, absl::Span<const KvRun> r
 }
 
 }  // namespace minimind
+#endif  // HWY_ONCE

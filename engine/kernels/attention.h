@@ -6,7 +6,8 @@
 // Math (f32), for positions p < num_keys:
 //   score_p = Dot(query, key_p) * scale                    (reduction.h's order over head_dim)
 //   prob_p  = exp(score_p - max_q score_q) / Σ_q exp(...)   (softmax.h)
-//   out[j]  = Σ_p prob_p * value_p[j], added in increasing p starting from +0
+//   out[j]  = Σ_p prob_p * value_p[j], added in increasing p starting from +0, each term fused:
+//             out[j] = fma(prob_p, value_p[j], out[j]) (one rounding, on every SIMD target)
 // Determinism: the result depends only on the query and the cached values of positions
 // [0, num_keys) — never on how the runs split those positions, or on whether the keys were
 // written by one prefill or one token at a time (the stored rows are bitwise the same).

@@ -5,12 +5,21 @@
 #include <cstring>
 #include <vector>
 
+#include "engine/base/dtype.h"
 #include "engine/kernels/float_convert.h"
-#include "engine/kernels/lanes.h"
 #include "engine/kernels/reduction.h"
 
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "engine/kernels/matmul.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+// Per-target headers after highway.h.
+#include "engine/kernels/lanes-inl.h"
+#include "engine/kernels/simd_target.h"
+
+HWY_BEFORE_NAMESPACE();
 namespace minimind {
-namespace {
+namespace HWY_NAMESPACE {
 
 // Loading 8 consecutive weights as f32 lanes, per stored element type. The 16-bit formats widen
 // exactly as float_convert.h does, in registers.
@@ -22,62 +31,51 @@ struct F32Elements {
 
 struct BF16Elements {
   using Element = uint16_t;
-  static Lanes Load(const uint16_t* source) {
-    HalfBits half;
-    std::memcpy(&half, source, sizeof(half));
-    return reinterpret_cast<Lanes>(__builtin_convertvector(half, Bits) << 16);
-  }
+  static Lanes Load(const uint16_t* source) { return LoadLanesBF16(source); }
   static float Widen(uint16_t bits) { return BF16ToF32(bits); }
 };
 
 struct F16Elements {
   using Element = uint16_t;
-  static Lanes Load(const uint16_t* source) {
-    HalfBits half;
-    std::memcpy(&half, source, sizeof(half));
-    const Bits bits = __builtin_convertvector(half, Bits);
-    const Bits sign = (bits & 0x8000u) << 16;
-    const Bits magnitude = bits & 0x7fffu;
-    const Lanes scaled = reinterpret_cast<Lanes>(magnitude << 13) * 0x1p112f;
-    // A vector comparison yields all-ones lanes where true.
-    const Bits inf_or_nan = reinterpret_cast<Bits>(magnitude >= 0x7c00u) & 0x7f800000u;
-    return reinterpret_cast<Lanes>(reinterpret_cast<Bits>(scaled) | inf_or_nan | sign);
-  }
+  static Lanes Load(const uint16_t* source) { return LoadLanesF16(source); }
   static float Widen(uint16_t bits) { return F16ToF32(bits); }
 };
 
-// Register tile of the micro-kernel: up to kRowTile activation rows × kOutTile weight rows, each
-// output with its own accumulator (8 registers), so the additions of different outputs overlap
-// instead of waiting on one another (f32 weights, and 16-bit weights widened once per call).
-constexpr int kRowTile = 2;
-constexpr int kOutTile = 4;
-// Below this many activation rows, 16-bit weights are widened in registers as they are used;
-// from it on, each group of kOutTile weight rows is widened once into a buffer and reused by all
-// activation rows. The results are identical (widening is exact); only the speed differs.
-constexpr int64_t kWidenOnceMinRows = 4;
+// The GEMM micro-kernel's register tile: kGemmRows activation rows × kGemmOuts weight rows, one
+// 8-lane accumulator each (12 AVX2 registers, plus 4 + 3 for the loaded rows; the compiler folds
+// some loads into the FMAs). Used from kGemmRows activation rows on (prefill).
+constexpr int kGemmRows = 4;
+constexpr int kGemmOuts = 3;
+// Weight rows per panel: the panel ([kPanelOuts, n], f32, e.g. 96 KiB for n = 512) stays in L2
+// while every row tile of the activations runs over it, and a row tile ([kGemmRows, n]) stays in
+// L1 while it meets each output tile of the panel. 16-bit weights are widened once per panel.
+constexpr int64_t kPanelOuts = 16 * kGemmOuts;
+// Fewer rows (decoding): kSmallRows × kSmallOuts tiles reading the weights in place.
+constexpr int kSmallRows = 2;
+constexpr int kSmallOuts = 4;
 
 // out[a * out_stride + b] = Dot(x[a, :], w[b, :]) for a < kRows, b < kOuts, in reduction.h's
 // order. x: [kRows, n] with row stride n; w: [kOuts, n] in Elements' type, row stride n.
-// Kept out of line so that GCC allocates each instantiation's registers on its own.
+// Kept out of line so that the compiler allocates each instantiation's registers on its own.
 template <typename Elements, int kRows, int kOuts>
-[[gnu::noinline]] void DotTile(const float* x, const typename Elements::Element* w, int64_t n,
-                               float* out, int64_t out_stride) {
-  Lanes sums[kRows][kOuts] = {};
+HWY_NOINLINE void DotTile(const float* x, const typename Elements::Element* w, int64_t n,
+                          float* out, int64_t out_stride) {
+  Lanes sums[kRows][kOuts];
+  for (int a = 0; a < kRows; ++a) {
+    for (int b = 0; b < kOuts; ++b) sums[a][b] = ZeroLanes();
+  }
   int64_t i = 0;
   for (; i + kDotLanes <= n; i += kDotLanes) {
     Lanes x_block[kRows];
-#pragma GCC unroll 8
-    for (int a = 0; a < kRows; ++a) x_block[a] = F32Elements::Load(x + a * n + i);
-#pragma GCC unroll 8
+    for (int a = 0; a < kRows; ++a) x_block[a] = LoadLanes(x + a * n + i);
     for (int b = 0; b < kOuts; ++b) {
       const Lanes w_block = Elements::Load(w + b * n + i);
-#pragma GCC unroll 8
-      for (int a = 0; a < kRows; ++a) sums[a][b] += x_block[a] * w_block;
+      for (int a = 0; a < kRows; ++a) sums[a][b] = MulAdd(x_block[a], w_block, sums[a][b]);
     }
   }
   if (i < n) {
     // The last partial block, zero-padded. Lanes start at +0 and so are never -0, which makes
-    // adding the padding's +0 products an exact no-op: the result is as if the lanes stopped.
+    // fusing the padding's +0 products an exact no-op: the result is as if the lanes stopped.
     float x_tail[kRows][kDotLanes] = {};
     float w_tail[kOuts][kDotLanes] = {};
     for (int j = 0; i + j < n; ++j) {
@@ -86,7 +84,7 @@ template <typename Elements, int kRows, int kOuts>
     }
     for (int b = 0; b < kOuts; ++b) {
       for (int a = 0; a < kRows; ++a) {
-        sums[a][b] += F32Elements::Load(x_tail[a]) * F32Elements::Load(w_tail[b]);
+        sums[a][b] = MulAdd(LoadLanes(x_tail[a]), LoadLanes(w_tail[b]), sums[a][b]);
       }
     }
   }
@@ -95,49 +93,69 @@ template <typename Elements, int kRows, int kOuts>
   }
 }
 
-// All rows of x against kOuts weight rows `w` ([kOuts, n], row stride n), writing columns
-// [0, kOuts) of `out` (row stride out_stride).
-template <typename Elements, int kOuts>
+// Rows [0, num_rows) of x against kOuts weight rows `w` ([kOuts, n]), kRows rows at a time,
+// writing columns [0, kOuts) of `out` (row stride out_stride).
+template <typename Elements, int kRows, int kOuts>
 void DotAllRows(const float* x, int64_t num_rows, const typename Elements::Element* w, int64_t n,
                 float* out, int64_t out_stride) {
   int64_t r = 0;
-  for (; r + kRowTile <= num_rows; r += kRowTile) {
-    DotTile<Elements, kRowTile, kOuts>(x + r * n, w, n, out + r * out_stride, out_stride);
+  for (; r + kRows <= num_rows; r += kRows) {
+    DotTile<Elements, kRows, kOuts>(x + r * n, w, n, out + r * out_stride, out_stride);
   }
   for (; r < num_rows; ++r) {
     DotTile<Elements, 1, kOuts>(x + r * n, w, n, out + r * out_stride, out_stride);
   }
 }
 
-// Outputs [out_begin, out_end) of x · Wᵀ, reading W ([rows, n], in Elements' type) directly,
-// kOuts weight rows at a time.
+// Outputs [out_begin, out_end) of x · Wᵀ for few rows, reading W ([rows, n], in Elements' type)
+// directly, kOuts weight rows at a time.
 template <typename Elements, int kOuts>
-void DotOutputs(const float* x, int64_t num_rows, const typename Elements::Element* w, int64_t n,
-                int64_t out_begin, int64_t out_end, float* out, int64_t out_stride) {
+void SmallOutputs(const float* x, int64_t num_rows, const typename Elements::Element* w, int64_t n,
+                  int64_t out_begin, int64_t out_end, float* out, int64_t out_stride) {
   int64_t o = out_begin;
   for (; o + kOuts <= out_end; o += kOuts) {
-    DotAllRows<Elements, kOuts>(x, num_rows, w + o * n, n, out + o, out_stride);
+    DotAllRows<Elements, kSmallRows, kOuts>(x, num_rows, w + o * n, n, out + o, out_stride);
   }
-  for (; o < out_end; ++o) DotAllRows<Elements, 1>(x, num_rows, w + o * n, n, out + o, out_stride);
+  for (; o < out_end; ++o) {
+    DotAllRows<Elements, kSmallRows, 1>(x, num_rows, w + o * n, n, out + o, out_stride);
+  }
+}
+
+// One panel of `count` f32 weight rows (w: [count, n]) against every activation row, writing
+// columns [0, count) of `out`: each row tile meets every output tile of the panel in turn.
+void GemmPanel(const float* x, int64_t num_rows, const float* w, int64_t count, int64_t n,
+               float* out, int64_t out_stride) {
+  int64_t r = 0;
+  for (; r + kGemmRows <= num_rows; r += kGemmRows) {
+    const float* x_tile = x + r * n;
+    float* out_tile = out + r * out_stride;
+    int64_t b = 0;
+    for (; b + kGemmOuts <= count; b += kGemmOuts) {
+      DotTile<F32Elements, kGemmRows, kGemmOuts>(x_tile, w + b * n, n, out_tile + b, out_stride);
+    }
+    for (; b < count; ++b) {
+      DotTile<F32Elements, kGemmRows, 1>(x_tile, w + b * n, n, out_tile + b, out_stride);
+    }
+  }
+  if (r < num_rows) {
+    SmallOutputs<F32Elements, kGemmOuts>(x + r * n, num_rows - r, w, n, 0, count,
+                                         out + r * out_stride, out_stride);
+  }
 }
 
 // dst[0, count) = src[0, count) widened to f32.
 void WidenToF32(DType dtype, const void* src, int64_t count, float* dst) {
-  switch (dtype) {
-    case DType::kF32:
-      std::memcpy(dst, src, static_cast<size_t>(count) * sizeof(float));
-      return;
-    case DType::kF16: {
-      const uint16_t* bits = static_cast<const uint16_t*>(src);
-      for (int64_t i = 0; i < count; ++i) dst[i] = F16ToF32(bits[i]);
-      return;
-    }
-    case DType::kBF16: {
-      const uint16_t* bits = static_cast<const uint16_t*>(src);
-      for (int64_t i = 0; i < count; ++i) dst[i] = BF16ToF32(bits[i]);
-      return;
-    }
+  if (dtype == DType::kF32) {
+    std::memcpy(dst, src, static_cast<size_t>(count) * sizeof(float));
+    return;
   }
+  const uint16_t* bits = static_cast<const uint16_t*>(src);
+  const bool f16 = dtype == DType::kF16;
+  int64_t i = 0;
+  for (; i + kDotLanes <= count; i += kDotLanes) {
+    StoreLanes(f16 ? LoadLanesF16(bits + i) : LoadLanesBF16(bits + i), dst + i);
+  }
+  for (; i < count; ++i) dst[i] = f16 ? F16ToF32(bits[i]) : BF16ToF32(bits[i]);
 }
 
 const unsigned char* RowAddress(const WeightMatrix& weight, int64_t row) {
@@ -145,49 +163,46 @@ const unsigned char* RowAddress(const WeightMatrix& weight, int64_t row) {
          static_cast<size_t>(row * weight.cols) * DTypeSize(weight.dtype);
 }
 
-// 16-bit weights for many activation rows: widen kOutTile weight rows at a time into a buffer,
-// then run the f32 kernel over every activation row.
-void WidenOnceOutputs(const float* x, int64_t num_rows, const WeightMatrix& weight,
-                      int64_t out_begin, int64_t out_end, float* out) {
+// Many activation rows: panels of kPanelOuts weight rows (16-bit ones widened into a buffer once
+// per panel) through the register-blocked micro-kernel.
+void GemmOutputs(const float* x, int64_t num_rows, const WeightMatrix& weight, int64_t out_begin,
+                 int64_t out_end, float* out) {
   const int64_t n = weight.cols;
-  std::vector<float> widened(kOutTile * n);  // [kOutTile, n]
-  for (int64_t o = out_begin; o < out_end; o += kOutTile) {
-    const int64_t count = std::min<int64_t>(kOutTile, out_end - o);
-    WidenToF32(weight.dtype, RowAddress(weight, o), count * n, widened.data());
-    DotOutputs<F32Elements, kOutTile>(x, num_rows, widened.data(), n, 0, count, out + o,
-                                      weight.rows);
+  std::vector<float> widened;  // [kPanelOuts, n]
+  if (weight.dtype != DType::kF32) widened.resize(kPanelOuts * n);
+  for (int64_t o = out_begin; o < out_end; o += kPanelOuts) {
+    const int64_t count = std::min<int64_t>(kPanelOuts, out_end - o);
+    const float* panel = static_cast<const float*>(weight.data) + o * n;
+    if (weight.dtype != DType::kF32) {
+      WidenToF32(weight.dtype, RowAddress(weight, o), count * n, widened.data());
+      panel = widened.data();
+    }
+    GemmPanel(x, num_rows, panel, count, n, out + o, weight.rows);
   }
 }
 
-}  // namespace
-
-void WeightRowToF32(const WeightMatrix& weight, int64_t row, float* row_out) {
+void WeightRowToF32Impl(const WeightMatrix& weight, int64_t row, float* row_out) {
   WidenToF32(weight.dtype, RowAddress(weight, row), weight.cols, row_out);
 }
 
-void MatMul(const float* x, int64_t num_rows, const WeightMatrix& weight, const float* bias,
-            float* out) {
-  MatMulOutputs(x, num_rows, weight, bias, 0, weight.rows, out);
-}
-
-void MatMulOutputs(const float* x, int64_t num_rows, const WeightMatrix& weight, const float* bias,
-                   int64_t out_begin, int64_t out_end, float* out) {
+void MatMulOutputsImpl(const float* x, int64_t num_rows, const WeightMatrix& weight,
+                       const float* bias, int64_t out_begin, int64_t out_end, float* out) {
   const int64_t n = weight.cols;
   const int64_t out_stride = weight.rows;
   // Few rows of 16-bit weights (decoding) stream the weights from memory once and widen them in
   // registers. One weight row at a time: with several rows read in parallel, streaming from DRAM
   // measured up to 2x slower (1.5 vs 2.8 GMAC/s for F16 on the development machine).
-  if (weight.dtype == DType::kF32) {
-    DotOutputs<F32Elements, kOutTile>(x, num_rows, static_cast<const float*>(weight.data), n,
-                                      out_begin, out_end, out, out_stride);
-  } else if (num_rows >= kWidenOnceMinRows) {
-    WidenOnceOutputs(x, num_rows, weight, out_begin, out_end, out);
+  if (num_rows >= kGemmRows) {
+    GemmOutputs(x, num_rows, weight, out_begin, out_end, out);
+  } else if (weight.dtype == DType::kF32) {
+    SmallOutputs<F32Elements, kSmallOuts>(x, num_rows, static_cast<const float*>(weight.data), n,
+                                          out_begin, out_end, out, out_stride);
   } else if (weight.dtype == DType::kF16) {
-    DotOutputs<F16Elements, 1>(x, num_rows, static_cast<const uint16_t*>(weight.data), n, out_begin,
-                               out_end, out, out_stride);
+    SmallOutputs<F16Elements, 1>(x, num_rows, static_cast<const uint16_t*>(weight.data), n,
+                                 out_begin, out_end, out, out_stride);
   } else {
-    DotOutputs<BF16Elements, 1>(x, num_rows, static_cast<const uint16_t*>(weight.data), n,
-                                out_begin, out_end, out, out_stride);
+    SmallOutputs<BF16Elements, 1>(x, num_rows, static_cast<const uint16_t*>(weight.data), n,
+                                  out_begin, out_end, out, out_stride);
   }
   if (bias != nullptr) {
     for (int64_t r = 0; r < num_rows; ++r) {
@@ -197,4 +212,31 @@ void MatMulOutputs(const float* x, int64_t num_rows, const WeightMatrix& weight,
   }
 }
 
+}  // namespace HWY_NAMESPACE
 }  // namespace minimind
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace minimind {
+
+HWY_EXPORT(WeightRowToF32Impl);
+HWY_EXPORT(MatMulOutputsImpl);
+
+void WeightRowToF32(const WeightMatrix& weight, int64_t row, float* row_out) {
+  ChooseSimdTargetOnce();
+  HWY_DYNAMIC_DISPATCH(WeightRowToF32Impl)(weight, row, row_out);
+}
+
+void MatMul(const float* x, int64_t num_rows, const WeightMatrix& weight, const float* bias,
+            float* out) {
+  MatMulOutputs(x, num_rows, weight, bias, 0, weight.rows, out);
+}
+
+void MatMulOutputs(const float* x, int64_t num_rows, const WeightMatrix& weight, const float* bias,
+                   int64_t out_begin, int64_t out_end, float* out) {
+  ChooseSimdTargetOnce();
+  HWY_DYNAMIC_DISPATCH(MatMulOutputsImpl)(x, num_rows, weight, bias, out_begin, out_end, out);
+}
+
+}  // namespace minimind
+#endif  // HWY_ONCE

@@ -82,8 +82,8 @@ TEST_F(AttentionTest, MatchesDoublePrecisionReference) {
 }
 
 // The kernel's arithmetic is exactly specified (attention.h): reduction.h's Dot for each score,
-// SoftmaxInPlace, then the values summed in position order from +0. Any faster implementation
-// must reproduce this scalar statement of it bit for bit.
+// SoftmaxInPlace, then the values summed in position order from +0, each product fused. Any faster
+// implementation must reproduce this scalar statement of it bit for bit.
 TEST_F(AttentionTest, EqualsTheScalarSpecificationBitwise) {
   for (int64_t num_keys : {int64_t{1}, int64_t{7}, int64_t{33}, kPositions}) {
     std::vector<float> scores(num_keys);
@@ -95,7 +95,7 @@ TEST_F(AttentionTest, EqualsTheScalarSpecificationBitwise) {
     std::vector<float> expected(kHeadDim, 0.0f);
     for (int64_t p = 0; p < num_keys; ++p) {
       for (int64_t j = 0; j < kHeadDim; ++j) {
-        expected[j] += scores[p] * values_[p * kStride + kHead * kHeadDim + j];
+        expected[j] = std::fma(scores[p], values_[p * kStride + kHead * kHeadDim + j], expected[j]);
       }
     }
     EXPECT_TRUE(BitwiseEqual(Attend(query_, F32Runs(keys_, values_, 16), num_keys), expected))
