@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "service/auth/tenant.h"
+#include "service/call_target.h"
 #include "service/grpc_status.h"
 #include "service/metrics/service_metrics.h"
 #include "service/outbound_queue.h"
@@ -141,16 +142,6 @@ absl::StatusOr<PreparedCall> Prepare(InferenceService& service, const ServingMod
   if (use_cache) call.request.resume = session.kv;
   return call;
 }
-
-// Where a call's output goes: implemented by the reactors.
-class CallTarget {
- public:
-  virtual ~CallTarget() = default;
-  // Engine thread. `last` marks the final message; the target may be destroyed after it.
-  virtual void Deliver(v1::GenerateResponse message, bool last) = 0;
-  // Engine thread; last call. The target may be destroyed after it.
-  virtual void Fail(grpc::Status status) = 0;
-};
 
 // Receives the engine's callbacks for one call, converts them to proto and commits a session
 // turn. Called on the engine thread only.
@@ -447,6 +438,25 @@ class CompleteReactor final : public grpc::ServerUnaryReactor, public CallTarget
 
 InferenceService::InferenceService(const ServiceDependencies& deps)
     : deps_(deps), id_salt_(std::random_device{}() ^ (uint64_t{std::random_device{}()} << 32)) {}
+
+absl::StatusOr<std::string> InferenceService::StartGeneration(const Tenant& tenant,
+                                                              RequestSlot slot,
+                                                              const v1::GenerateRequest& request,
+                                                              CallTarget* target) {
+  absl::StatusOr<ServingModel*> model = deps_.model.Get();
+  if (!model.ok()) return model.status();
+  absl::StatusOr<PreparedCall> call = Prepare(*this, **model, tenant, request);
+  if (!call.ok()) return call.status();
+  call->slot = std::move(slot);
+  std::string engine_id = call->request.request_id;
+  if (absl::Status s = SubmitCall(**model, metrics(), *std::move(call), target); !s.ok()) return s;
+  return engine_id;
+}
+
+bool InferenceService::CancelGeneration(const std::string& engine_request_id) {
+  ServingModel* model = deps_.model.get();
+  return model != nullptr && model->engine->Cancel(engine_request_id);
+}
 
 std::string InferenceService::NextRequestId() {
   return absl::StrCat("req-", absl::Hex(id_salt_, absl::kZeroPad16), "-",

@@ -36,6 +36,7 @@
 #include <string>
 
 #include "minimind/v1/inference.grpc.pb.h"
+#include "service/call_target.h"
 #include "service/service_dependencies.h"
 
 namespace minimind {
@@ -53,6 +54,15 @@ class InferenceService final : public v1::Inference::CallbackService {
   grpc::ServerUnaryReactor* Cancel(grpc::CallbackServerContext* context,
                                    const v1::CancelRequest* request,
                                    v1::CancelResponse* response) override;
+
+  // For front ends other than gRPC (the HTTP API, service/http/): prepares and submits `request`
+  // for `tenant` (authenticated by the caller; `slot` holds its concurrency count until the
+  // engine finishes). On success `target` gets its messages on the engine thread and the returned
+  // engine request id cancels the generation (CancelGeneration); on error nothing was submitted.
+  absl::StatusOr<std::string> StartGeneration(const Tenant& tenant, RequestSlot slot,
+                                              const v1::GenerateRequest& request,
+                                              CallTarget* target);
+  bool CancelGeneration(const std::string& engine_request_id);
 
   // Used by the reactors (inference_service.cc).
   const ModelSlot& model() const { return deps_.model; }
