@@ -2,11 +2,13 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
@@ -15,10 +17,12 @@
 #include "minimind/v1/inference.grpc.pb.h"
 #include "minimind/v1/sessions.grpc.pb.h"
 #include "tools/cli/command_line.h"
+#include "tools/cli/line_reader.h"
 #include "tools/cli/remote_channel.h"
 #include "tools/cli/remote_generate_command.h"
 #include "tools/cli/sampling_flags.h"
 #include "tools/cli/session_routing.h"
+#include "tools/cli/turn_interrupt.h"
 
 namespace minimind::cli {
 namespace {
@@ -39,16 +43,42 @@ struct TurnStats {
 };
 
 // One chat: the server session it talks in and what it measured.
+// "⠋ thinking" frames on `err` until destroyed (the first token arrived), then erased.
+class Spinner {
+ public:
+  explicit Spinner(std::ostream& err)
+      : err_(err), thread_([this] {
+          static constexpr const char* kFrames[] = {"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"};
+          for (int frame = 0; !stop_.load(); ++frame) {
+            err_ << "\r" << kFrames[frame % 8] << " " << std::flush;
+            for (int i = 0; i < 10 && !stop_.load(); ++i) {
+              std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            }
+          }
+          err_ << "\r  \r" << std::flush;
+        }) {}
+  ~Spinner() {
+    stop_.store(true);
+    thread_.join();
+  }
+
+ private:
+  std::ostream& err_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 class ChatClient {
  public:
   ChatClient(std::shared_ptr<grpc::Channel> channel, minimind::v1::GenerateRequest request_template,
-             int64_t ttl_seconds, std::ostream& out, std::ostream& err)
+             int64_t ttl_seconds, std::ostream& out, std::ostream& err, bool interactive)
       : inference_(minimind::v1::Inference::NewStub(channel)),
         sessions_(minimind::v1::Sessions::NewStub(channel)),
         request_template_(std::move(request_template)),
         ttl_seconds_(ttl_seconds),
         out_(out),
-        err_(err) {}
+        err_(err),
+        interactive_(interactive) {}
 
   // Deletes the current session (if any) and creates one with `system_prompt`.
   bool StartSession(const std::string& system_prompt) {
@@ -106,15 +136,27 @@ class ChatClient {
     message->set_content(text);
     grpc::ClientContext context;
     RouteBySession(context, session_id_);
+    // On a terminal: Ctrl-C cancels this turn (not the program), a spinner shows until the
+    // first token, and a stats line follows the reply.
+    std::optional<TurnInterrupt> interrupt;
+    if (interactive_) interrupt.emplace(context);
+    std::optional<Spinner> spinner;
+    if (interactive_) spinner.emplace(err_);
     auto reader = inference_->Generate(&context, request);
     minimind::v1::GenerateResponse response;
     std::optional<minimind::v1::Usage> usage;
     while (reader->Read(&response)) {
+      spinner.reset();
       out_ << response.text() << std::flush;
       if (response.has_usage()) usage = response.usage();
     }
+    spinner.reset();
     out_ << "\n" << std::flush;
     const grpc::Status status = reader->Finish();
+    if (interrupt.has_value() && interrupt->interrupted()) {
+      err_ << "[turn cancelled; the conversation is as it was before it]\n";
+      return true;
+    }
     if (!status.ok()) {
       err_ << "error: " << RpcErrorText(status) << "\n";
       return false;
@@ -129,6 +171,11 @@ class ChatClient {
       total_.decode_seconds += last_.decode_seconds;
     }
     ++turns_;
+    if (interactive_ && usage.has_value()) {
+      err_ << absl::StrFormat("[%d tokens, %.1f tok/s, %d of %d prompt tokens cached]\n",
+                              last_.completion_tokens, Rate(last_), last_.cached_prompt_tokens,
+                              last_.prompt_tokens);
+    }
     return true;
   }
 
@@ -177,6 +224,7 @@ class ChatClient {
   const int64_t ttl_seconds_;
   std::ostream& out_;
   std::ostream& err_;
+  const bool interactive_;
   std::string session_id_;
   std::string system_prompt_;
   int64_t turns_ = 0;
@@ -216,16 +264,16 @@ int RunChat(const std::vector<std::string>& args, std::istream& in, std::ostream
     err << channel.status().message() << "\n";
     return 2;
   }
-  ChatClient chat(*std::move(channel), std::move(request_template), *ttl, out, err);
+  const bool interactive = ::isatty(STDIN_FILENO) == 1 && &in == &std::cin;
+  ChatClient chat(*std::move(channel), std::move(request_template), *ttl, out, err, interactive);
   if (!chat.StartSession(command_line->Value("system").value_or(""))) return 1;
-  const bool interactive = ::isatty(STDIN_FILENO) == 1;
-  if (interactive) out << "type /help for commands\n";
-  std::string line;
+  if (interactive) out << "type /help for commands; Ctrl-C cancels a reply, Ctrl-D quits\n";
+  LineReader reader(in, out, interactive);
   int exit_code = 0;
   while (true) {
-    if (interactive) out << "> " << std::flush;
-    if (!std::getline(in, line)) break;
-    absl::string_view text = absl::StripSuffix(line, "\r");
+    const std::optional<std::string> line = reader.Read("> ");
+    if (!line.has_value()) break;
+    absl::string_view text = absl::StripSuffix(*line, "\r");
     if (absl::StripAsciiWhitespace(text).empty()) continue;
     if (text == "/quit" || text == "/exit") break;
     if (text == "/help") {
