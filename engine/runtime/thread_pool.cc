@@ -81,14 +81,15 @@ void ThreadPool::ParallelFor(int64_t num_tasks,
   job_ = &fn;
   job_num_tasks_ = num_tasks;
   next_task_.store(0, std::memory_order_relaxed);
-  {
-    // No worker is inside (the last job ended with none), so the new word is the next
-    // generation, open, with no workers.
+  // No worker is inside (the last job ended with none), so the new word is the next generation,
+  // open, with no workers. Workers still spinning see it without a system call; only sleeping
+  // ones need the signal (see sleepers_ for why none is missed).
+  const uint64_t generation = (state_.load(std::memory_order_relaxed) >> 32) + 1;
+  state_.store((generation << 32) | kOpen, std::memory_order_seq_cst);
+  if (sleepers_.load(std::memory_order_seq_cst) > 0) {
     absl::MutexLock lock(&mutex_);
-    const uint64_t generation = (state_.load(std::memory_order_relaxed) >> 32) + 1;
-    state_.store((generation << 32) | kOpen, std::memory_order_release);
+    job_posted_.SignalAll();
   }
-  job_posted_.SignalAll();
 
   RunTasks(0);
 
@@ -99,9 +100,11 @@ void ThreadPool::ParallelFor(int64_t num_tasks,
   };
   if (SpinUntil(no_workers_inside, kCallerSpin)) return;
   absl::MutexLock lock(&mutex_);
-  while ((state_.load(std::memory_order_acquire) & kWorkersMask) != 0) {
+  caller_waiting_.store(true, std::memory_order_seq_cst);
+  while ((state_.load(std::memory_order_seq_cst) & kWorkersMask) != 0) {
     job_finished_.Wait(&mutex_);
   }
+  caller_waiting_.store(false, std::memory_order_relaxed);
 }
 
 void ThreadPool::RunTasks(int worker) {
@@ -125,9 +128,11 @@ void ThreadPool::WorkerLoop(int worker) {
         kWorkerSpin);
     if ((state >> 32) == seen_generation) {
       absl::MutexLock lock(&mutex_);
-      while (!stopping_ && (state_.load(std::memory_order_acquire) >> 32) == seen_generation) {
+      sleepers_.fetch_add(1, std::memory_order_seq_cst);
+      while (!stopping_ && (state_.load(std::memory_order_seq_cst) >> 32) == seen_generation) {
         job_posted_.Wait(&mutex_);
       }
+      sleepers_.fetch_sub(1, std::memory_order_relaxed);
       // Jobs are only posted while no destructor runs, so stopping means no job is pending.
       if (stopping_) return;
       state = state_.load(std::memory_order_acquire);
@@ -145,8 +150,9 @@ void ThreadPool::WorkerLoop(int worker) {
     }
     if (!joined) continue;
     RunTasks(worker);
-    const uint64_t left = state_.fetch_sub(1, std::memory_order_acq_rel) - 1;
-    if ((left & kOpen) == 0 && (left & kWorkersMask) == 0) {
+    const uint64_t left = state_.fetch_sub(1, std::memory_order_seq_cst) - 1;
+    if ((left & kOpen) == 0 && (left & kWorkersMask) == 0 &&
+        caller_waiting_.load(std::memory_order_seq_cst)) {
       absl::MutexLock lock(&mutex_);
       job_finished_.Signal();
     }

@@ -80,7 +80,17 @@ class ThreadPool {
   int64_t job_num_tasks_ = 0;
   std::atomic<int64_t> next_task_{0};
 
-  absl::Mutex mutex_;  // Guards stopping_, and the sleeping side of state_ changes.
+  // Sleeping is a Dekker handshake, so that a job is posted (and a worker leaves) without a
+  // system call while nobody sleeps: a worker increments sleepers_ and then rereads state_ under
+  // mutex_ before it waits; ParallelFor stores state_ and then reads sleepers_, locking mutex_
+  // to signal only when it is non-zero. With sequentially consistent accesses at least one side
+  // sees the other's write, and the lock makes the signal come after the worker is waiting.
+  // caller_waiting_ does the same for the caller blocking in ParallelFor and the last worker to
+  // leave its job.
+  std::atomic<int> sleepers_{0};
+  std::atomic<bool> caller_waiting_{false};
+
+  absl::Mutex mutex_;  // Guards stopping_ and the waits on the condition variables.
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   absl::CondVar job_posted_;    // A new generation was posted, or stopping_ set.
   absl::CondVar job_finished_;  // The last worker left a closed job.

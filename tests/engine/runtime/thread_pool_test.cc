@@ -81,6 +81,27 @@ TEST_P(ThreadPoolTest, CallsAfterWorkersBlockStillRunEveryTask) {
   }
 }
 
+// Pauses between calls and task lengths that straddle the spin limits (workers 20 µs, caller
+// 50 µs), so that workers go to sleep and the caller blocks at every point of the handshake: a
+// lost wake-up of the caller would hang here, and every job still runs every task once.
+TEST_P(ThreadPoolTest, CallsAroundTheSpinLimitsNeverLoseAWakeUp) {
+  std::unique_ptr<ThreadPool> pool = MakePool(GetParam());
+  const auto busy_wait = [](int64_t microseconds) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::microseconds(microseconds);
+    while (std::chrono::steady_clock::now() < end) {
+    }
+  };
+  for (int64_t call = 0; call < 600; ++call) {
+    busy_wait(call % 7 * 10);  // 0 to 60 µs.
+    std::atomic<int64_t> sum{0};
+    pool->ParallelFor(4, [&](int64_t task, int worker) {
+      if (worker != 0) busy_wait(call % 11 * 10);  // Workers finish after the caller.
+      sum += task + 1;
+    });
+    ASSERT_EQ(sum.load(), 10) << call;
+  }
+}
+
 // Two tasks running at the same time never share a worker index (what per-worker scratch needs).
 TEST_P(ThreadPoolTest, ConcurrentTasksHaveDistinctWorkers) {
   std::unique_ptr<ThreadPool> pool = MakePool(GetParam());
