@@ -10,6 +10,8 @@ const char* DTypeName(DType dtype) {
       return "F16";
     case DType::kBF16:
       return "BF16";
+    case DType::kQ8:
+      return "Q8";
   }
   return "unknown";
 }

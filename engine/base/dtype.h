@@ -1,6 +1,15 @@
 // DType: the element types weights may be stored in (compute is always f32). Shared by the
 // checkpoint readers (engine/model) and the kernels that read weights in place (engine/kernels),
 // so neither depends on the other for it.
+//
+// F32, F16 and BF16 are element-wise: a row of `cols` values is cols * DTypeSize bytes. Q8 is
+// blocked (like llama.cpp's Q8_0, with an f32 scale): each row is split into blocks of
+// kQ8BlockSize = 32 consecutive values, the last one zero-padded, and each block is stored as
+//   float scale;        // little-endian f32, max |w| over the block / 127 (+0 for an all-zero
+//   block) int8_t values[32];  // q[i] = round_half_even(w[i] / scale), in [-127, 127]
+// so a row takes RowBytes(kQ8, cols) = ceil(cols / 32) * 36 bytes, rows follow one another, and
+// the value a weight stands for is float(q[i]) * scale (one f32 multiply). No file format stores
+// Q8: it is made at load (engine/model/weight_conversion.h) and lives in memory only.
 #ifndef MINIMIND_ENGINE_BASE_DTYPE_H_
 #define MINIMIND_ENGINE_BASE_DTYPE_H_
 
@@ -9,10 +18,34 @@
 
 namespace minimind {
 
-enum class DType : uint8_t { kF32, kF16, kBF16 };
+enum class DType : uint8_t { kF32, kF16, kBF16, kQ8 };
 
-inline size_t DTypeSize(DType dtype) { return dtype == DType::kF32 ? 4 : 2; }
-const char* DTypeName(DType dtype);  // "F32", "F16", "BF16" (safetensors spelling).
+inline constexpr int64_t kQ8BlockSize = 32;
+inline constexpr int64_t kQ8BlockBytes = sizeof(float) + kQ8BlockSize;
+
+// Bytes per element of the element-wise types; for Q8 the int8 value alone (1): its rows also
+// hold the scales, so size Q8 data with RowBytes.
+inline size_t DTypeSize(DType dtype) {
+  switch (dtype) {
+    case DType::kF32:
+      return 4;
+    case DType::kF16:
+    case DType::kBF16:
+      return 2;
+    case DType::kQ8:
+      return 1;
+  }
+  return 4;
+}
+
+// Bytes of one stored row of `cols` values.
+inline int64_t RowBytes(DType dtype, int64_t cols) {
+  if (dtype == DType::kQ8) return (cols + kQ8BlockSize - 1) / kQ8BlockSize * kQ8BlockBytes;
+  return cols * static_cast<int64_t>(DTypeSize(dtype));
+}
+
+// "F32", "F16", "BF16" (safetensors spelling), "Q8".
+const char* DTypeName(DType dtype);
 
 }  // namespace minimind
 

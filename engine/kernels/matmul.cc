@@ -7,6 +7,7 @@
 
 #include "engine/base/dtype.h"
 #include "engine/kernels/float_convert.h"
+#include "engine/kernels/matmul_q8.h"
 #include "engine/kernels/reduction.h"
 
 #undef HWY_TARGET_INCLUDE
@@ -159,8 +160,7 @@ void WidenToF32(DType dtype, const void* src, int64_t count, float* dst) {
 }
 
 const unsigned char* RowAddress(const WeightMatrix& weight, int64_t row) {
-  return static_cast<const unsigned char*>(weight.data) +
-         static_cast<size_t>(row * weight.cols) * DTypeSize(weight.dtype);
+  return static_cast<const unsigned char*>(weight.data) + row * RowBytes(weight.dtype, weight.cols);
 }
 
 // Many activation rows: panels of kPanelOuts weight rows (16-bit ones widened into a buffer once
@@ -182,6 +182,10 @@ void GemmOutputs(const float* x, int64_t num_rows, const WeightMatrix& weight, i
 }
 
 void WeightRowToF32Impl(const WeightMatrix& weight, int64_t row, float* row_out) {
+  if (weight.dtype == DType::kQ8) {
+    DequantizeRowQ8(RowAddress(weight, row), weight.cols, row_out);
+    return;
+  }
   WidenToF32(weight.dtype, RowAddress(weight, row), weight.cols, row_out);
 }
 
@@ -192,7 +196,9 @@ void MatMulOutputsImpl(const float* x, int64_t num_rows, const WeightMatrix& wei
   // Few rows of 16-bit weights (decoding) stream the weights from memory once and widen them in
   // registers. One weight row at a time: with several rows read in parallel, streaming from DRAM
   // measured up to 2x slower (1.5 vs 2.8 GMAC/s for F16 on the development machine).
-  if (num_rows >= kGemmRows) {
+  if (weight.dtype == DType::kQ8) {
+    MatMulQ8Outputs(x, num_rows, weight, out_begin, out_end, out);
+  } else if (num_rows >= kGemmRows) {
     GemmOutputs(x, num_rows, weight, out_begin, out_end, out);
   } else if (weight.dtype == DType::kF32) {
     SmallOutputs<F32Elements, kSmallOuts>(x, num_rows, static_cast<const float*>(weight.data), n,

@@ -1,6 +1,6 @@
-// Matrix products of f32 activations with weight matrices stored as F32, F16 or BF16 (Hugging
-// Face's [out_features, in_features], row-major). Weights are widened to f32 exactly; all
-// arithmetic is f32.
+// Matrix products of f32 activations with weight matrices stored as F32, F16, BF16 or Q8 (Hugging
+// Face's [out_features, in_features], row-major; Q8 rows are blocked, see dtype.h). Weights are
+// widened to f32 exactly (Q8: to float(q) * scale, see matmul_q8.h); all arithmetic is f32.
 //
 // Determinism: out[r, o] = Dot(x[r, :], W[o, :]) (+ bias[o], added last) in the reduction order
 // of reduction.h, so every element is bitwise the same whatever the number of rows, the row's index

@@ -68,6 +68,8 @@ int64_t FirstNonFinite(const Tensor& tensor) {
       return FirstNonFiniteIn<uint16_t>(tensor.data(), tensor.num_elements(), 0x7C00u);
     case DType::kBF16:
       return FirstNonFiniteIn<uint16_t>(tensor.data(), tensor.num_elements(), 0x7F80u);
+    case DType::kQ8:  // Only made at load, from weights already checked.
+      return -1;
   }
   return -1;
 }

@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "engine/model/weight_conversion.h"
 
 namespace minimind {
 namespace {
@@ -44,6 +45,12 @@ absl::StatusOr<ModelBundle> LoadModelBundle(const ModelBundleOptions& options) {
   absl::StatusOr<Model> model =
       LoadModel(options.model_path, LoadOptions{.config_path = options.config_path});
   if (!model.ok()) return model.status();
+  if (options.weight_dtype.has_value()) {
+    if (absl::Status status = ConvertMatMulWeights(*options.weight_dtype, *model); !status.ok()) {
+      return absl::Status(
+          status.code(), absl::StrCat("checkpoint '", options.model_path, "': ", status.message()));
+    }
+  }
 
   const std::string tokenizer_dir = options.tokenizer_dir.empty()
                                         ? DefaultTokenizerDir(options.model_path)

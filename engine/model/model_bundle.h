@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/base/dtype.h"
 #include "engine/model/checkpoint_loader.h"
 #include "engine/model/model.h"
 #include "engine/tokenizer/chat_template.h"
@@ -33,6 +34,9 @@ struct ModelBundleOptions {
   // Directory holding tokenizer.json (and optionally tokenizer_config.json); empty means the
   // model directory, or the directory of the model file.
   std::string tokenizer_dir;
+  // Storage type of the matmul weights (weight_conversion.h), converted after loading whatever
+  // the checkpoint stores; nullopt keeps them as stored.
+  std::optional<DType> weight_dtype;
 };
 
 struct ModelBundle {

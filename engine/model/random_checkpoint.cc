@@ -57,6 +57,8 @@ const char* TorchDTypeName(DType dtype) {
       return "float16";
     case DType::kBF16:
       return "bfloat16";
+    case DType::kQ8:  // Rejected by BuildConfig.
+      break;
   }
   return "float32";
 }
@@ -70,6 +72,10 @@ absl::StatusOr<Json> BuildConfig(const RandomCheckpointOptions& options) {
   if (options.vocab_size <= 0) {
     return absl::InvalidArgumentError(
         "vocab_size must be set to the paired tokenizer's vocabulary size");
+  }
+  if (options.dtype == DType::kQ8) {
+    return absl::InvalidArgumentError(
+        "dtype must be F32, F16 or BF16: no checkpoint format stores Q8 (convert at load)");
   }
   const bool moe = options.num_experts > 0;
   if (moe && (architecture == Architecture::kLlama || architecture == Architecture::kQwen3)) {
@@ -170,6 +176,8 @@ Tensor RandomTensor(const WeightSlot& slot, int64_t hidden, DType dtype, SplitMi
         std::memcpy(bytes->data() + 2 * i, &brain, 2);
         break;
       }
+      case DType::kQ8:  // Rejected by BuildConfig.
+        break;
     }
   }
   const void* data = bytes->data();

@@ -35,7 +35,14 @@ class Tensor {
     for (const int64_t extent : shape_) count *= extent;
     return count;
   }
-  size_t size_bytes() const { return static_cast<size_t>(num_elements()) * DTypeSize(dtype_); }
+  // Rows (all axes but the last) times RowBytes of the last axis: exact for blocked Q8 too.
+  size_t size_bytes() const {
+    if (dtype_ != DType::kQ8 || shape_.empty()) {
+      return static_cast<size_t>(num_elements()) * DTypeSize(dtype_);
+    }
+    const int64_t cols = shape_.back();
+    return cols == 0 ? 0 : static_cast<size_t>(num_elements() / cols * RowBytes(dtype_, cols));
+  }
   const void* data() const { return data_; }
   template <typename T>
   const T* data_as() const {

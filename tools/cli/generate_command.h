@@ -11,10 +11,12 @@ namespace minimind::cli {
 
 inline constexpr char kGenerateUsage[] =
     "minimind generate --model PATH [--prompt TEXT] [--chat [--system TEXT] [--thinking on|off]]\n"
-    "    [--config FILE] [--tokenizer DIR] [sampling flags]\n"
+    "    [--config FILE] [--tokenizer DIR] [--weight-dtype auto|f32|f16|bf16|int8]\n"
+    "    [sampling flags]\n"
     "  Generates from TEXT (or all of stdin) and streams the text to stdout. --chat renders the\n"
     "  prompt as one user message with the model's chat template. PATH is a model directory, a\n"
     "  .safetensors file or a MiniMind .pth file (give its config.json with --config).\n"
+    "  --weight-dtype converts the matmul weights at load (default auto: as stored).\n"
     "  --max-tokens defaults to 256 here. Without --seed a random seed is used and printed, so\n"
     "  any run can be replayed. Prints prompt/completion tokens and prefill/decode tok/s to "
     "stderr.\n";

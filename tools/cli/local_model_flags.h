@@ -1,5 +1,6 @@
-// The flags that name a local model (--model, --config, --tokenizer), shared by the commands
-// that load one, and the load itself with errors printed for the user.
+// The flags that name a local model (--model, --config, --tokenizer) and how to store its weights
+// (--weight-dtype auto|f32|f16|bf16|int8, see engine/model/weight_conversion.h), shared by the
+// commands that load one, and the load itself with errors printed for the user.
 #ifndef MINIMIND_TOOLS_CLI_LOCAL_MODEL_FLAGS_H_
 #define MINIMIND_TOOLS_CLI_LOCAL_MODEL_FLAGS_H_
 
@@ -11,10 +12,11 @@
 
 namespace minimind::cli {
 
-// Appends "model", "config" and "tokenizer" to `flags`.
+// Appends "model", "config", "tokenizer" and "weight-dtype" to `flags`.
 void AddLocalModelFlags(FlagSet& flags);
 
-// Loads the bundle the flags name. InvalidArgument when --model is missing.
+// Loads the bundle the flags name. InvalidArgument when --model is missing or --weight-dtype is
+// not one of its values.
 absl::StatusOr<ModelBundle> LoadLocalModel(const CommandLine& command_line);
 
 }  // namespace minimind::cli

@@ -12,7 +12,7 @@ namespace minimind::cli {
 
 inline constexpr char kScoreUsage[] =
     "minimind score --model PATH [--text TEXT | --ids JSON] [--no-special] [--top N]\n"
-    "    [--chunk N] [--config FILE] [--tokenizer DIR]\n"
+    "    [--chunk N] [--config FILE] [--tokenizer DIR] [--weight-dtype auto|f32|f16|bf16|int8]\n"
     "  Scores TEXT (or all of stdin), or the token ids of a JSON array, and prints JSON:\n"
     "  {\"tokens\": [{\"id\", \"text\", \"logprob\", \"top\"}...], \"scored_tokens\", "
     "\"sum_logprob\",\n"
