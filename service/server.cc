@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/kv/kv_cache_config.h"
 #include "engine/model/model_config.h"
+#include "engine/model/weight_conversion.h"
 #include "engine/runtime/thread_pool.h"
 #include "service/metrics/rpc_metrics_interceptor.h"
 #include "service/server_credentials.h"
@@ -59,6 +60,13 @@ absl::StatusOr<std::unique_ptr<SessionStore>> MakeSessionStore(const std::string
   return std::unique_ptr<SessionStore>(*std::move(store));
 }
 
+// The served model's name: its directory's (or file's) name, for metrics and /v1/models.
+std::string ServedModelName(const std::string& model_path) {
+  std::filesystem::path path(model_path);
+  if (path.filename().empty()) path = path.parent_path();
+  return path.filename().string();
+}
+
 }  // namespace
 
 Server::Server(const ServerOptions& options) : options_(options) {}
@@ -94,6 +102,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   }
   grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
   health->SetServingStatus(false);  // Every service, and "" (the whole server).
+  if (!options.http_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<OpenAiHttpServer>> http = OpenAiHttpServer::Start(
+        options.http_listen, *server->inference_, deps, ServedModelName(options.model_path));
+    if (!http.ok()) return http.status();
+    server->openai_http_ = *std::move(http);
+  }
   if (!options.metrics_listen.empty()) {
     Server* raw = server.get();
     absl::StatusOr<std::unique_ptr<MetricsHttpServer>> metrics =
@@ -107,6 +121,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
 Server::~Server() {
   if (!shut_down_ && server_ != nullptr) Shutdown(absl::ZeroDuration());
   if (metrics_http_ != nullptr) metrics_http_->Stop();
+  if (openai_http_ != nullptr) openai_http_->Stop();
   server_.reset();
   model_.reset();  // Reaper, store, engine, model: see ServingModel.
 }
@@ -116,6 +131,12 @@ absl::Status Server::LoadModel() {
   bundle_options.model_path = options_.model_path;
   bundle_options.config_path = options_.config_path;
   bundle_options.tokenizer_dir = options_.tokenizer_dir;
+  absl::StatusOr<std::optional<DType>> weight_dtype = ParseWeightDType(options_.weight_dtype);
+  if (!weight_dtype.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--weight-dtype: ", weight_dtype.status().message()));
+  }
+  bundle_options.weight_dtype = *weight_dtype;
   absl::StatusOr<ModelBundle> bundle = LoadModelBundle(bundle_options);
   if (!bundle.ok()) return bundle.status();
   return ServeModel(*std::move(bundle));
@@ -168,6 +189,8 @@ absl::Status Server::ServeModel(ModelBundle bundle) {
 
 absl::Status Server::ReloadApiKeys() { return authenticator_->Reload(); }
 
+int Server::http_port() const { return openai_http_ == nullptr ? 0 : openai_http_->port(); }
+
 int Server::metrics_port() const { return metrics_http_ == nullptr ? 0 : metrics_http_->port(); }
 
 std::string Server::RenderMetrics() const {
@@ -179,10 +202,7 @@ std::string Server::RenderMetrics() const {
       inputs.sessions = sessions->stats();
     }
     ModelInfoLabels labels;
-    labels.model = std::filesystem::path(options_.model_path).filename().string();
-    if (labels.model.empty()) {
-      labels.model = std::filesystem::path(options_.model_path).parent_path().filename().string();
-    }
+    labels.model = ServedModelName(options_.model_path);
     labels.architecture = ArchitectureName(model->bundle.model.config.architecture);
     labels.kv_cache_dtype = std::string(KvElementTypeName(model->engine->kv_config().element_type));
     labels.version = MINIMIND_VERSION;
@@ -216,8 +236,10 @@ DrainReport Server::Shutdown(absl::Duration grace) {
   // Every engine call has delivered its last message; give gRPC a moment to flush them (a client
   // that stopped reading is cut off), then stop.
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  // The scrape thread reads the session store: stop it before the store goes.
+  // The scrape thread reads the session store: stop it before the store goes. The HTTP API's
+  // calls have all ended with the engine's.
   if (metrics_http_ != nullptr) metrics_http_->Stop();
+  if (openai_http_ != nullptr) openai_http_->Stop();
   if (model_ != nullptr) {
     model_->reaper.reset();
     model_->sessions

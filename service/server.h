@@ -28,6 +28,7 @@
 #include "engine/model/model_bundle.h"
 #include "service/auth/authenticator.h"
 #include "service/auth/tenant_usage.h"
+#include "service/http/openai_http_server.h"
 #include "service/inference_service.h"
 #include "service/metrics/metrics_http_server.h"
 #include "service/metrics/service_metrics.h"
@@ -74,6 +75,9 @@ class Server {
   // tenant; on error the old keys stay in force. OK without a file.
   absl::Status ReloadApiKeys();
 
+  // The OpenAI-compatible HTTP API's port; 0 without --http-listen.
+  int http_port() const;
+
   // The /metrics HTTP port; 0 without a metrics listener.
   int metrics_port() const;
   // The /metrics body as a scrape would get it.
@@ -103,6 +107,7 @@ class Server {
   std::unique_ptr<SessionsService> sessions_service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<MetricsHttpServer> metrics_http_;  // Stopped before anything it reads goes.
+  std::unique_ptr<OpenAiHttpServer> openai_http_;    // Likewise.
   int port_ = 0;
   bool shut_down_ = false;
 };

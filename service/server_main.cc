@@ -59,6 +59,11 @@ int Run(int argc, char** argv) {
   }
   const std::string host = options->listen.substr(0, options->listen.rfind(':'));
   std::cout << "minimind-server listening on " << host << ":" << (*server)->port() << std::endl;
+  if ((*server)->http_port() != 0) {
+    const std::string http_host = options->http_listen.substr(0, options->http_listen.rfind(':'));
+    std::cout << "minimind-server HTTP API (OpenAI-compatible) on " << http_host << ":"
+              << (*server)->http_port() << std::endl;
+  }
 
   if (absl::Status loaded = (*server)->LoadModel(); !loaded.ok()) {
     std::cerr << "minimind-server: cannot serve " << options->model_path << ": " << loaded.message()

@@ -51,6 +51,8 @@ const std::vector<ServerFlag>& ServerFlags() {
        "directory holding tokenizer.json (default: the model's)"},
       {"listen", "MINIMIND_LISTEN", "host:port to serve gRPC on (default 0.0.0.0:50051)"},
       {"kv-cache-dtype", "MINIMIND_KV_CACHE_DTYPE", "KV element type: f32, bf16, f16, int8"},
+      {"weight-dtype", "MINIMIND_WEIGHT_DTYPE",
+       "matmul weights converted at load: auto (as stored, default), f32, f16, bf16, int8"},
       {"kv-cache-memory", "MINIMIND_KV_CACHE_MEMORY", "KV pool budget, e.g. 256MiB (default)"},
       {"block-size", "MINIMIND_BLOCK_SIZE", "tokens per KV block (default 16)"},
       {"max-batch", "MINIMIND_MAX_BATCH", "most sequences decoded per step (default 64)"},
@@ -68,6 +70,9 @@ const std::vector<ServerFlag>& ServerFlags() {
       {"max-tokens-cap", "MINIMIND_MAX_TOKENS_CAP", "ceiling and default of max_tokens (4096)"},
       {"max-messages", "MINIMIND_MAX_MESSAGES", "chat messages per request/session (256)"},
       {"shutdown-grace", "MINIMIND_SHUTDOWN_GRACE", "in-flight grace period on SIGTERM (10s)"},
+      {"http-listen", "MINIMIND_HTTP_LISTEN",
+       "host:port for the OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions, "
+       "/v1/models); empty = off (default)"},
       {"metrics-listen", "MINIMIND_METRICS_LISTEN",
        "host:port for Prometheus text on HTTP GET /metrics; empty = off (default)"},
       {"session-store", "MINIMIND_SESSION_STORE",
@@ -186,6 +191,8 @@ absl::StatusOr<ServerOptions> ParseServerOptions(
       options.listen = value;
     } else if (name == "kv-cache-dtype") {
       options.kv_cache_dtype = value;
+    } else if (name == "weight-dtype") {
+      options.weight_dtype = value;
     } else if (name == "kv-cache-memory" || name == "max-prompt-bytes") {
       absl::StatusOr<int64_t> bytes = ParseByteSize(value);
       if (!bytes.ok()) {
@@ -237,6 +244,8 @@ absl::StatusOr<ServerOptions> ParseServerOptions(
       options.tls_client_ca = value;
     } else if (name == "api-keys-file") {
       options.api_keys_file = value;
+    } else if (name == "http-listen") {
+      options.http_listen = value;
     } else if (name == "metrics-listen") {
       options.metrics_listen = value;
     } else if (name == "session-store") {

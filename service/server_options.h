@@ -24,6 +24,8 @@ struct ServerOptions {
   // host:port; port 0 picks a free port (Server::port() tells which).
   std::string listen = "0.0.0.0:50051";
   std::string kv_cache_dtype = "f32";
+  // Storage type of the matmul weights, converted at load: auto (as stored), f32, f16, bf16, int8.
+  std::string weight_dtype = "auto";
   int64_t kv_cache_memory_bytes = int64_t{256} << 20;
   int64_t block_size = 16;
   int64_t max_batch = 64;
@@ -40,6 +42,8 @@ struct ServerOptions {
   absl::Duration reaper_interval = absl::Seconds(1);
   // Grace period for in-flight streams on SIGTERM.
   absl::Duration shutdown_grace = absl::Seconds(10);
+  // HOST:PORT of the OpenAI-compatible HTTP API (service/http/); empty = none.
+  std::string http_listen;
   // HOST:PORT of the Prometheus /metrics listener (plaintext HTTP); empty = no metrics listener.
   std::string metrics_listen;
   // "memory" (this process) or "redis://HOST:PORT[/DB]" (transcripts shared by replicas).

@@ -42,13 +42,15 @@ def main():
             server.wait_serving()
             controller, terminal = pty.openpty()
             chat = subprocess.Popen([args.cli, "chat", "--target", server.target,
-                                     "--max-tokens", "1500", "--ignore-eos"],
+                                     "--max-tokens", "400", "--ignore-eos"],
                                     stdin=terminal, stdout=terminal, stderr=terminal,
                                     start_new_session=True)
             os.close(terminal)
             read_until(controller, "Ctrl-C cancels", 30)
             os.write(controller, b"Say a lot.\r")
-            time.sleep(1.0)  # Mid-reply (1,500 tokens take several seconds here).
+            # The reply is streaming (400 tokens take over a second here): interrupt it.
+            read_until(controller, "Say a lot.", 30)
+            time.sleep(0.3)
             os.killpg(chat.pid, signal.SIGINT)
             text = read_until(controller, "[turn cancelled", 30)
             check(chat.poll() is None, "Ctrl-C ended the program instead of the turn")
@@ -57,7 +59,7 @@ def main():
             read_until(controller, "session ", 30)
             chat_short = b"Short now.\r"
             os.write(controller, chat_short)
-            text = read_until(controller, "tok/s", 120)
+            text = read_until(controller, "tok/s", 170)
             check("prompt tokens cached]" in text or "cached]" in read_until(controller, "cached]", 30),
                   f"no stats line after the reply: {text[-300:]!r}")
             print("stats line after the reply: " +

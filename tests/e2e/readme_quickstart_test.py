@@ -40,9 +40,10 @@ def quick_start_commands(readme_text):
 
 
 def start_server(server, env):
-    process = subprocess.Popen([server, "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, env=env)
+    process = subprocess.Popen([server, "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     port = None
+    http_port = None
     deadline = time.time() + 60
     while time.time() < deadline:
         line = process.stdout.readline()
@@ -51,8 +52,11 @@ def start_server(server, env):
         match = re.search(r"listening on [^:]+:(\d+)", line)
         if match:
             port = match.group(1)
-        if "serving" in line and port is not None:
-            return process, port
+        match = re.search(r"HTTP API \(OpenAI-compatible\) on [^:]+:(\d+)", line)
+        if match:
+            http_port = match.group(1)
+        if "serving" in line and port is not None and http_port is not None:
+            return process, port, http_port
     process.kill()
     raise SystemExit("minimind-server did not start serving within 60 s")
 
@@ -71,11 +75,13 @@ def main():
 
     env = dict(os.environ)
     os.chdir(source_dir)
-    server, port = start_server(os.path.join(build_dir, "service", "minimind-server"), env)
+    server, port, http_port = start_server(os.path.join(build_dir, "service", "minimind-server"),
+                                           env)
     failures = []
     try:
         for command in commands:
             runnable = command.replace("localhost:50051", f"localhost:{port}")
+            runnable = runnable.replace("localhost:8998", f"localhost:{http_port}")
             runnable = runnable.replace("build/release/", build_dir + "/")
             started = time.time()
             result = subprocess.run(["bash", "-o", "pipefail", "-c", runnable],

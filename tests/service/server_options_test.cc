@@ -51,6 +51,20 @@ TEST(ServerOptionsTest, EnvironmentFillsAndFlagsWin) {
   EXPECT_EQ(options->session_ttl, absl::Minutes(5));
 }
 
+TEST(ServerOptionsTest, WeightDtypeFromFlagOrEnvironment) {
+  absl::StatusOr<ServerOptions> defaults = ParseServerOptions({}, Env({}));
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->weight_dtype, "auto");
+  absl::StatusOr<ServerOptions> from_env =
+      ParseServerOptions({}, Env({{"MINIMIND_WEIGHT_DTYPE", "bf16"}}));
+  ASSERT_TRUE(from_env.ok()) << from_env.status();
+  EXPECT_EQ(from_env->weight_dtype, "bf16");
+  absl::StatusOr<ServerOptions> from_flag =
+      ParseServerOptions({"--weight-dtype", "int8"}, Env({{"MINIMIND_WEIGHT_DTYPE", "bf16"}}));
+  ASSERT_TRUE(from_flag.ok()) << from_flag.status();
+  EXPECT_EQ(from_flag->weight_dtype, "int8");
+}
+
 TEST(ServerOptionsTest, MetricsListenerAndSessionStore) {
   absl::StatusOr<ServerOptions> defaults = ParseServerOptions({}, Env({}));
   ASSERT_TRUE(defaults.ok());
@@ -68,9 +82,8 @@ TEST(ServerOptionsTest, MetricsListenerAndSessionStore) {
 }
 
 TEST(ServerOptionsTest, TlsFilesComeInPairsAndMtlsNeedsTls) {
-  absl::StatusOr<ServerOptions> options =
-      ParseServerOptions({"--tls-cert", "c.pem", "--tls-key", "k.pem"},
-                         Env({{"MINIMIND_TLS_CLIENT_CA", "ca.pem"}}));
+  absl::StatusOr<ServerOptions> options = ParseServerOptions(
+      {"--tls-cert", "c.pem", "--tls-key", "k.pem"}, Env({{"MINIMIND_TLS_CLIENT_CA", "ca.pem"}}));
   ASSERT_TRUE(options.ok()) << options.status();
   EXPECT_EQ(options->tls_cert, "c.pem");
   EXPECT_EQ(options->tls_key, "k.pem");
