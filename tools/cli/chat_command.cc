@@ -134,32 +134,46 @@ class ChatClient {
     minimind::v1::ChatMessage* message = request.mutable_messages()->add_messages();
     message->set_role("user");
     message->set_content(text);
-    grpc::ClientContext context;
-    RouteBySession(context, session_id_);
-    // On a terminal: Ctrl-C cancels this turn (not the program), a spinner shows until the
-    // first token, and a stats line follows the reply.
-    std::optional<TurnInterrupt> interrupt;
-    if (interactive_) interrupt.emplace(context);
-    std::optional<Spinner> spinner;
-    if (interactive_) spinner.emplace(err_);
-    auto reader = inference_->Generate(&context, request);
-    minimind::v1::GenerateResponse response;
     std::optional<minimind::v1::Usage> usage;
-    while (reader->Read(&response)) {
+    // A turn refused ABORTED before any output found the session busy: usually our own previous
+    // turn, cancelled with Ctrl-C, whose cancellation the server is still completing (it frees
+    // the session on the engine's next step). Wait for it, up to about 5 s.
+    constexpr int kBusyRetries = 50;
+    for (int attempt = 0;; ++attempt) {
+      grpc::ClientContext context;
+      RouteBySession(context, session_id_);
+      // On a terminal: Ctrl-C cancels this turn (not the program), a spinner shows until the
+      // first token, and a stats line follows the reply.
+      std::optional<TurnInterrupt> interrupt;
+      if (interactive_) interrupt.emplace(context);
+      std::optional<Spinner> spinner;
+      if (interactive_) spinner.emplace(err_);
+      auto reader = inference_->Generate(&context, request);
+      minimind::v1::GenerateResponse response;
+      bool received = false;
+      while (reader->Read(&response)) {
+        spinner.reset();
+        received = true;
+        out_ << response.text() << std::flush;
+        if (response.has_usage()) usage = response.usage();
+      }
       spinner.reset();
-      out_ << response.text() << std::flush;
-      if (response.has_usage()) usage = response.usage();
-    }
-    spinner.reset();
-    out_ << "\n" << std::flush;
-    const grpc::Status status = reader->Finish();
-    if (interrupt.has_value() && interrupt->interrupted()) {
-      err_ << "[turn cancelled; the conversation is as it was before it]\n";
-      return true;
-    }
-    if (!status.ok()) {
-      err_ << "error: " << RpcErrorText(status) << "\n";
-      return false;
+      const grpc::Status status = reader->Finish();
+      if (interrupt.has_value() && interrupt->interrupted()) {
+        out_ << "\n" << std::flush;
+        err_ << "[turn cancelled; the conversation is as it was before it]\n";
+        return true;
+      }
+      if (status.error_code() == grpc::StatusCode::ABORTED && !received && attempt < kBusyRetries) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        continue;
+      }
+      out_ << "\n" << std::flush;
+      if (!status.ok()) {
+        err_ << "error: " << RpcErrorText(status) << "\n";
+        return false;
+      }
+      break;
     }
     if (usage.has_value()) {
       last_ = TurnStats{usage->prompt_tokens(), usage->cached_prompt_tokens(),
