@@ -71,7 +71,9 @@ TEST(WaitingQueueTest, RemovesFromAnyPositionAndForgetsEmptyTenants) {
   ASSERT_EQ(all.size(), 3u);
   Generation* middle =
       *std::find_if(all.begin(), all.end(), [](Generation* g) { return g->arrival == 2; });
-  EXPECT_NE(queue.Remove(*middle), nullptr);
+  // Keep the removed generation alive: `middle` points into it.
+  std::unique_ptr<Generation> removed = queue.Remove(*middle);
+  EXPECT_NE(removed, nullptr);
   EXPECT_EQ(queue.Remove(*middle), nullptr);  // No longer waiting.
   Generation* b =
       *std::find_if(all.begin(), all.end(), [](Generation* g) { return g->arrival == 3; });
