@@ -86,7 +86,7 @@ def main():
             sse = subprocess.run(["curl", "-sN", "-H", "Authorization: Bearer sk-test",
                                   f"{base}/completions", "-d",
                                   '{"model": "m", "prompt": "Hi", "max_tokens": 4, '
-                                  '"stream": true}'], capture_output=True, text=True, timeout=60)
+                                  '"seed": 5, "ignore_eos": true, "stream": true}'], capture_output=True, text=True, timeout=60)
             events = [line for line in sse.stdout.splitlines() if line.startswith("data: ")]
             check(events and events[-1] == "data: [DONE]", f"SSE {sse.stdout!r}")
             payloads = [json.loads(e[6:]) for e in events[:-1]]
