@@ -1,14 +1,14 @@
-// BPE encode/decode round trip and the streaming detokenizer on the shipped model's byte-level tokenizer: every valid UTF-8
-// text must decode back to itself exactly, and StreamingDetokenizer (Add per id, then Finish)
-// must equal one-shot Decode for any id sequence.
+// BPE encode/decode round trip and the streaming detokenizer on the shipped model's byte-level
+// tokenizer: every valid UTF-8 text must decode back to itself exactly, and StreamingDetokenizer
+// (Add per id, then Finish) must equal one-shot Decode for any id sequence.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "engine/tokenizer/tokenizer.h"
 #include "engine/tokenizer/streaming_detokenizer.h"
+#include "engine/tokenizer/tokenizer.h"
 #include "fuzz/fuzz_support.h"
 
 namespace {

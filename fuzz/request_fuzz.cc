@@ -39,8 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const minimind::PromptBuilder* prompts =
       new minimind::PromptBuilder(shipped.tokenizer, &shipped.chat_template, {});
   minimind::v1::GenerateRequest request;
-  if (!minimind::ParseLenientFromString(absl::string_view(reinterpret_cast<const char*>(data), size),
-                                        request)
+  if (!minimind::ParseLenientFromString(
+           absl::string_view(reinterpret_cast<const char*>(data), size), request)
            .ok()) {
     return 0;
   }

@@ -128,9 +128,9 @@ absl::Status Engine::Validate(const GenerationRequest& request) const {
   // ValidateSamplingParams knows no vocabulary: an id past it could never be sampled.
   for (size_t i = 0; i < request.params.stop_token_ids.size(); ++i) {
     if (request.params.stop_token_ids[i] >= model_vocab_size_) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "stop_token_ids[", i, "] must be in [0, ", model_vocab_size_,
-          ") (the model's vocabulary), got ", request.params.stop_token_ids[i]));
+      return absl::InvalidArgumentError(
+          absl::StrCat("stop_token_ids[", i, "] must be in [0, ", model_vocab_size_,
+                       ") (the model's vocabulary), got ", request.params.stop_token_ids[i]));
     }
   }
   if (request.resume != nullptr &&

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "engine/sampling/finish_reason.h"
 #include "service/metrics/prometheus_text.h"
 
 namespace minimind {
@@ -18,20 +19,6 @@ std::vector<double> LatencyBuckets() {
 // Per output token: sub-millisecond decode steps to a second.
 std::vector<double> PerTokenBuckets() {
   return {0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1};
-}
-
-absl::string_view FinishReasonLabel(FinishReason reason) {
-  switch (reason) {
-    case FinishReason::kStop:
-      return "stop";
-    case FinishReason::kLength:
-      return "length";
-    case FinishReason::kStopSequence:
-      return "stop_sequence";
-    case FinishReason::kCancelled:
-      return "cancelled";
-  }
-  return "unknown";
 }
 
 }  // namespace
@@ -70,7 +57,7 @@ ServiceMetrics::ServiceMetrics()
 }
 
 void ServiceMetrics::RecordResult(const GenerationResult& result, bool session_turn) {
-  finished_.At({std::string(FinishReasonLabel(result.finish_reason))}).Increment();
+  finished_.At({std::string(FinishReasonName(result.finish_reason))}).Increment();
   prompt_tokens_.Add(result.prompt_tokens);
   cached_prompt_tokens_.Add(result.cached_prompt_tokens);
   generation_tokens_.Add(result.completion_tokens);
