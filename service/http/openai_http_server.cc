@@ -5,12 +5,12 @@
 #include <atomic>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "service/call_target.h"
 #include "service/http/openai_json.h"
+#include "service/listen_address.h"
 #include "service/outbound_queue.h"
 
 namespace minimind {
@@ -119,17 +119,10 @@ OpenAiHttpServer::OpenAiHttpServer(InferenceService& inference, const ServiceDep
 absl::StatusOr<std::unique_ptr<OpenAiHttpServer>> OpenAiHttpServer::Start(
     absl::string_view listen, InferenceService& inference, const ServiceDependencies& deps,
     std::string model_name, int threads) {
-  const size_t colon = listen.rfind(':');
-  int port = 0;
-  if (colon == absl::string_view::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &port) ||
-      port < 0 || port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("HTTP listen address \"", listen, "\" is not HOST:PORT"));
-  }
-  std::string host(listen.substr(0, colon));
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
+  absl::StatusOr<ListenAddress> address = ParseListenAddress(listen, "HTTP");
+  if (!address.ok()) return address.status();
+  const std::string& host = address->host;
+  const int port = address->port;
   std::unique_ptr<OpenAiHttpServer> server(
       new OpenAiHttpServer(inference, deps, std::move(model_name)));
   server->Register(threads);

@@ -4,8 +4,8 @@
 
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "service/listen_address.h"
 #include "service/metrics/prometheus_text.h"
 
 namespace minimind {
@@ -14,17 +14,10 @@ MetricsHttpServer::MetricsHttpServer() : http_(std::make_unique<httplib::Server>
 
 absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
     absl::string_view listen, std::function<std::string()> render) {
-  const size_t colon = listen.rfind(':');
-  int port = 0;
-  if (colon == absl::string_view::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &port) ||
-      port < 0 || port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("metrics listen address \"", listen, "\" is not HOST:PORT"));
-  }
-  std::string host(listen.substr(0, colon));
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
+  absl::StatusOr<ListenAddress> address = ParseListenAddress(listen, "metrics");
+  if (!address.ok()) return address.status();
+  const std::string& host = address->host;
+  const int port = address->port;
   std::unique_ptr<MetricsHttpServer> server(new MetricsHttpServer());
   server->http_->Get("/metrics", [render = std::move(render)](const httplib::Request&,
                                                               httplib::Response& response) {
