@@ -101,6 +101,30 @@ Submitted SubmitTo(Engine& engine, EventClock& clock, GenerationRequest request,
   return submitted;
 }
 
+// Submits every request while the engine thread is held inside a one-token "gate" request's
+// callback, so all of them are waiting together when the engine's next step schedules: what the
+// test then observes is the scheduler's policy, not how fast this thread submitted.
+std::vector<Submitted> SubmitTogether(Engine& engine, EventClock& clock,
+                                      const std::vector<GenerationRequest>& requests) {
+  GenerationRequest gate;
+  gate.request_id = "gate";
+  gate.tenant = "gate";
+  gate.prompt_tokens = MakePrompt(900, 1);
+  gate.params.max_tokens = 1;
+  gate.params.ignore_eos = true;
+  absl::Notification reached, release;
+  Submitted gate_submitted = SubmitTo(engine, clock, gate, [&](int64_t) {
+    reached.Notify();
+    release.WaitForNotification();
+  });
+  reached.WaitForNotification();
+  std::vector<Submitted> all;
+  for (const GenerationRequest& request : requests) all.push_back(SubmitTo(engine, clock, request));
+  release.Notify();
+  EXPECT_TRUE(gate_submitted.sink->Wait().ok());
+  return all;
+}
+
 // Waits for every request and checks its output against the request run alone.
 void ExpectAllMatchReference(const std::vector<Submitted>& all) {
   for (const Submitted& submitted : all) {
@@ -165,11 +189,10 @@ TEST(EngineFairnessTest, PrefillBudgetIsSharedAcrossTenants) {
     options.fair_tenants = fair;
     std::unique_ptr<Engine> engine = MakeEngine(options);
     EventClock clock;
-    std::vector<Submitted> all;
-    for (int i = 0; i < 10; ++i) {
-      all.push_back(SubmitTo(*engine, clock, TenantRequest("a", i, 200, 4)));
-    }
-    all.push_back(SubmitTo(*engine, clock, TenantRequest("b", 0, 8, 4)));
+    std::vector<GenerationRequest> requests;
+    for (int i = 0; i < 10; ++i) requests.push_back(TenantRequest("a", i, 200, 4));
+    requests.push_back(TenantRequest("b", 0, 8, 4));
+    const std::vector<Submitted> all = SubmitTogether(*engine, clock, requests);
     ExpectAllMatchReference(all);
     const int64_t b_first_token = all.back().sink->first_token();
     int a_first_tokens_before_b = 0;
@@ -222,13 +245,11 @@ TEST(EngineFairnessTest, UnsetMaxTokensStopsAtTheTenantKvShare) {
 TEST(EngineFairnessTest, TenantAtItsKvLimitWaitsWhileAnotherTenantRuns) {
   std::unique_ptr<Engine> engine = MakeEngine(TinyEngineOptions(64));
   EventClock clock;
-  std::vector<Submitted> all;
   // 40 + 24 - 1 = 63 positions = 4 blocks; the prompt alone needs 3.
-  for (int i = 0; i < 3; ++i) {
-    all.push_back(SubmitTo(*engine, clock, TenantRequest("a", i, 40, 24, /*limit=*/5)));
-  }
-  for (int i = 0; i < 3; ++i)
-    all.push_back(SubmitTo(*engine, clock, TenantRequest("b", i, 40, 24)));
+  std::vector<GenerationRequest> requests;
+  for (int i = 0; i < 3; ++i) requests.push_back(TenantRequest("a", i, 40, 24, /*limit=*/5));
+  for (int i = 0; i < 3; ++i) requests.push_back(TenantRequest("b", i, 40, 24));
+  const std::vector<Submitted> all = SubmitTogether(*engine, clock, requests);
   ExpectAllMatchReference(all);
   EXPECT_GT(all[1].sink->first_token(), all[0].sink->finish());
   EXPECT_GT(all[2].sink->first_token(), all[1].sink->finish());
@@ -243,12 +264,13 @@ TEST(EngineFairnessTest, GrowingPastTheTenantLimitPreemptsOnlyWithinTheTenant) {
   options.max_step_tokens = 8;
   std::unique_ptr<Engine> engine = MakeEngine(options);
   EventClock clock;
-  std::vector<Submitted> all;
   // 6 + 24 - 1 = 29 positions = 8 blocks: each fits the share alone.
+  std::vector<GenerationRequest> requests;
   for (int i = 0; i < 4; ++i) {
-    all.push_back(SubmitTo(*engine, clock, TenantRequest("a", i, 6, 24, /*limit=*/8)));
-    all.push_back(SubmitTo(*engine, clock, TenantRequest("b", i, 6, 24)));
+    requests.push_back(TenantRequest("a", i, 6, 24, /*limit=*/8));
+    requests.push_back(TenantRequest("b", i, 6, 24));
   }
+  const std::vector<Submitted> all = SubmitTogether(*engine, clock, requests);
   ExpectAllMatchReference(all);
   int64_t a_preemptions = 0;
   for (const Submitted& submitted : all) {
@@ -273,10 +295,10 @@ TEST(EngineFairnessTest, PoolShortagePreemptsTheHeaviestTenant) {
     options.fair_tenants = fair;
     std::unique_ptr<Engine> engine = MakeEngine(options);
     EventClock clock;
-    std::vector<Submitted> all;
-    for (int i = 0; i < 2; ++i)
-      all.push_back(SubmitTo(*engine, clock, TenantRequest("a", i, 6, 24)));
-    all.push_back(SubmitTo(*engine, clock, TenantRequest("b", 0, 6, 24)));
+    const std::vector<Submitted> all =
+        SubmitTogether(*engine, clock,
+                       {TenantRequest("a", 0, 6, 24), TenantRequest("a", 1, 6, 24),
+                        TenantRequest("b", 0, 6, 24)});
     ExpectAllMatchReference(all);
     EXPECT_GT(engine->Stats().preemptions, 0);
     if (fair) {
