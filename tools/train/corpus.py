@@ -12,7 +12,9 @@ single "%"), and writes:
 
 The held-out split is deterministic and independent of file order: a document is held out when the
 first byte of sha256(source + "\\0" + text) is < 8 (about 3%). The chat pairs are chosen with
-random.Random(seed). Rerunning on the same package versions gives byte-identical files.
+random.Random(seed); besides the fixed-question kinds ("Tell me a fortune." -> a fortune, "给我一句诗。" -> a poem
+line, ...) there are topic questions ("Tell me something about the sea." -> a fortune holding "sea",
+"说说月亮。" -> a poem line holding 月). Rerunning on the same package versions gives byte-identical files.
 """
 import argparse
 import hashlib
@@ -45,6 +47,30 @@ EN_PROMPTS = ["Tell me a fortune.", "Give me a quote.", "Say something wise.",
 ZH_POEM_PROMPTS = ["给我一首诗。", "背一首古诗。", "来一首唐诗。"]
 ZH_LINE_PROMPTS = ["给我一句诗。", "说一句诗。"]
 ZH_SAYING_PROMPTS = ["说一句格言。", "给我讲一句话。", "来一句名言。"]
+
+# Topic questions: the answer is a train document (English) or a poem line (Chinese) that holds the
+# topic word, so a chat turn stays on the asked topic and in the asked language.
+EN_TOPIC_PROMPTS = ["Tell me something about {}.", "Tell me about {}.", "What do you know about {}?"]
+# (phrase in the question, word the answer must contain as a whole word, case-insensitive).
+EN_TOPICS = [("the sea", "sea"), ("love", "love"), ("life", "life"), ("time", "time"),
+             ("money", "money"), ("work", "work"), ("death", "death"), ("war", "war"),
+             ("cats", "cat"), ("dogs", "dog"), ("the moon", "moon"), ("the sun", "sun"),
+             ("the night", "night"), ("friends", "friend"), ("women", "women"), ("men", "men"),
+             ("computers", "computer"), ("food", "food"), ("music", "music"), ("books", "book"),
+             ("the heart", "heart"), ("truth", "truth"), ("wisdom", "wisdom"), ("children", "children"),
+             ("wine", "wine"), ("water", "water"), ("fire", "fire"), ("rain", "rain"), ("the sky", "sky"),
+             ("rivers", "river"), ("mountains", "mountain"), ("trees", "tree"), ("the stars", "star"),
+             ("kings", "king"), ("dreams", "dream"), ("God", "god"), ("science", "science"),
+             ("politics", "politics"), ("Linux", "linux"), ("Debian", "debian")]
+ZH_TOPIC_PROMPTS = ["说说{}。", "写一句关于{}的诗。", "给我一句关于{}的诗。"]
+# (word in the question, character the poem line must contain).
+ZH_TOPICS = [("月亮", "月"), ("山", "山"), ("水", "水"), ("花", "花"), ("春天", "春"), ("风", "风"),
+             ("雨", "雨"), ("雪", "雪"), ("酒", "酒"), ("江", "江"), ("云", "云"), ("秋天", "秋"),
+             ("夜", "夜"), ("心", "心"), ("家", "家"), ("柳", "柳"), ("马", "马"), ("海", "海"),
+             ("天", "天"), ("太阳", "日"), ("梦", "梦"), ("鸟", "鸟"), ("草", "草"), ("泪", "泪"),
+             ("故乡", "乡")]
+TOPIC_PAIRS_PER_TOPIC = 60
+TOPIC_ANSWER_MAX_CHARS = 320
 
 
 def clean(text):
@@ -93,7 +119,24 @@ def build_sft(train_docs, rng):
     sayings = [d for d in train_docs if d["source"] == "chinese" and len(d["text"]) <= 120]
     for doc in rng.sample(sayings, min(1500, len(sayings))):
         pairs.append({"user": rng.choice(ZH_SAYING_PROMPTS), "assistant": doc["text"]})
+    pairs += topic_pairs(train_docs, poems, rng)
     rng.shuffle(pairs)
+    return pairs
+
+
+def topic_pairs(train_docs, poems, rng):
+    pairs = []
+    en = [d["text"] for d in train_docs if d["lang"] == "en" and len(d["text"]) <= TOPIC_ANSWER_MAX_CHARS]
+    for phrase, word in EN_TOPICS:
+        pattern = re.compile(r"\b" + re.escape(word) + r"s?\b", re.IGNORECASE)
+        matches = [t for t in en if pattern.search(t)]
+        for text in rng.sample(matches, min(TOPIC_PAIRS_PER_TOPIC, len(matches))):
+            pairs.append({"user": rng.choice(EN_TOPIC_PROMPTS).format(phrase), "assistant": text})
+    lines = [line for doc in poems for line in poem_lines(doc["text"])]
+    for name, char in ZH_TOPICS:
+        matches = [line for line in lines if char in line]
+        for line in rng.sample(matches, min(TOPIC_PAIRS_PER_TOPIC, len(matches))):
+            pairs.append({"user": rng.choice(ZH_TOPIC_PROMPTS).format(name), "assistant": line})
     return pairs
 
 

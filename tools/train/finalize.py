@@ -37,13 +37,16 @@ import reference_model  # noqa: E402
 
 SHIPPED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
 CORPUS_PACKAGES = ("fortunes", "fortunes-min", "fortunes-zh", "fortunes-debian-hints")
+CHAT_TURN = "<|im_start|>user\n{}<|im_end|>\n<|im_start|>assistant\n"
 GREEDY_PROMPTS = [
-    ("chat_fortune_en", "<|im_start|>user\nTell me a fortune.<|im_end|>\n<|im_start|>assistant\n"),
-    ("chat_poem_zh", "<|im_start|>user\n给我一句诗。<|im_end|>\n<|im_start|>assistant\n"),
+    ("chat_sea_en", CHAT_TURN.format("Tell me something about the sea.")),
+    ("chat_fortune_en", CHAT_TURN.format("Tell me a fortune.")),
+    ("chat_moon_zh", CHAT_TURN.format("说说月亮。")),
+    ("chat_poem_zh", CHAT_TURN.format("给我一句诗。")),
     ("plain_en", "The best way to"),
     ("plain_zh", "春风"),
 ]
-GREEDY_TOKENS = 32
+GREEDY_TOKENS = 48
 
 
 def encode_with_specials(tokenizer, text):
@@ -170,8 +173,11 @@ def main():
     for name, text in GREEDY_PROMPTS:
         prompt = encode_with_specials(tokenizer, text)
         tokens, margin = greedy(model64, prompt, GREEDY_TOKENS)
+        # What a server returns: the tokens before the first end-of-sequence id (0 or 2).
+        reply = tokens[:next((i for i, t in enumerate(tokens) if t in (0, 2)), len(tokens))]
         greedy_rows.append({"name": name, "prompt_text": text, "prompt_ids": prompt, "tokens": tokens,
-                            "text": tokenizer.decode(tokens), "min_top2_logit_margin": margin})
+                            "text": tokenizer.decode(tokens), "reply": tokenizer.decode(reply),
+                            "min_top2_logit_margin": margin})
         print(f"{name}: {tokenizer.decode(tokens)!r} (margin {margin:.4f})", flush=True)
     write_json(os.path.join(eval_dir, "greedy.json"), {
         "description": f"greedy (argmax, ties -> lowest id) continuations of {GREEDY_TOKENS} tokens, "

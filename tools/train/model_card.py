@@ -2,10 +2,21 @@
 """Writes models/<name>/README.md (the model card) from the files finalize.py and train.py wrote.
 
 Usage: model_card.py --model-dir models/minimind-serve-tiny --corpus DIR --run DIR [--note TEXT]
+                     [--baseline-perplexity X --baseline-name TEXT]
+
+The schedule (peak learning rate, warm-up, steps, batch) is read back from <run>/log.jsonl; the size
+of the train stream is recounted with train.py's own encoding.
 """
 import argparse
 import json
 import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import bpe_tokenizer  # noqa: E402
+import corpus  # noqa: E402
+import train  # noqa: E402
 
 LICENCES = [
     ("fortunes", "1:1.99.1-7.3", "BSD (Regents of the University of California, fortune-mod; Debian main)"),
@@ -21,6 +32,9 @@ def main():
     p.add_argument("--corpus", required=True)
     p.add_argument("--run", required=True)
     p.add_argument("--note", default="")
+    p.add_argument("--baseline-perplexity", type=float,
+                   help="held-out perplexity of the previous model on the same windows")
+    p.add_argument("--baseline-name", default="the previous model")
     args = p.parse_args()
     load = lambda path: json.load(open(path, encoding="utf-8"))  # noqa: E731
     config = load(os.path.join(args.model_dir, "config.json"))
@@ -30,6 +44,13 @@ def main():
     stats = load(os.path.join(args.corpus, "stats.json"))
     log = [json.loads(line) for line in open(os.path.join(args.run, "log.jsonl"))]
     size = os.path.getsize(os.path.join(args.model_dir, "model.safetensors"))
+    tokenizer = bpe_tokenizer.read_tokenizer(args.model_dir)
+    train_docs = train.read_jsonl(os.path.join(args.corpus, "train.jsonl"))
+    sft = train.read_jsonl(os.path.join(args.corpus, "sft.jsonl"))
+    stream_tokens = sum(len(train.encode_with_specials(tokenizer, t)) + 1 for t in
+                        [d["text"] for d in train_docs] + [train.chat_text(q["user"], q["assistant"]) for q in sft])
+    peak = max(log, key=lambda r: r["lr"])
+    tokens_per_step = log[0]["tokens"]
 
     by_package = {}
     for source, s in stats["sources"].items():
@@ -45,8 +66,10 @@ def main():
     w("Our own tiny default model: a byte-level BPE tokenizer (6,400 tokens) and a "
       f"{config['num_hidden_layers']}-layer Qwen3 decoder trained from scratch on the CPU, in MiniMind's "
       "spirit, on fortune cookies and classical Chinese poems that Debian ships. It is a toy: it has "
-      f"seen {log[-1]['tokens'] / 1e6:.2f} M tokens, so it writes fortune-shaped and poem-shaped text, not sense. It exists so "
-      "that the server has a real, redistributable, trained model to serve out of the box.\n")
+      f"seen {log[-1]['tokens'] / 1e6:.2f} M tokens, so it writes fortune-shaped and poem-shaped text, not sense; "
+      "asked about a topic it answers, in the language of the question, with a fortune or a poem line that "
+      "often (not always) holds the topic word. It exists so that the server has a real, redistributable, "
+      "trained model to serve out of the box.\n")
     if args.note:
         w(f"**Note:** {args.note}\n")
     w("## Architecture (`config.json`)\n")
@@ -79,18 +102,25 @@ def main():
         w(f"| {package} | {version} | {licence} | {row[0]} | {row[1]} | {row[2]:,} |")
     w(f"\nTotal {stats['train_docs']} train documents, {stats['eval_docs']} held out (document-level, "
       "`sha256(source, text)[0] < 8`), plus "
-      f"{stats['sft_pairs']} chat pairs built from train documents (\"Tell me a fortune.\" → a fortune, "
-      "\"给我一句诗。\" → a line of a poem, \"来一首唐诗。\" → a poem, \"说一句格言。\" → a saying), "
-      "mixed into the pretraining stream in ChatML form. `ascii-art` is left out.\n")
+      f"{stats['sft_pairs']} chat pairs built from train documents only (`tools/train/corpus.py`): "
+      "\"Tell me a fortune.\" → a fortune, \"给我一句诗。\" → a line of a poem, \"来一首唐诗。\" → a poem, "
+      "\"说一句格言。\" → a saying, and topic questions — \"Tell me something about the sea.\" / "
+      "\"Tell me about love.\" → a fortune holding that word, \"说说月亮。\" / \"写一句关于山的诗。\" → a poem "
+      f"line holding 月 / 山 ({len(corpus.EN_TOPICS)} English and {len(corpus.ZH_TOPICS)} Chinese topics, "
+      f"up to {corpus.TOPIC_PAIRS_PER_TOPIC} answers each) — mixed into the pretraining stream in ChatML form. "
+      "`ascii-art` is left out.\n")
 
     w("## Training\n")
     first, last = log[0], log[-1]
     w("```sh\ntools/train/run_pipeline.sh build/train\n```\n")
-    w(f"Seed 20261128; AdamW (β 0.9/0.95, wd 0.1), peak lr 3e-3, 20 warm-up steps, cosine to 10%; "
-      f"batch 8 × 256 tokens; {last['step']} steps = {last['tokens']:,} tokens "
-      f"(about {last['tokens'] / 1646856:.2f} epochs of the 1.65 M-token train stream); "
+    w(f"Seed 20261128; AdamW (β 0.9/0.95, wd 0.1), peak lr {peak['lr']:g}, {peak['step']} warm-up steps, "
+      f"cosine to 10% of the peak at the last step; batch {tokens_per_step // 256} × 256 tokens; "
+      f"{last['step']} steps = {last['tokens']:,} tokens "
+      f"(about {last['tokens'] / stream_tokens:.2f} epochs of the {stream_tokens / 1e6:.2f} M-token train stream); "
       f"{last['seconds'] / 60:.1f} min of training wall clock on 2 shared cores (`nice -n 10`, one torch "
-      "thread, OpenBLAS), plus ~2 min for the tokenizer.\n")
+      "thread, OpenBLAS, the other core busy with other work). The tokenizer is the committed one, "
+      "reused as-is (`run_pipeline.sh` without `--train-tokenizer`), so the held-out windows are the "
+      "same token ids as for earlier versions of this model.\n")
     w("| step | tokens | train loss | held-out loss (first 32 windows) | held-out ppl |\n| --- | --- | --- | --- | --- |")
     for r in log:
         if "eval_loss" in r or r["step"] in (1, 10, 20):
@@ -101,6 +131,9 @@ def main():
       f"{results['heldout_tokens_predicted']:,} predicted tokens, independent reference forward pass "
       f"`tools/reference`, f32): **{results['heldout_perplexity_reference_f32']:.3f}** "
       f"(uniform over the vocabulary would be 6400).")
+    if args.baseline_perplexity:
+        w(f"* Before / after on the same held-out windows: {args.baseline_name}: "
+          f"{args.baseline_perplexity:.3f} → this model: {results['heldout_perplexity_reference_f32']:.3f}.")
     w(f"* Golden for the C++ test (`eval/heldout_sample.json`, first {len(sample['windows'])} windows): "
       f"reference f64 perplexity {sample['perplexity_f64']:.6f}; "
       "`tests/models/minimind_serve_tiny_test` checks our engine within 1e-3 relative.")
@@ -108,7 +141,16 @@ def main():
       f"our Python BPE and HF tokenizers, and {results['tokenizer_docs_checked_minimind_cli']} of them with "
       "`minimind tokenize`; the first 120 are committed in `eval/tokenizer_golden.jsonl` and checked by the "
       "C++ test.\n")
-    w("### Greedy samples (`eval/greedy.json`, 32 tokens, no stop; the C++ test reproduces these ids)\n")
+    n_tokens = len(greedy["prompts"][0]["tokens"])
+    w("### Greedy chat turns (`eval/greedy.json`; the C++ test reproduces these ids)\n")
+    w(f"Greedy decoding (argmax) of up to {n_tokens} tokens; the reply is what the server returns, the "
+      "tokens before the first end-of-sequence id.\n")
+    w("| prompt | greedy reply |\n| --- | --- |")
+    for row in greedy["prompts"]:
+        if row["prompt_text"].startswith("<|im_start|>user\n"):
+            question = row["prompt_text"].split("\n")[1].replace("<|im_end|>", "")
+            w(f"| {question} | {row['reply'].strip().replace(chr(10), ' / ').replace('|', '&#124;')} |")
+    w("\n### Raw greedy continuations (no stop on end-of-sequence ids)\n")
     for row in greedy["prompts"]:
         w(f"**{row['name']}** — prompt `{json.dumps(row['prompt_text'], ensure_ascii=False)}`\n")
         w("```\n" + row["text"] + "\n```\n")
