@@ -4,18 +4,22 @@
 //   * our tokenizer gives the ids Hugging Face tokenizers gives on held-out documents;
 //   * the engine's perplexity on the committed held-out windows equals the reference's within
 //     1e-3 relative;
-//   * greedy decoding (KV cache, token by token) reproduces the reference's greedy token ids.
+//   * greedy decoding (KV cache, token by token) reproduces the reference's greedy token ids;
+//   * the three fixed chat prompts (issue 15), rendered with the model's own chat template as the
+//     server renders them, get the reference's greedy replies (tokens before end-of-sequence).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/types/span.h"
 #include "engine/model/contiguous_kv_sequence.h"
 #include "engine/model/forward.h"
 #include "engine/model/model_bundle.h"
+#include "engine/tokenizer/chat_template.h"
 #include "engine/tokenizer/known_chat_templates.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -48,6 +52,14 @@ int32_t Argmax(absl::Span<const float> logits) {
   return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
 }
 
+// The prompt object named `name` in eval/greedy.json, or null.
+nlohmann::json FindPrompt(const nlohmann::json& golden, const std::string& name) {
+  for (const nlohmann::json& prompt : golden["prompts"]) {
+    if (prompt["name"] == name) return prompt;
+  }
+  return nullptr;
+}
+
 class MiniMindServeTinyTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -57,6 +69,31 @@ class MiniMindServeTinyTest : public ::testing::Test {
     absl::StatusOr<ModelRunner> runner = ModelRunner::Create(bundle_->model);
     ASSERT_TRUE(runner.ok()) << runner.status();
     runner_ = std::make_unique<ModelRunner>(*std::move(runner));
+  }
+
+  // Greedy decoding with the KV cache, one token per step after the prompt: up to `max_tokens`
+  // argmax ids, ending early (the end-of-sequence id excluded) when `stop_at_eos`.
+  void GreedyDecode(const std::vector<TokenId>& prompt_ids, size_t max_tokens, bool stop_at_eos,
+                    std::vector<int32_t>* generated) {
+    ContiguousKvSequence kv(runner_->kv_shape());
+    std::vector<int32_t> step(prompt_ids.begin(), prompt_ids.end());
+    int64_t position = 0;
+    while (generated->size() < max_tokens) {
+      const ForwardSequence input{.tokens = step,
+                                  .start_position = position,
+                                  .kv = &kv,
+                                  .logits = LogitsMode::kLastPosition};
+      absl::StatusOr<ForwardLogits> logits = runner_->Forward({&input, 1});
+      ASSERT_TRUE(logits.ok()) << logits.status();
+      const int32_t next = Argmax(logits->Row(0, 0));
+      if (stop_at_eos && std::find(bundle_->eos_token_ids.begin(), bundle_->eos_token_ids.end(),
+                                   next) != bundle_->eos_token_ids.end()) {
+        return;
+      }
+      position += static_cast<int64_t>(step.size());
+      generated->push_back(next);
+      step = {next};
+    }
   }
 
   std::unique_ptr<ModelBundle> bundle_;
@@ -130,27 +167,40 @@ TEST_F(MiniMindServeTinyTest, GreedyDecodingReproducesPythonReference) {
     ASSERT_TRUE(prompt_ids.ok()) << prompt_ids.status();
     ASSERT_EQ(*prompt_ids, prompt["prompt_ids"].get<std::vector<TokenId>>());
 
-    ContiguousKvSequence kv(runner_->kv_shape());
-    std::vector<int32_t> step(prompt_ids->begin(), prompt_ids->end());
-    int64_t position = 0;
     std::vector<int32_t> generated;
-    const size_t wanted = prompt["tokens"].size();
-    while (generated.size() < wanted) {
-      const ForwardSequence input{.tokens = step,
-                                  .start_position = position,
-                                  .kv = &kv,
-                                  .logits = LogitsMode::kLastPosition};
-      absl::StatusOr<ForwardLogits> logits = runner_->Forward({&input, 1});
-      ASSERT_TRUE(logits.ok()) << logits.status();
-      const int32_t next = Argmax(logits->Row(0, 0));
-      position += static_cast<int64_t>(step.size());
-      generated.push_back(next);
-      step = {next};
-    }
+    GreedyDecode(*prompt_ids, prompt["tokens"].size(), /*stop_at_eos=*/false, &generated);
     EXPECT_EQ(generated, prompt["tokens"].get<std::vector<int32_t>>());
     absl::StatusOr<std::string> text = bundle_->tokenizer.Decode(generated);
     ASSERT_TRUE(text.ok()) << text.status();
     EXPECT_EQ(*text, prompt["text"].get<std::string>());
+  }
+}
+
+TEST_F(MiniMindServeTinyTest, FixedChatPromptsGetTheReferenceGreedyReplies) {
+  const nlohmann::json golden = ReadEvalJson("greedy.json");
+  const std::vector<std::pair<std::string, std::string>> kFixedPrompts = {
+      {"chat_sea_en", "Tell me something about the sea."},
+      {"chat_fortune_en", "Tell me a fortune."},
+      {"chat_moon_zh", "说说月亮。"},
+  };
+  ASSERT_TRUE(bundle_->chat_template.has_value());
+  for (const auto& [name, question] : kFixedPrompts) {
+    SCOPED_TRACE(name);
+    const nlohmann::json prompt = FindPrompt(golden, name);
+    ASSERT_FALSE(prompt.is_null()) << "eval/greedy.json has no prompt " << name;
+    const std::vector<ChatMessage> messages = {{.role = "user", .content = question}};
+    absl::StatusOr<std::string> rendered = bundle_->chat_template->Render(messages, {});
+    ASSERT_TRUE(rendered.ok()) << rendered.status();
+    ASSERT_EQ(*rendered, prompt["prompt_text"].get<std::string>());
+    absl::StatusOr<std::vector<TokenId>> prompt_ids = bundle_->tokenizer.Encode(*rendered);
+    ASSERT_TRUE(prompt_ids.ok()) << prompt_ids.status();
+
+    std::vector<int32_t> reply;
+    GreedyDecode(*prompt_ids, prompt["tokens"].size(), /*stop_at_eos=*/true, &reply);
+    absl::StatusOr<std::string> text = bundle_->tokenizer.Decode(reply);
+    ASSERT_TRUE(text.ok()) << text.status();
+    EXPECT_FALSE(text->empty());
+    EXPECT_EQ(*text, prompt["reply"].get<std::string>());
   }
 }
 

@@ -67,8 +67,8 @@ def main():
       f"{config['num_hidden_layers']}-layer Qwen3 decoder trained from scratch on the CPU, in MiniMind's "
       "spirit, on fortune cookies and classical Chinese poems that Debian ships. It is a toy: it has "
       f"seen {log[-1]['tokens'] / 1e6:.2f} M tokens, so it writes fortune-shaped and poem-shaped text, not sense; "
-      "asked about a topic it answers, in the language of the question, with a fortune or a poem line that "
-      "often (not always) holds the topic word. It exists so that the server has a real, redistributable, "
+      "a chat turn answers in the language of the question, with a fortune or a poem line, but seldom on "
+      "the asked topic (see the greedy turns below). It exists so that the server has a real, redistributable, "
       "trained model to serve out of the box.\n")
     if args.note:
         w(f"**Note:** {args.note}\n")
