@@ -15,7 +15,8 @@
 //
 //   cmake --build build/release --target engine_bench && cd build/release
 //   bench/engine_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
-// MINIMIND_BENCH_THREADS=T sets EngineOptions::forward_threads (default 1).
+// MINIMIND_BENCH_THREADS=T sets EngineOptions::forward_threads (default: every usable CPU, as the
+// server's --threads default).
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,6 +34,7 @@
 #include "benchmark/benchmark.h"
 #include "engine/model/model_bundle.h"
 #include "engine/model/random_checkpoint.h"
+#include "engine/runtime/usable_cpus.h"
 #include "engine/scheduler/engine.h"
 #include "tools/cli/byte_tokenizer_files.h"
 
@@ -66,6 +68,7 @@ std::unique_ptr<Engine> MakeEngine(int64_t max_step_tokens) {
   options.kv.memory_bytes = int64_t{256} << 20;
   options.max_step_tokens = max_step_tokens;
   options.eos_token_ids = SmallBundle().eos_token_ids;
+  options.forward_threads = UsableCpuCount();
   if (const char* threads = std::getenv("MINIMIND_BENCH_THREADS"); threads != nullptr) {
     options.forward_threads = std::atoi(threads);
   }

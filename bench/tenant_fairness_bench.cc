@@ -15,7 +15,8 @@
 //
 //   cmake --build build/release --target tenant_fairness_bench
 //   MINIMIND_BENCH_THREADS=2 build/release/bench/tenant_fairness_bench --benchmark_repetitions=5
-// MINIMIND_BENCH_THREADS=T sets EngineOptions::forward_threads (default 1).
+// MINIMIND_BENCH_THREADS=T sets EngineOptions::forward_threads (default: every usable CPU, as the
+// server's --threads default).
 #include <unistd.h>
 
 #include <cstdint>
@@ -32,6 +33,7 @@
 #include "benchmark/benchmark.h"
 #include "engine/model/model_bundle.h"
 #include "engine/model/random_checkpoint.h"
+#include "engine/runtime/usable_cpus.h"
 #include "engine/scheduler/engine.h"
 #include "tools/cli/byte_tokenizer_files.h"
 
@@ -67,6 +69,7 @@ std::unique_ptr<Engine> MakeEngine(bool fair) {
   options.kv.memory_bytes = int64_t{256} << 20;
   options.fair_tenants = fair;
   options.eos_token_ids = SmallBundle().eos_token_ids;
+  options.forward_threads = UsableCpuCount();
   if (const char* threads = std::getenv("MINIMIND_BENCH_THREADS"); threads != nullptr) {
     options.forward_threads = std::atoi(threads);
   }

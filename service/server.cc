@@ -2,11 +2,9 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
-#include <sched.h>
 
 #include <algorithm>
 #include <filesystem>
-#include <thread>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -14,7 +12,7 @@
 #include "engine/kv/kv_cache_config.h"
 #include "engine/model/model_config.h"
 #include "engine/model/weight_conversion.h"
-#include "engine/runtime/thread_pool.h"
+#include "engine/runtime/usable_cpus.h"
 #include "service/metrics/rpc_metrics_interceptor.h"
 #include "service/server_credentials.h"
 #include "service/sessions/memory_session_store.h"
@@ -23,17 +21,6 @@
 
 namespace minimind {
 namespace {
-
-// CPUs this process may run on (its affinity mask, which container CPU sets narrow), at most
-// ThreadPool::kMaxThreads; the machine's count if the mask cannot be read. CPU quotas (a
-// Kubernetes CPU limit without a CPU set) are not visible here: set --threads to the limit.
-int UsableCpuCount() {
-  cpu_set_t cpus;
-  int count = 0;
-  if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0) count = CPU_COUNT(&cpus);
-  if (count <= 0) count = static_cast<int>(std::thread::hardware_concurrency());
-  return std::clamp(count, 1, ThreadPool::kMaxThreads);
-}
 
 // "memory" or "redis://HOST:PORT[/DB]" (ServerOptions::session_store).
 absl::StatusOr<std::unique_ptr<SessionStore>> MakeSessionStore(const std::string& spec,

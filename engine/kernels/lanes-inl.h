@@ -137,6 +137,19 @@ HWY_INLINE Lanes Mul(const Lanes& a, const Lanes& b) {
   return result;
 }
 
+// The 8 int8 codes at `codes`, dequantized: float(q) * scale, lane-wise (exact widening, then
+// one f32 multiply, as matmul_q8.h's DequantizeRowQ8).
+HWY_INLINE Lanes LoadLanesQ8(const unsigned char* codes, const Lanes& scale) {
+  const hn::Rebind<int8_t, LaneTag> d8;
+  const hn::Rebind<int32_t, LaneTag> d32;
+  Lanes lanes;
+  for (int k = 0; k < kVectorsPerLanes; ++k) {
+    const auto bytes = hn::LoadU(d8, reinterpret_cast<const int8_t*>(codes) + k * kVectorLanes);
+    lanes.v[k] = hn::ConvertTo(LaneTag(), hn::PromoteTo(d32, bytes));
+  }
+  return Mul(lanes, scale);
+}
+
 // reduction.h's CombineLanes of the eight lanes.
 HWY_INLINE float CombineLaneVector(const Lanes& lanes) {
   float values[kDotLanes];

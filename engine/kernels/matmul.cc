@@ -144,6 +144,23 @@ void GemmPanel(const float* x, int64_t num_rows, const float* w, int64_t count, 
   }
 }
 
+// dst[0, n) = the values of the Q8 row at `row` (DequantizeRowQ8), 8 lanes at a time.
+void DequantizeQ8ToF32(const unsigned char* row, int64_t n, float* dst) {
+  for (int64_t start = 0; start < n; start += kQ8BlockSize, row += kQ8BlockBytes) {
+    float scale;
+    std::memcpy(&scale, row, sizeof(scale));
+    const unsigned char* codes = row + sizeof(float);
+    const int64_t count = std::min(kQ8BlockSize, n - start);
+    int64_t i = 0;
+    for (; i + kDotLanes <= count; i += kDotLanes) {
+      StoreLanes(LoadLanesQ8(codes + i, SetLanes(scale)), dst + start + i);
+    }
+    for (; i < count; ++i) {
+      dst[start + i] = static_cast<float>(static_cast<int8_t>(codes[i])) * scale;
+    }
+  }
+}
+
 // dst[0, count) = src[0, count) widened to f32.
 void WidenToF32(DType dtype, const void* src, int64_t count, float* dst) {
   if (dtype == DType::kF32) {
@@ -163,8 +180,8 @@ const unsigned char* RowAddress(const WeightMatrix& weight, int64_t row) {
   return static_cast<const unsigned char*>(weight.data) + row * RowBytes(weight.dtype, weight.cols);
 }
 
-// Many activation rows: panels of kPanelOuts weight rows (16-bit ones widened into a buffer once
-// per panel) through the register-blocked micro-kernel.
+// Many activation rows: panels of kPanelOuts weight rows (16-bit ones widened, Q8 ones
+// dequantized into a buffer once per panel) through the register-blocked micro-kernel.
 void GemmOutputs(const float* x, int64_t num_rows, const WeightMatrix& weight, int64_t out_begin,
                  int64_t out_end, float* out) {
   const int64_t n = weight.cols;
@@ -173,7 +190,12 @@ void GemmOutputs(const float* x, int64_t num_rows, const WeightMatrix& weight, i
   for (int64_t o = out_begin; o < out_end; o += kPanelOuts) {
     const int64_t count = std::min<int64_t>(kPanelOuts, out_end - o);
     const float* panel = static_cast<const float*>(weight.data) + o * n;
-    if (weight.dtype != DType::kF32) {
+    if (weight.dtype == DType::kQ8) {
+      for (int64_t b = 0; b < count; ++b) {
+        DequantizeQ8ToF32(RowAddress(weight, o + b), n, widened.data() + b * n);
+      }
+      panel = widened.data();
+    } else if (weight.dtype != DType::kF32) {
       WidenToF32(weight.dtype, RowAddress(weight, o), count * n, widened.data());
       panel = widened.data();
     }
@@ -196,10 +218,10 @@ void MatMulOutputsImpl(const float* x, int64_t num_rows, const WeightMatrix& wei
   // Few rows of 16-bit weights (decoding) stream the weights from memory once and widen them in
   // registers. One weight row at a time: with several rows read in parallel, streaming from DRAM
   // measured up to 2x slower (1.5 vs 2.8 GMAC/s for F16 on the development machine).
-  if (weight.dtype == DType::kQ8) {
-    MatMulQ8Outputs(x, num_rows, weight, out_begin, out_end, out);
-  } else if (num_rows >= kGemmRows) {
+  if (num_rows >= kGemmRows) {
     GemmOutputs(x, num_rows, weight, out_begin, out_end, out);
+  } else if (weight.dtype == DType::kQ8) {
+    MatMulQ8Outputs(x, num_rows, weight, out_begin, out_end, out);
   } else if (weight.dtype == DType::kF32) {
     SmallOutputs<F32Elements, kSmallOuts>(x, num_rows, static_cast<const float*>(weight.data), n,
                                           out_begin, out_end, out, out_stride);

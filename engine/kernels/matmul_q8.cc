@@ -4,8 +4,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <type_traits>
-#include <vector>
 
 #include "engine/base/dtype.h"
 #include "engine/kernels/reduction.h"
@@ -24,18 +22,13 @@ namespace HWY_NAMESPACE {
 
 constexpr int kGroupsPerBlock = kQ8BlockSize / kDotLanes;  // 8-lane groups in a block: 4.
 
-// Register tiles. Decode: one activation row × kDecodeOuts weight rows, each output with its own
+// Register tile: one activation row × kDecodeOuts weight rows, each output with its own
 // accumulator, so the fused multiply-adds of different outputs overlap (8 outputs measured 18.6
 // GMAC/s against 16.3 for 4, one thread, 1408 × 512 in cache; more rows per tile would spill).
-// Prefill, on dequantized f32 rows: kRowTile activation rows × kPrefillOuts weight rows.
+// Weights are dequantized in registers as they are read, so only the 8-bit bytes come from
+// memory. (Many rows go through matmul.cc's panel GEMM instead, on dequantized panels: the same
+// float(q) * scale, then the same Dot.)
 constexpr int kDecodeOuts = 8;
-constexpr int kRowTile = 2;
-constexpr int kPrefillOuts = 4;
-// From this many activation rows on, each group of kPrefillOuts weight rows is dequantized once
-// into an f32 buffer and reused by every row (prefill); below it (decode), weights are
-// dequantized in registers as they are read, so only the 8-bit bytes come from memory. Same
-// results either way: both compute float(q) * scale, then the same Dot.
-constexpr int64_t kDequantizeOnceMinRows = 4;
 
 const unsigned char* Q8Row(const WeightMatrix& weight, int64_t row) {
   return static_cast<const unsigned char*>(weight.data) + row * RowBytes(DType::kQ8, weight.cols);
@@ -45,19 +38,6 @@ float LoadScale(const unsigned char* block) {
   float scale;
   std::memcpy(&scale, block, sizeof(scale));
   return scale;
-}
-
-// The 8 weights at `values` (int8), dequantized: float(q) * scale, lane-wise (exact widening,
-// then one f32 multiply, as DequantizeRowQ8).
-HWY_INLINE Lanes DequantizeLanes(const unsigned char* values, const Lanes& scale) {
-  const hn::Rebind<int8_t, LaneTag> d8;
-  const hn::Rebind<int32_t, LaneTag> d32;
-  Lanes lanes;
-  for (int k = 0; k < kVectorsPerLanes; ++k) {
-    const auto bytes = hn::LoadU(d8, reinterpret_cast<const int8_t*>(values) + k * kVectorLanes);
-    lanes.v[k] = hn::ConvertTo(LaneTag(), hn::PromoteTo(d32, bytes));
-  }
-  return Mul(lanes, scale);
 }
 
 // out[a * out_stride + b] = Dot(x[a, :], dequantized w_b) for a < kRows, b < kOuts, where w_b is
@@ -89,7 +69,7 @@ HWY_NOINLINE void DotTileQ8(const float* x, const unsigned char* w, int64_t row_
 #pragma GCC unroll 8
       for (int b = 0; b < kOuts; ++b) {
         const Lanes w_block =
-            DequantizeLanes(block_base + b * row_bytes + sizeof(float) + g * kDotLanes, scales[b]);
+            LoadLanesQ8(block_base + b * row_bytes + sizeof(float) + g * kDotLanes, scales[b]);
 #pragma GCC unroll 8
         for (int a = 0; a < kRows; ++a) sums[a][b] = MulAdd(x_block[a], w_block, sums[a][b]);
       }
@@ -109,63 +89,12 @@ HWY_NOINLINE void DotTileQ8(const float* x, const unsigned char* w, int64_t row_
     }
     for (int b = 0; b < kOuts; ++b) {
       const unsigned char* block = block_base + b * row_bytes;
-      const Lanes w_block = DequantizeLanes(block + offset, SetLanes(LoadScale(block)));
+      const Lanes w_block = LoadLanesQ8(block + offset, SetLanes(LoadScale(block)));
       for (int a = 0; a < kRows; ++a) sums[a][b] = MulAdd(x_block[a], w_block, sums[a][b]);
     }
   }
   for (int a = 0; a < kRows; ++a) {
     for (int b = 0; b < kOuts; ++b) out[a * out_stride + b] = CombineLaneVector(sums[a][b]);
-  }
-}
-
-// The same products from f32 weights w ([kOuts, n_padded], zero beyond n in each row).
-template <int kRows, int kOuts>
-HWY_NOINLINE void DotTileF32(const float* x, const float* w, int64_t n_padded, int64_t n,
-                             float* out, int64_t out_stride) {
-  Lanes sums[kRows][kOuts];
-  for (int a = 0; a < kRows; ++a) {
-    for (int b = 0; b < kOuts; ++b) sums[a][b] = ZeroLanes();
-  }
-  int64_t i = 0;
-  for (; i + kDotLanes <= n; i += kDotLanes) {
-    Lanes x_block[kRows];
-#pragma GCC unroll 8
-    for (int a = 0; a < kRows; ++a) x_block[a] = LoadLanes(x + a * n + i);
-#pragma GCC unroll 8
-    for (int b = 0; b < kOuts; ++b) {
-      const Lanes w_block = LoadLanes(w + b * n_padded + i);
-#pragma GCC unroll 8
-      for (int a = 0; a < kRows; ++a) sums[a][b] = MulAdd(x_block[a], w_block, sums[a][b]);
-    }
-  }
-  if (i < n) {
-    Lanes x_block[kRows];
-    for (int a = 0; a < kRows; ++a) {
-      float padded[kDotLanes] = {};
-      std::memcpy(padded, x + a * n + i, (n - i) * sizeof(float));
-      x_block[a] = LoadLanes(padded);
-    }
-    for (int b = 0; b < kOuts; ++b) {
-      const Lanes w_block = LoadLanes(w + b * n_padded + i);
-      for (int a = 0; a < kRows; ++a) sums[a][b] = MulAdd(x_block[a], w_block, sums[a][b]);
-    }
-  }
-  for (int a = 0; a < kRows; ++a) {
-    for (int b = 0; b < kOuts; ++b) out[a * out_stride + b] = CombineLaneVector(sums[a][b]);
-  }
-}
-
-// Every activation row, kRowTile rows at a time: run_tile(rows, x_rows, out_rows) with `rows` an
-// integral_constant of the tile's row count.
-template <typename RunTile>
-void ForAllRows(int64_t num_rows, int64_t n, int64_t out_stride, const float* x, float* out,
-                const RunTile& run_tile) {
-  int64_t r = 0;
-  for (; r + kRowTile <= num_rows; r += kRowTile) {
-    run_tile(std::integral_constant<int, kRowTile>{}, x + r * n, out + r * out_stride);
-  }
-  for (; r < num_rows; ++r) {
-    run_tile(std::integral_constant<int, 1>{}, x + r * n, out + r * out_stride);
   }
 }
 
@@ -181,41 +110,13 @@ void DotRowsQ8(const float* x, int64_t num_rows, const WeightMatrix& weight, int
   }
 }
 
-template <int kOuts>
-void DotRowsF32(const float* x, int64_t num_rows, const float* w, int64_t n_padded, int64_t n,
-                int64_t out_stride, float* out) {
-  ForAllRows(num_rows, n, out_stride, x, out, [&](auto rows, const float* x_rows, float* out_rows) {
-    DotTileF32<decltype(rows)::value, kOuts>(x_rows, w, n_padded, n, out_rows, out_stride);
-  });
-}
-
 void MatMulQ8OutputsImpl(const float* x, int64_t num_rows, const WeightMatrix& weight,
                          int64_t out_begin, int64_t out_end, float* out) {
-  const int64_t n = weight.cols;
-  if (num_rows < kDequantizeOnceMinRows) {
-    int64_t o = out_begin;
-    for (; o + kDecodeOuts <= out_end; o += kDecodeOuts) {
-      DotRowsQ8<kDecodeOuts>(x, num_rows, weight, o, out);
-    }
-    for (; o < out_end; ++o) DotRowsQ8<1>(x, num_rows, weight, o, out);
-    return;
+  int64_t o = out_begin;
+  for (; o + kDecodeOuts <= out_end; o += kDecodeOuts) {
+    DotRowsQ8<kDecodeOuts>(x, num_rows, weight, o, out);
   }
-  const int64_t n_padded = (n + kDotLanes - 1) / kDotLanes * kDotLanes;
-  std::vector<float> dequantized(kPrefillOuts * n_padded, 0.0f);  // [kPrefillOuts, n_padded]
-  for (int64_t o = out_begin; o < out_end; o += kPrefillOuts) {
-    const int64_t count = std::min<int64_t>(kPrefillOuts, out_end - o);
-    for (int64_t b = 0; b < count; ++b) {
-      DequantizeRowQ8(Q8Row(weight, o + b), n, &dequantized[b * n_padded]);
-    }
-    if (count == kPrefillOuts) {
-      DotRowsF32<kPrefillOuts>(x, num_rows, dequantized.data(), n_padded, n, weight.rows, out + o);
-    } else {
-      for (int64_t b = 0; b < count; ++b) {
-        DotRowsF32<1>(x, num_rows, &dequantized[b * n_padded], n_padded, n, weight.rows,
-                      out + o + b);
-      }
-    }
-  }
+  for (; o < out_end; ++o) DotRowsQ8<1>(x, num_rows, weight, o, out);
 }
 
 }  // namespace HWY_NAMESPACE

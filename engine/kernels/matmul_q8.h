@@ -29,7 +29,9 @@ void QuantizeRowQ8(const float* row, int64_t cols, void* out);
 void DequantizeRowQ8(const void* row, int64_t cols, float* out);
 
 // MatMulOutputs (matmul.h) for weight.dtype == DType::kQ8, without the bias: out[r, o] for
-// r < num_rows and o in [out_begin, out_end); `out` is [num_rows, weight.rows].
+// r < num_rows and o in [out_begin, out_end); `out` is [num_rows, weight.rows]. Each row on its
+// own, reading the 8-bit weights in place: the decode path (MatMulOutputs sends many rows through
+// its panel GEMM instead, with the same results).
 void MatMulQ8Outputs(const float* x, int64_t num_rows, const WeightMatrix& weight,
                      int64_t out_begin, int64_t out_end, float* out);
 

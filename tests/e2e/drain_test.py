@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Graceful drain of the built minimind-server on SIGTERM, with live streams.
 
-Scenario 1 (--shutdown-grace 120s): three streams and a session turn are mid-generation when
+Scenario 1 (--shutdown-grace 300s): three streams and a session turn are mid-generation when
 SIGTERM arrives. At once: health NOT_SERVING, /metrics says minimind_draining 1, a new Generate
 and a new CreateSession get UNAVAILABLE "draining". The in-flight streams run to their full length;
 the process exits 0 and reports "KV blocks in use 0".
@@ -34,7 +34,7 @@ def start_streams(stubs, channel, count, max_tokens):
                                                 seed=index, ignore_eos=True)
         messages = []
         try:
-            for message in inference.Generate(request, timeout=120):
+            for message in inference.Generate(request, timeout=300):
                 messages.append(message)
                 started[index].set()
             results[index] = ("ok", messages)
@@ -83,7 +83,7 @@ def scenario_finish_within_grace(args, model_dir, stubs, sessions_stubs):
     inference_pb2, inference_pb2_grpc = stubs
     sessions_pb2, sessions_pb2_grpc = sessions_stubs
     # A generous grace: sanitizer builds run the slow model several times slower.
-    server = ServerProcess(args.server, model_dir, "--shutdown-grace", "120s", metrics=True)
+    server = ServerProcess(args.server, model_dir, "--shutdown-grace", "300s", metrics=True)
     try:
         server.wait_serving()
         channel = grpc.insecure_channel(server.target)
@@ -97,7 +97,7 @@ def scenario_finish_within_grace(args, model_dir, stubs, sessions_stubs):
                 messages=inference_pb2.ChatMessages(messages=[
                     inference_pb2.ChatMessage(role="user", content="a long answer please")]))
             turn_result["reply"] = inference_pb2_grpc.InferenceStub(channel).Complete(
-                request, timeout=120)
+                request, timeout=300)
 
         turn = threading.Thread(target=session_turn)
         turn.start()
@@ -119,7 +119,7 @@ def scenario_finish_within_grace(args, model_dir, stubs, sessions_stubs):
         code, output = server.finish(timeout=60)
         check(code == 0, f"exit code {code}; output {output!r}")
         check("KV blocks in use 0" in output, f"drain report: {output!r}")
-        print(f"grace 120s: 3 streams x 600 tokens and a session turn finished; exit 0 "
+        print(f"grace 300s: 3 streams x 600 tokens and a session turn finished; exit 0 "
               f"{time.time() - signalled:.2f} s after SIGTERM; {output.strip()}")
     finally:
         server.kill()
