@@ -137,10 +137,12 @@ def main():
     w(f"* Golden for the C++ test (`eval/heldout_sample.json`, first {len(sample['windows'])} windows): "
       f"reference f64 perplexity {sample['perplexity_f64']:.6f}; "
       "`tests/models/minimind_serve_tiny_test` checks our engine within 1e-3 relative.")
+    cli_checked = results['tokenizer_docs_checked_minimind_cli']
+    cli_note = (f"and {cli_checked} of them with `minimind tokenize`" if cli_checked else
+                "(`minimind tokenize` was not run by this pipeline run: finalize.py had no --minimind)")
     w(f"* Tokenizer: all {results['tokenizer_docs_checked_hf']} held-out documents encode to identical ids in "
-      f"our Python BPE and HF tokenizers, and {results['tokenizer_docs_checked_minimind_cli']} of them with "
-      "`minimind tokenize`; the first 120 are committed in `eval/tokenizer_golden.jsonl` and checked by the "
-      "C++ test.\n")
+      f"our Python BPE and HF tokenizers {cli_note}; the first 120 are committed in "
+      "`eval/tokenizer_golden.jsonl` and checked by the C++ test.\n")
     n_tokens = len(greedy["prompts"][0]["tokens"])
     w("### Greedy chat turns (`eval/greedy.json`; the C++ test reproduces these ids)\n")
     w(f"Greedy decoding (argmax) of up to {n_tokens} tokens; the reply is what the server returns, the "
