@@ -15,6 +15,7 @@
 //
 //   cmake --build build/release --target engine_bench && cd build/release
 //   bench/engine_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+// MINIMIND_BENCH_WEIGHT_DTYPE=int8 (or f32, f16, bf16) converts the weights at load.
 // MINIMIND_BENCH_THREADS=T sets EngineOptions::forward_threads (default: every usable CPU, as the
 // server's --threads default).
 #include <unistd.h>
@@ -24,6 +25,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,7 @@
 #include "benchmark/benchmark.h"
 #include "engine/model/model_bundle.h"
 #include "engine/model/random_checkpoint.h"
+#include "engine/model/weight_conversion.h"
 #include "engine/runtime/usable_cpus.h"
 #include "engine/scheduler/engine.h"
 #include "tools/cli/byte_tokenizer_files.h"
@@ -54,7 +57,13 @@ const ModelBundle& SmallBundle() {
     options.max_position_embeddings = 4096;
     options.seed = 1;
     if (!WriteRandomCheckpoint(options, dir.string()).ok()) std::abort();
-    absl::StatusOr<ModelBundle> loaded = LoadModelBundle({.model_path = dir.string()});
+    // MINIMIND_BENCH_WEIGHT_DTYPE=f32|f16|bf16|int8 converts the weights at load (--weight-dtype).
+    const char* weight_dtype_name = std::getenv("MINIMIND_BENCH_WEIGHT_DTYPE");
+    absl::StatusOr<std::optional<DType>> weight_dtype =
+        ParseWeightDType(weight_dtype_name == nullptr ? "auto" : weight_dtype_name);
+    if (!weight_dtype.ok()) std::abort();
+    absl::StatusOr<ModelBundle> loaded =
+        LoadModelBundle({.model_path = dir.string(), .weight_dtype = *weight_dtype});
     if (!loaded.ok()) std::abort();
     std::filesystem::remove_all(dir);  // The weights stay mapped.
     return new ModelBundle(*std::move(loaded));
