@@ -83,6 +83,8 @@ absl::StatusOr<std::string> RenderArguments(const ToolCall& call) {
   } catch (const OrderedJson::parse_error& error) {
     return absl::InvalidArgumentError(
         absl::StrCat("not valid JSON at byte ", error.byte, ": ", error.what()));
+  } catch (const OrderedJson::exception& error) {  // out_of_range 406: a number beyond double.
+    return absl::InvalidArgumentError(absl::StrCat("not valid JSON: ", error.what()));
   }
   if (value.is_string()) return value.get<std::string>();
   return JinjaToJson(call.arguments);
@@ -241,6 +243,8 @@ absl::StatusOr<ChatTemplate> ChatTemplate::FromTokenizerConfig(absl::string_view
   } catch (const Json::parse_error& error) {
     return absl::InvalidArgumentError(absl::StrCat("tokenizer_config.json: not valid JSON at byte ",
                                                    error.byte, ": ", error.what()));
+  } catch (const Json::exception& error) {  // out_of_range 406: a number beyond double's range.
+    return absl::InvalidArgumentError(absl::StrCat("tokenizer_config.json: ", error.what()));
   }
   if (!config.is_object()) {
     return absl::InvalidArgumentError("tokenizer_config.json: expected a JSON object");

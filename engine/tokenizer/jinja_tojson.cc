@@ -152,6 +152,8 @@ absl::StatusOr<std::string> JinjaToJson(absl::string_view json_text) {
   } catch (const OrderedJson::parse_error& error) {
     return absl::InvalidArgumentError(
         absl::StrCat("not valid JSON at byte ", error.byte, ": ", error.what()));
+  } catch (const OrderedJson::exception& error) {  // out_of_range 406: a number beyond double.
+    return absl::InvalidArgumentError(absl::StrCat("not valid JSON: ", error.what()));
   }
   std::string out;
   AppendPythonJson(value, out);

@@ -229,6 +229,8 @@ absl::StatusOr<TokenizerSpec> ParseTokenizerJson(absl::string_view json_text) {
   } catch (const Json::parse_error& error) {
     return absl::InvalidArgumentError(
         absl::StrCat("tokenizer.json: not valid JSON at byte ", error.byte, ": ", error.what()));
+  } catch (const Json::exception& error) {  // out_of_range 406: a number beyond double's range.
+    return absl::InvalidArgumentError(absl::StrCat("tokenizer.json: ", error.what()));
   }
   TokenizerSpec spec;
   try {

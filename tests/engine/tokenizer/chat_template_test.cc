@@ -178,6 +178,12 @@ TEST(ChatTemplateDetectionTest, AnyEditOfAKnownTemplateFallsBackWithAWarning) {
   }
 }
 
+TEST(ChatTemplateDetectionTest, NumberBeyondDoubleIsAnErrorNotACrash) {
+  const auto chat_template = ChatTemplate::FromTokenizerConfig(R"({"model_max_length": 1e999})");
+  EXPECT_EQ(chat_template.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(chat_template.status().message(), HasSubstr("number overflow"));
+}
+
 TEST(ChatTemplateDetectionTest, UnknownTemplateFallsBackWithAWarning) {
   const auto chat_template = ChatTemplate::FromTokenizerConfig(
       R"({"chat_template": "{% for m in messages %}{{ m.content }}{% endfor %}"})");
@@ -339,6 +345,15 @@ TEST_P(MiniMindTemplateTest, RejectsInvalidToolJson) {
   const auto rendered = chat_template_->Render(bad_arguments, {});
   EXPECT_EQ(rendered.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(rendered.status().message(), HasSubstr("messages[1].tool_calls[0].arguments"));
+
+  // A number beyond double's range (nlohmann's out_of_range, not parse_error) is an error too.
+  const std::vector<ChatMessage> overflowing_arguments = {
+      {.role = "user", .content = "hi"},
+      {.role = "assistant",
+       .tool_calls = {{.name = "f", .arguments = "{\"x\": 1e999}", .arguments_is_json = true}}}};
+  const auto overflowed = chat_template_->Render(overflowing_arguments, {});
+  EXPECT_EQ(overflowed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(overflowed.status().message(), HasSubstr("number overflow"));
 }
 
 TEST_P(MiniMindTemplateTest, RejectsALeadingSystemMessageWithNullContent) {

@@ -24,6 +24,14 @@ TEST(JinjaToJsonTest, NestedObjectsAndArraysKeepKeyOrderWithPythonSeparators) {
   EXPECT_EQ(ToJsonOrDie(" [ 1 ,2 ] "), "[1, 2]");
 }
 
+// A number beyond double's range is an error (nlohmann's out_of_range 406), never an escaping
+// exception: tool-call arguments from a request reach this parser.
+TEST(JinjaToJsonTest, NumberBeyondDoubleIsAnError) {
+  auto result = JinjaToJson("[1e999]");
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(result.status().message()), HasSubstr("number overflow"));
+}
+
 TEST(JinjaToJsonTest, TopLevelScalars) {
   EXPECT_EQ(ToJsonOrDie("true"), "true");
   EXPECT_EQ(ToJsonOrDie("false"), "false");

@@ -36,6 +36,14 @@ TEST(TokenizerSpecTest, NotJsonNamesTheBytePosition) {
   EXPECT_THAT(std::string(tokenizer.status().message()), HasSubstr("not valid JSON at byte"));
 }
 
+// Found by fuzz_tokenizer_json: nlohmann throws out_of_range (406), not parse_error, for a number
+// beyond double's range; it escaped the parse_error handler and terminated the process.
+TEST(TokenizerSpecTest, NumberBeyondDoubleIsAnErrorNotACrash) {
+  auto tokenizer = Tokenizer::FromJson("{\"model\": {\"dropout\": 2e29816}}");
+  EXPECT_EQ(tokenizer.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(tokenizer.status().message()), HasSubstr("number overflow"));
+}
+
 TEST(TokenizerSpecTest, EveryTruncationOfARealFileIsAnErrorNotACrash) {
   MINIMIND_SKIP_WITHOUT_FIXTURE("minimind2");
   const std::string full =
