@@ -14,6 +14,7 @@ import argparse
 import collections
 import os
 import random
+import shutil
 import sys
 import tempfile
 import threading
@@ -138,7 +139,9 @@ def main():
     parser.add_argument("--model", required=True)
     parser.add_argument("--proto-dir", required=True)
     parser.add_argument("--protoc", default="protoc")
-    parser.add_argument("--grpc-python-plugin", default="grpc_python_plugin")
+    # protoc needs the plugin as a path, not a bare name.
+    parser.add_argument("--grpc-python-plugin",
+                        default=shutil.which("grpc_python_plugin") or "grpc_python_plugin")
     parser.add_argument("--seconds", type=float, default=600)
     parser.add_argument("--clients", type=int, default=24)
     parser.add_argument("--report")
