@@ -1,7 +1,7 @@
 #include "service/server.h"
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/server_builder_option.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -54,6 +54,30 @@ std::string ServedModelName(const std::string& model_path) {
   return path.filename().string();
 }
 
+// Server reflection on or off for one ServerBuilder. Linking grpc++_reflection registers its
+// plugin with every ServerBuilder of the process (a static initializer), so "off" removes it and
+// "on" adds it where it is missing.
+class ReflectionOption final : public grpc::ServerBuilderOption {
+ public:
+  explicit ReflectionOption(bool enabled) : enabled_(enabled) {}
+  void UpdateArguments(grpc::ChannelArguments* /*arguments*/) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    const std::string name = grpc::reflection::ProtoServerReflectionPlugin().name();
+    auto is_reflection = [&name](const std::unique_ptr<grpc::ServerBuilderPlugin>& plugin) {
+      return plugin->name() == name;
+    };
+    if (!enabled_) {
+      plugins->erase(std::remove_if(plugins->begin(), plugins->end(), is_reflection),
+                     plugins->end());
+    } else if (std::none_of(plugins->begin(), plugins->end(), is_reflection)) {
+      plugins->push_back(std::make_unique<grpc::reflection::ProtoServerReflectionPlugin>());
+    }
+  }
+
+ private:
+  const bool enabled_;
+};
+
 }  // namespace
 
 Server::Server(const ServerOptions& options) : options_(options) {}
@@ -70,9 +94,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   server->models_ = std::make_unique<ModelsService>(deps);
   server->sessions_service_ = std::make_unique<SessionsService>(deps);
 
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  server->health_ = std::make_unique<HealthService>(
+      std::vector<std::string>{v1::Inference::service_full_name(),
+                               v1::Models::service_full_name(),
+                               v1::Sessions::service_full_name()},
+      options.health_auth ? server->authenticator_.get() : nullptr);
+
+  grpc::EnableDefaultHealthCheckService(false);  // Ours (service/health_service.h) instead.
   grpc::ServerBuilder builder;
+  builder.SetOption(std::make_unique<ReflectionOption>(options.reflection));
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       MakeServerCredentials(options);
   if (!credentials.ok()) return credentials.status();
@@ -80,6 +110,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.RegisterService(server->inference_.get());
   builder.RegisterService(server->models_.get());
   builder.RegisterService(server->sessions_service_.get());
+  builder.RegisterService(server->health_.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<RpcMetricsInterceptorFactory>(server->metrics_));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
@@ -87,8 +118,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
   }
-  grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
-  health->SetServingStatus(false);  // Every service, and "" (the whole server).
+  // Health starts NOT_SERVING for every service and "" (the whole server).
   if (!options.http_listen.empty()) {
     absl::StatusOr<std::unique_ptr<OpenAiHttpServer>> http = OpenAiHttpServer::Start(
         options.http_listen, *server->inference_, deps, ServedModelName(options.model_path));
@@ -170,7 +200,7 @@ absl::Status Server::ServeModel(ModelBundle bundle) {
   model->reaper = std::make_unique<SessionReaper>(*model->sessions, options_.reaper_interval);
   model_ = std::move(model);
   slot_.Publish(model_.get());
-  server_->GetHealthCheckService()->SetServingStatus(true);
+  health_->SetServing(true);
   return absl::OkStatus();
 }
 
@@ -203,7 +233,7 @@ DrainReport Server::Shutdown(absl::Duration grace) {
   if (shut_down_ || server_ == nullptr) return report;
   shut_down_ = true;
   const absl::Time start = absl::Now();
-  server_->GetHealthCheckService()->SetServingStatus(false);
+  health_->SetServing(false);
   slot_.BeginDrain();  // New calls: UNAVAILABLE "draining". Calls in flight carry on.
   Engine* engine = model_ == nullptr ? nullptr : model_->engine.get();
   if (engine != nullptr) {
@@ -222,6 +252,7 @@ DrainReport Server::Shutdown(absl::Duration grace) {
   }
   // Every engine call has delivered its last message; give gRPC a moment to flush them (a client
   // that stopped reading is cut off), then stop.
+  health_->EndWatches();  // Watch streams would hold the shutdown to its deadline.
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   // The scrape thread reads the session store: stop it before the store goes. The HTTP API's
   // calls have all ended with the engine's.

@@ -29,6 +29,7 @@
 #include "service/auth/authenticator.h"
 #include "service/auth/tenant_usage.h"
 #include "service/http/openai_http_server.h"
+#include "service/health_service.h"
 #include "service/inference_service.h"
 #include "service/metrics/metrics_http_server.h"
 #include "service/metrics/service_metrics.h"
@@ -105,6 +106,7 @@ class Server {
   std::unique_ptr<InferenceService> inference_;
   std::unique_ptr<ModelsService> models_;
   std::unique_ptr<SessionsService> sessions_service_;
+  std::unique_ptr<HealthService> health_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<MetricsHttpServer> metrics_http_;  // Stopped before anything it reads goes.
   std::unique_ptr<OpenAiHttpServer> openai_http_;    // Likewise.

@@ -83,6 +83,11 @@ const std::vector<ServerFlag>& ServerFlags() {
        "PEM CA bundle: require client certificates signed by it (mTLS)"},
       {"api-keys-file", "MINIMIND_API_KEYS_FILE",
        "API keys (SHA-256 hashes) -> tenants and limits; without it one anonymous tenant"},
+      {"health-auth", "MINIMIND_HEALTH_AUTH",
+       "on: grpc.health.v1 calls need credentials like any call; off (default): open, as "
+       "Kubernetes' gRPC probes send none"},
+      {"reflection", "MINIMIND_REFLECTION",
+       "on (default): serve gRPC server reflection (grpcurl list); off: not served"},
   };
   return *kFlags;
 }
@@ -176,6 +181,16 @@ absl::StatusOr<ServerOptions> ParseServerOptions(
       if (parsed.ok()) field = *parsed;
       status = parsed.status();
     };
+    auto set_on_off = [&](bool& field) {
+      if (value == "on" || value == "true" || value == "1") {
+        field = true;
+      } else if (value == "off" || value == "false" || value == "0") {
+        field = false;
+      } else {
+        status = absl::InvalidArgumentError(
+            absl::StrCat(source, " must be on or off, got \"", value, "\""));
+      }
+    };
     auto set_duration = [&](absl::Duration& field) {
       absl::StatusOr<absl::Duration> parsed = ParsePositiveDuration(source, value);
       if (parsed.ok()) field = *parsed;
@@ -244,6 +259,10 @@ absl::StatusOr<ServerOptions> ParseServerOptions(
       options.tls_client_ca = value;
     } else if (name == "api-keys-file") {
       options.api_keys_file = value;
+    } else if (name == "health-auth") {
+      set_on_off(options.health_auth);
+    } else if (name == "reflection") {
+      set_on_off(options.reflection);
     } else if (name == "http-listen") {
       options.http_listen = value;
     } else if (name == "metrics-listen") {

@@ -55,6 +55,10 @@ struct ServerOptions {
   std::string tls_client_ca;
   // API keys -> tenants and their limits (service/auth/); empty: one anonymous tenant.
   std::string api_keys_file;
+  // Health (grpc.health.v1) needs credentials too (service/health_service.h). Off: open to all.
+  bool health_auth = false;
+  // Serve gRPC server reflection (no credentials: it describes the API, never data).
+  bool reflection = true;
   ServiceLimits limits;
 };
 

@@ -94,6 +94,24 @@ TEST(ServerOptionsTest, TlsFilesComeInPairsAndMtlsNeedsTls) {
               HasSubstr("needs --tls-cert and --tls-key"));
 }
 
+TEST(ServerOptionsTest, HealthAuthAndReflectionAreOnOffSwitches) {
+  absl::StatusOr<ServerOptions> defaults = ParseServerOptions({}, Env({}));
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_FALSE(defaults->health_auth);
+  EXPECT_TRUE(defaults->reflection);
+  absl::StatusOr<ServerOptions> options = ParseServerOptions(
+      {"--health-auth", "on"}, Env({{"MINIMIND_REFLECTION", "off"}}));
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_TRUE(options->health_auth);
+  EXPECT_FALSE(options->reflection);
+  EXPECT_EQ(ParseServerOptions({"--health-auth=false", "--reflection=1"}, Env({}))->health_auth,
+            false);
+  EXPECT_EQ(ParseServerOptions({"--health-auth", "yes"}, Env({})).status().message(),
+            "--health-auth must be on or off, got \"yes\"");
+  EXPECT_EQ(ParseServerOptions({}, Env({{"MINIMIND_REFLECTION", "maybe"}})).status().message(),
+            "MINIMIND_REFLECTION must be on or off, got \"maybe\"");
+}
+
 TEST(ServerOptionsTest, ErrorsNameTheFlagOrVariable) {
   EXPECT_THAT(ParseServerOptions({"--bogus", "1"}, Env({})).status().message(),
               HasSubstr("unknown flag --bogus"));
