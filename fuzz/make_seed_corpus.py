@@ -91,6 +91,22 @@ def main():
     write("request", "prompt", field(2, 2, b"Tell me a fortune."))
     write("request", "bad-utf8-prompt", field(2, 2, b"ab\xff"))
     write("request", "truncated", b"\x12\x05ab")
+    # session_request: a type byte (0 Create, 1 Get, 2 List, 3 Delete, 4 Fork, 5 Cancel,
+    # 6 GetModelInfo, 7 Tokenize, 8 Detokenize), then the request's wire bytes.
+    def entry(key, value):
+        return field(3, 2, field(1, 2, key) + field(2, 2, value))
+    write("session_request", "create-labels",
+          b"\x00" + field(1, 2, b"You are terse.") + field(2, 2, field(1, 0, b"\x3c"))
+          + entry(b"app", b"cli") + entry(b"team", b"search"))
+    write("session_request", "create-duplicate-and-bad-labels",
+          b"\x00" + entry(b"k", b"1") + entry(b"k", b"2") + entry(b"k\xff", b"v")
+          + entry(b"", b"\xc3"))
+    write("session_request", "create-truncated-entry", b"\x00\x1a\x06\x0a\x03ab")
+    write("session_request", "get", b"\x01" + field(1, 2, b"s-0123456789abcdef"))
+    write("session_request", "fork", b"\x04" + field(1, 2, b"s-1") + field(2, 2, b"\x08\x3c"))
+    write("session_request", "cancel", b"\x05" + field(1, 2, b"req-1"))
+    write("session_request", "tokenize", b"\x07" + field(1, 2, "你好 world".encode()))
+    write("session_request", "detokenize", b"\x08" + field(1, 2, b"\x01\x02\x03"))
     print(f"seed corpora written under {CORPUS}")
 
 
