@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "engine/base/dtype.h"
@@ -144,6 +145,115 @@ void GemmPanel(const float* x, int64_t num_rows, const float* w, int64_t count, 
   }
 }
 
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+// AVX-512: one 16-lane register holds the 8 reduction lanes of two weight rows side by side, so
+// each FMA does the work of two 8-lane ones, and lane j of each half takes exactly the terms, in
+// exactly the order, that lane j of the 8-lane kernel takes (reduction.h): the results are
+// bitwise those of DotTile, at twice the arithmetic per instruction. The weights are repacked
+// pairwise for it (PackPairs); the activations' 8-float blocks are broadcast to both halves.
+
+// The paired tile: kPairRows activation rows × kPairs weight-row pairs (12 zmm accumulators).
+constexpr int kPairRows = 4;
+constexpr int kPairs = 3;
+
+// packed[(p * blocks + k) * 16 + h * 8 + j] = w[(2p + h) * n + 8k + j] for the pairs p of the
+// `count` rows of w ([count, n], f32), blocks = ceil(n / 8); zero beyond n and beyond count.
+void PackPairs(const float* w, int64_t count, int64_t n, float* packed) {
+  const int64_t blocks = (n + kDotLanes - 1) / kDotLanes;
+  const int64_t pairs = (count + 1) / 2;
+  for (int64_t p = 0; p < pairs; ++p) {
+    for (int h = 0; h < 2; ++h) {
+      const int64_t row = 2 * p + h;
+      float* dst = packed + p * blocks * 16 + h * kDotLanes;
+      if (row >= count) {
+        for (int64_t k = 0; k < blocks; ++k) std::memset(dst + k * 16, 0, kDotLanes * sizeof(float));
+        continue;
+      }
+      const float* src = w + row * n;
+      int64_t k = 0;
+      for (; (k + 1) * kDotLanes <= n; ++k) {
+        _mm256_storeu_ps(dst + k * 16, _mm256_loadu_ps(src + k * kDotLanes));
+      }
+      if (k < blocks) {
+        float tail[kDotLanes] = {};
+        for (int64_t j = 0; k * kDotLanes + j < n; ++j) tail[j] = src[k * kDotLanes + j];
+        std::memcpy(dst + k * 16, tail, sizeof(tail));
+      }
+    }
+  }
+}
+
+// out[a * out_stride + 2p + h] = Dot(x[a, :], w[2p + h, :]) for a < kRows, p < kP, h < 2 while
+// 2p + h < valid_outs. x: [kRows, n] with row stride n; packed: kP pairs of PackPairs' layout.
+template <int kRows, int kP>
+HWY_NOINLINE void PairTile(const float* x, const float* packed, int64_t n, float* out,
+                           int64_t out_stride, int64_t valid_outs) {
+  const int64_t blocks = (n + kDotLanes - 1) / kDotLanes;
+  const int64_t full_blocks = n / kDotLanes;
+  __m512 sums[kRows][kP];
+  for (int a = 0; a < kRows; ++a) {
+    for (int p = 0; p < kP; ++p) sums[a][p] = _mm512_setzero_ps();
+  }
+  int64_t k = 0;
+  for (; k < full_blocks; ++k) {
+    __m512 w[kP];
+    for (int p = 0; p < kP; ++p) w[p] = _mm512_loadu_ps(packed + (p * blocks + k) * 16);
+    for (int a = 0; a < kRows; ++a) {
+      const __m512 x_block = _mm512_broadcast_f32x8(_mm256_loadu_ps(x + a * n + k * kDotLanes));
+      for (int p = 0; p < kP; ++p) sums[a][p] = _mm512_fmadd_ps(x_block, w[p], sums[a][p]);
+    }
+  }
+  if (k < blocks) {  // The zero-padded last block, as in DotTile.
+    float x_tail[kRows][kDotLanes] = {};
+    for (int a = 0; a < kRows; ++a) {
+      for (int64_t j = 0; k * kDotLanes + j < n; ++j) x_tail[a][j] = x[a * n + k * kDotLanes + j];
+    }
+    for (int a = 0; a < kRows; ++a) {
+      const __m512 x_block = _mm512_broadcast_f32x8(_mm256_loadu_ps(x_tail[a]));
+      for (int p = 0; p < kP; ++p) {
+        sums[a][p] = _mm512_fmadd_ps(x_block, _mm512_loadu_ps(packed + (p * blocks + k) * 16),
+                                     sums[a][p]);
+      }
+    }
+  }
+  for (int a = 0; a < kRows; ++a) {
+    for (int p = 0; p < kP; ++p) {
+      float lanes[2][kDotLanes];
+      _mm512_storeu_ps(&lanes[0][0], sums[a][p]);
+      for (int h = 0; h < 2 && 2 * p + h < valid_outs; ++h) {
+        out[a * out_stride + 2 * p + h] = CombineLanes(lanes[h]);
+      }
+    }
+  }
+}
+
+// GemmPanel on a PackPairs panel of `count` weight rows.
+void PairedGemmPanel(const float* x, int64_t num_rows, const float* packed, int64_t count,
+                     int64_t n, float* out, int64_t out_stride) {
+  const int64_t blocks = (n + kDotLanes - 1) / kDotLanes;
+  const int64_t pairs = (count + 1) / 2;
+  auto row_tiles = [&](auto rows_constant, int64_t r) {
+    constexpr int kRows = decltype(rows_constant)::value;
+    const float* x_tile = x + r * n;
+    float* out_tile = out + r * out_stride;
+    int64_t p = 0;
+    for (; p + kPairs <= pairs; p += kPairs) {
+      PairTile<kRows, kPairs>(x_tile, packed + p * blocks * 16, n, out_tile + 2 * p, out_stride,
+                              count - 2 * p);
+    }
+    for (; p < pairs; ++p) {
+      PairTile<kRows, 1>(x_tile, packed + p * blocks * 16, n, out_tile + 2 * p, out_stride,
+                         count - 2 * p);
+    }
+  };
+  int64_t r = 0;
+  for (; r + kPairRows <= num_rows; r += kPairRows) {
+    row_tiles(std::integral_constant<int, kPairRows>(), r);
+  }
+  for (; r < num_rows; ++r) row_tiles(std::integral_constant<int, 1>(), r);
+}
+#endif  // AVX-512
+
 // dst[0, n) = the values of the Q8 row at `row` (DequantizeRowQ8), 8 lanes at a time.
 void DequantizeQ8ToF32(const unsigned char* row, int64_t n, float* dst) {
   for (int64_t start = 0; start < n; start += kQ8BlockSize, row += kQ8BlockBytes) {
@@ -187,6 +297,9 @@ void GemmOutputs(const float* x, int64_t num_rows, const WeightMatrix& weight, i
   const int64_t n = weight.cols;
   std::vector<float> widened;  // [kPanelOuts, n]
   if (weight.dtype != DType::kF32) widened.resize(kPanelOuts * n);
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3  // Paired AVX-512 GEMM.
+  std::vector<float> packed((kPanelOuts + 1) / 2 * ((n + kDotLanes - 1) / kDotLanes) * 16);
+#endif
   for (int64_t o = out_begin; o < out_end; o += kPanelOuts) {
     const int64_t count = std::min<int64_t>(kPanelOuts, out_end - o);
     const float* panel = static_cast<const float*>(weight.data) + o * n;
@@ -199,7 +312,12 @@ void GemmOutputs(const float* x, int64_t num_rows, const WeightMatrix& weight, i
       WidenToF32(weight.dtype, RowAddress(weight, o), count * n, widened.data());
       panel = widened.data();
     }
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3  // Paired AVX-512 GEMM.
+    PackPairs(panel, count, n, packed.data());
+    PairedGemmPanel(x, num_rows, packed.data(), count, n, out + o, weight.rows);
+#else
     GemmPanel(x, num_rows, panel, count, n, out + o, weight.rows);
+#endif
   }
 }
 
