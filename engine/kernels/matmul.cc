@@ -152,36 +152,11 @@ void GemmPanel(const float* x, int64_t num_rows, const float* w, int64_t count, 
 // bitwise those of DotTile, at twice the arithmetic per instruction. The weights are repacked
 // pairwise for it (PackPairs); the activations' 8-float blocks are broadcast to both halves.
 
-// The paired tile: kPairRows activation rows × kPairs weight-row pairs (12 zmm accumulators).
-constexpr int kPairRows = 4;
+// The paired tile: kPairRows activation rows × kPairs weight-row pairs (24 of the 32 zmm
+// registers accumulate; each loaded pair of weight blocks meets 8 activation rows). Fewer rows
+// left over take 4-row, then 1-row tiles.
+constexpr int kPairRows = 8;
 constexpr int kPairs = 3;
-
-// packed[(p * blocks + k) * 16 + h * 8 + j] = w[(2p + h) * n + 8k + j] for the pairs p of the
-// `count` rows of w ([count, n], f32), blocks = ceil(n / 8); zero beyond n and beyond count.
-void PackPairs(const float* w, int64_t count, int64_t n, float* packed) {
-  const int64_t blocks = (n + kDotLanes - 1) / kDotLanes;
-  const int64_t pairs = (count + 1) / 2;
-  for (int64_t p = 0; p < pairs; ++p) {
-    for (int h = 0; h < 2; ++h) {
-      const int64_t row = 2 * p + h;
-      float* dst = packed + p * blocks * 16 + h * kDotLanes;
-      if (row >= count) {
-        for (int64_t k = 0; k < blocks; ++k) std::memset(dst + k * 16, 0, kDotLanes * sizeof(float));
-        continue;
-      }
-      const float* src = w + row * n;
-      int64_t k = 0;
-      for (; (k + 1) * kDotLanes <= n; ++k) {
-        _mm256_storeu_ps(dst + k * 16, _mm256_loadu_ps(src + k * kDotLanes));
-      }
-      if (k < blocks) {
-        float tail[kDotLanes] = {};
-        for (int64_t j = 0; k * kDotLanes + j < n; ++j) tail[j] = src[k * kDotLanes + j];
-        std::memcpy(dst + k * 16, tail, sizeof(tail));
-      }
-    }
-  }
-}
 
 // out[a * out_stride + 2p + h] = Dot(x[a, :], w[2p + h, :]) for a < kRows, p < kP, h < 2 while
 // 2p + h < valid_outs. x: [kRows, n] with row stride n; packed: kP pairs of PackPairs' layout.
@@ -250,6 +225,7 @@ void PairedGemmPanel(const float* x, int64_t num_rows, const float* packed, int6
   for (; r + kPairRows <= num_rows; r += kPairRows) {
     row_tiles(std::integral_constant<int, kPairRows>(), r);
   }
+  for (; r + 4 <= num_rows; r += 4) row_tiles(std::integral_constant<int, 4>(), r);
   for (; r < num_rows; ++r) row_tiles(std::integral_constant<int, 1>(), r);
 }
 #endif  // AVX-512
@@ -290,16 +266,71 @@ const unsigned char* RowAddress(const WeightMatrix& weight, int64_t row) {
   return static_cast<const unsigned char*>(weight.data) + row * RowBytes(weight.dtype, weight.cols);
 }
 
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3  // Paired AVX-512 GEMM.
+// packed[(p * blocks + k) * 16 + h * 8 + j] = W[first + 2p + h, 8k + j] as f32 (widened or
+// dequantized exactly, as WidenToF32 and DequantizeQ8ToF32 do) for the pairs p of the `count`
+// rows from `first`, blocks = ceil(n / 8); zero beyond n and beyond count. One pass over the
+// stored rows. row_scratch: n floats (Q8 rows are dequantized there first).
+void PackPairs(const WeightMatrix& weight, int64_t first, int64_t count, float* packed,
+               float* row_scratch) {
+  const int64_t n = weight.cols;
+  const int64_t blocks = (n + kDotLanes - 1) / kDotLanes;
+  const int64_t full_blocks = n / kDotLanes;
+  const int64_t pairs = (count + 1) / 2;
+  for (int64_t p = 0; p < pairs; ++p) {
+    for (int h = 0; h < 2; ++h) {
+      const int64_t row = 2 * p + h;
+      float* dst = packed + p * blocks * 16 + h * kDotLanes;
+      if (row >= count) {
+        for (int64_t k = 0; k < blocks; ++k) std::memset(dst + k * 16, 0, kDotLanes * sizeof(float));
+        continue;
+      }
+      const unsigned char* stored = RowAddress(weight, first + row);
+      const float* f32 = reinterpret_cast<const float*>(stored);
+      if (weight.dtype == DType::kQ8) {
+        DequantizeQ8ToF32(stored, n, row_scratch);
+        f32 = row_scratch;
+      }
+      const uint16_t* bits = reinterpret_cast<const uint16_t*>(stored);
+      int64_t k = 0;
+      if (weight.dtype == DType::kF16) {
+        for (; k < full_blocks; ++k) StoreLanes(LoadLanesF16(bits + k * kDotLanes), dst + k * 16);
+      } else if (weight.dtype == DType::kBF16) {
+        for (; k < full_blocks; ++k) StoreLanes(LoadLanesBF16(bits + k * kDotLanes), dst + k * 16);
+      } else {
+        for (; k < full_blocks; ++k) StoreLanes(LoadLanes(f32 + k * kDotLanes), dst + k * 16);
+      }
+      if (k < blocks) {
+        float tail[kDotLanes] = {};
+        for (int64_t j = 0; k * kDotLanes + j < n; ++j) {
+          const int64_t i = k * kDotLanes + j;
+          tail[j] = weight.dtype == DType::kF16    ? F16ToF32(bits[i])
+                    : weight.dtype == DType::kBF16 ? BF16ToF32(bits[i])
+                                                   : f32[i];
+        }
+        std::memcpy(dst + k * 16, tail, sizeof(tail));
+      }
+    }
+  }
+}
+#endif
+
 // Many activation rows: panels of kPanelOuts weight rows (16-bit ones widened, Q8 ones
 // dequantized into a buffer once per panel) through the register-blocked micro-kernel.
 void GemmOutputs(const float* x, int64_t num_rows, const WeightMatrix& weight, int64_t out_begin,
                  int64_t out_end, float* out) {
   const int64_t n = weight.cols;
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3  // Paired AVX-512 GEMM: widened while packed.
+  std::vector<float> packed((kPanelOuts + 1) / 2 * ((n + kDotLanes - 1) / kDotLanes) * 16);
+  std::vector<float> row_scratch(weight.dtype == DType::kQ8 ? n : 0);
+  for (int64_t o = out_begin; o < out_end; o += kPanelOuts) {
+    const int64_t count = std::min<int64_t>(kPanelOuts, out_end - o);
+    PackPairs(weight, o, count, packed.data(), row_scratch.data());
+    PairedGemmPanel(x, num_rows, packed.data(), count, n, out + o, weight.rows);
+  }
+#else
   std::vector<float> widened;  // [kPanelOuts, n]
   if (weight.dtype != DType::kF32) widened.resize(kPanelOuts * n);
-#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3  // Paired AVX-512 GEMM.
-  std::vector<float> packed((kPanelOuts + 1) / 2 * ((n + kDotLanes - 1) / kDotLanes) * 16);
-#endif
   for (int64_t o = out_begin; o < out_end; o += kPanelOuts) {
     const int64_t count = std::min<int64_t>(kPanelOuts, out_end - o);
     const float* panel = static_cast<const float*>(weight.data) + o * n;
@@ -312,13 +343,9 @@ void GemmOutputs(const float* x, int64_t num_rows, const WeightMatrix& weight, i
       WidenToF32(weight.dtype, RowAddress(weight, o), count * n, widened.data());
       panel = widened.data();
     }
-#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3  // Paired AVX-512 GEMM.
-    PackPairs(panel, count, n, packed.data());
-    PairedGemmPanel(x, num_rows, packed.data(), count, n, out + o, weight.rows);
-#else
     GemmPanel(x, num_rows, panel, count, n, out + o, weight.rows);
-#endif
   }
+#endif
 }
 
 void WeightRowToF32Impl(const WeightMatrix& weight, int64_t row, float* row_out) {
