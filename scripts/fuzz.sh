@@ -12,7 +12,8 @@ seconds=${1:-60}
 shift || true
 targets=("$@")
 if ((${#targets[@]} == 0)); then
-  targets=(tokenizer_json bpe_round_trip chat_template safetensors pth model_config request)
+  targets=(tokenizer_json bpe_round_trip chat_template safetensors pth model_config request
+           session_request)
 fi
 if ! command -v clang++-16 >/dev/null; then
   sudo=""

@@ -83,8 +83,7 @@ class HealthService::WatchStream final : public grpc::ServerWriteReactor<HealthC
   bool finished_ ABSL_GUARDED_BY(health_.mutex_) = false;
 };
 
-HealthService::HealthService(std::vector<std::string> services,
-                             const Authenticator* authenticator)
+HealthService::HealthService(std::vector<std::string> services, const Authenticator* authenticator)
     : services_(services.begin(), services.end()), authenticator_(authenticator) {}
 
 HealthService::~HealthService() = default;

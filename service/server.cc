@@ -95,8 +95,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   server->sessions_service_ = std::make_unique<SessionsService>(deps);
 
   server->health_ = std::make_unique<HealthService>(
-      std::vector<std::string>{v1::Inference::service_full_name(),
-                               v1::Models::service_full_name(),
+      std::vector<std::string>{v1::Inference::service_full_name(), v1::Models::service_full_name(),
                                v1::Sessions::service_full_name()},
       options.health_auth ? server->authenticator_.get() : nullptr);
 

@@ -186,8 +186,8 @@ HWY_NOINLINE void PairTile(const float* x, const float* packed, int64_t n, float
     for (int a = 0; a < kRows; ++a) {
       const __m512 x_block = _mm512_broadcast_f32x8(_mm256_loadu_ps(x_tail[a]));
       for (int p = 0; p < kP; ++p) {
-        sums[a][p] = _mm512_fmadd_ps(x_block, _mm512_loadu_ps(packed + (p * blocks + k) * 16),
-                                     sums[a][p]);
+        sums[a][p] =
+            _mm512_fmadd_ps(x_block, _mm512_loadu_ps(packed + (p * blocks + k) * 16), sums[a][p]);
       }
     }
   }
@@ -282,7 +282,9 @@ void PackPairs(const WeightMatrix& weight, int64_t first, int64_t count, float* 
       const int64_t row = 2 * p + h;
       float* dst = packed + p * blocks * 16 + h * kDotLanes;
       if (row >= count) {
-        for (int64_t k = 0; k < blocks; ++k) std::memset(dst + k * 16, 0, kDotLanes * sizeof(float));
+        for (int64_t k = 0; k < blocks; ++k) {
+          std::memset(dst + k * 16, 0, kDotLanes * sizeof(float));
+        }
         continue;
       }
       const unsigned char* stored = RowAddress(weight, first + row);

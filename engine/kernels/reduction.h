@@ -12,8 +12,10 @@
 // Every other operation is a separately rounded f32 operation: the kernels are compiled with
 // -ffp-contract=off and never with -ffast-math, so the compiler can neither fuse nor reassociate.
 // Across SIMD targets (simd_target.h): the 8 lanes are one AVX2 register (an AVX-512 register
-// capped to 8 lanes), two SSE4 registers, or eight scalars; the fma is the hardware instruction
-// on AVX2/AVX-512 and std::fma (correctly rounded, so the same value) on SSE4 and scalar code.
+// capped to 8 lanes; the AVX-512 GEMM puts two outputs' 8 lanes side by side in one register,
+// which changes nothing per output), two SSE4 registers, or eight scalars; the fma is the
+// hardware instruction on AVX2/AVX-512 and std::fma (correctly rounded, so the same value) on
+// SSE4 and scalar code.
 // Results are therefore bitwise identical on every target and every machine with IEEE f32 in
 // the default rounding mode — the non-FMA targets are just slower.
 // (Attention's weighted sum of values, a reduction over positions, is sequential in position

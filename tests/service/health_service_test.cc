@@ -36,9 +36,8 @@ class HealthServiceTest : public ::testing::Test {
             .string());
     std::filesystem::create_directories(*dir_ + "/model");
     ASSERT_TRUE(testing::WriteTinyModel(*dir_ + "/model").ok());
-    std::ofstream(*dir_ + "/keys.json")
-        << R"({"tenants": {"t": {}}, "keys": [{"sha256": ")" << Sha256Hex(Sha256(kKey))
-        << R"(", "tenant": "t"}]})";
+    std::ofstream(*dir_ + "/keys.json") << R"({"tenants": {"t": {}}, "keys": [{"sha256": ")"
+                                        << Sha256Hex(Sha256(kKey)) << R"(", "tenant": "t"}]})";
   }
   static void TearDownTestSuite() {
     std::filesystem::remove_all(*dir_);
@@ -137,7 +136,8 @@ TEST_F(HealthServiceTest, HealthAuthOnRequiresCredentialsLikeAnyCall) {
 
 TEST_F(HealthServiceTest, CheckKnowsTheServedServicesAndBoundsTheName) {
   testing::TestServer test = Start(Options());
-  for (const char* service : {"minimind.v1.Inference", "minimind.v1.Sessions", "minimind.v1.Models"}) {
+  for (const char* service :
+       {"minimind.v1.Inference", "minimind.v1.Sessions", "minimind.v1.Models"}) {
     auto [status, serving] = Check(*test.channel, service, nullptr);
     ASSERT_TRUE(status.ok()) << service << ": " << status.error_message();
     EXPECT_EQ(serving, HealthCheckResponse::SERVING) << service;

@@ -99,8 +99,8 @@ TEST(ServerOptionsTest, HealthAuthAndReflectionAreOnOffSwitches) {
   ASSERT_TRUE(defaults.ok()) << defaults.status();
   EXPECT_FALSE(defaults->health_auth);
   EXPECT_TRUE(defaults->reflection);
-  absl::StatusOr<ServerOptions> options = ParseServerOptions(
-      {"--health-auth", "on"}, Env({{"MINIMIND_REFLECTION", "off"}}));
+  absl::StatusOr<ServerOptions> options =
+      ParseServerOptions({"--health-auth", "on"}, Env({{"MINIMIND_REFLECTION", "off"}}));
   ASSERT_TRUE(options.ok()) << options.status();
   EXPECT_TRUE(options->health_auth);
   EXPECT_FALSE(options->reflection);
