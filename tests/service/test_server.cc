@@ -2,6 +2,7 @@
 
 #include <grpcpp/generic/generic_stub.h>
 
+#include <chrono>
 #include <filesystem>
 #include <future>
 #include <utility>
@@ -58,26 +59,32 @@ absl::StatusOr<TestServer> StartTestServer(ServerOptions options, const std::str
   return test;
 }
 
-int HealthStatus(grpc::Channel& channel) {
+std::pair<grpc::Status, std::string> RawUnaryCall(grpc::Channel& channel, const std::string& method,
+                                                 const std::string& request_bytes) {
   grpc::GenericStub stub(std::shared_ptr<grpc::Channel>(&channel, [](grpc::Channel*) {}));
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  // HealthCheckRequest{service: ""} serializes to no bytes.
-  grpc::ByteBuffer request;
-  grpc::Slice empty("");
-  request = grpc::ByteBuffer(&empty, 1);
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::Slice slice(request_bytes);
+  grpc::ByteBuffer request(&slice, 1);
   grpc::ByteBuffer response;
   std::promise<grpc::Status> done;
-  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+  stub.UnaryCall(&context, method, grpc::StubOptions(), &request, &response,
                  [&done](grpc::Status status) { done.set_value(std::move(status)); });
-  const grpc::Status status = done.get_future().get();
-  if (!status.ok()) return -1;
-  std::vector<grpc::Slice> slices;
-  if (!response.Dump(&slices).ok()) return -2;
+  grpc::Status status = done.get_future().get();
   std::string bytes;
-  for (const grpc::Slice& slice : slices) {
-    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  std::vector<grpc::Slice> slices;
+  if (status.ok() && response.Dump(&slices).ok()) {
+    for (const grpc::Slice& part : slices) {
+      bytes.append(reinterpret_cast<const char*>(part.begin()), part.size());
+    }
   }
+  return {std::move(status), std::move(bytes)};
+}
+
+int HealthStatus(grpc::Channel& channel) {
+  // HealthCheckRequest{service: ""} serializes to no bytes.
+  auto [status, bytes] = RawUnaryCall(channel, "/grpc.health.v1.Health/Check", "");
+  if (!status.ok()) return -1;
   // HealthCheckResponse{status = 1}: field 1, varint.
   if (bytes.size() == 2 && bytes[0] == 0x08) return bytes[1];
   if (bytes.empty()) return 0;  // UNKNOWN

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "minimind/v1/inference.grpc.pb.h"
@@ -35,6 +36,12 @@ struct TestServer {
 // Starts a server with `options` (listen is overridden to 127.0.0.1:0); when `model_dir` is not
 // empty, also serves the model there.
 absl::StatusOr<TestServer> StartTestServer(ServerOptions options, const std::string& model_dir);
+
+// A unary call of `method` with serialized request bytes (no generated stub needed; a streaming
+// method answers as unary when it replies once and ends at the client's end of stream): the
+// status and, when OK, the response's bytes. 10-second deadline.
+std::pair<grpc::Status, std::string> RawUnaryCall(grpc::Channel& channel, const std::string& method,
+                                                 const std::string& request_bytes);
 
 // grpc.health.v1.Health/Check for the whole server ("" service): 1 SERVING, 2 NOT_SERVING, or a
 // negative value when the call failed.
