@@ -39,7 +39,7 @@
 #include "engine/model/weight_conversion.h"
 #include "engine/runtime/usable_cpus.h"
 #include "engine/scheduler/engine.h"
-#include "tools/cli/byte_tokenizer_files.h"
+#include "engine/tokenizer/byte_tokenizer_files.h"
 
 namespace minimind {
 namespace {
@@ -52,7 +52,7 @@ const ModelBundle& SmallBundle() {
     const std::filesystem::path dir =
         std::filesystem::temp_directory_path() / absl::StrCat("minimind_engine_bench_", getpid());
     std::filesystem::create_directories(dir);
-    if (!cli::WriteByteTokenizerFiles(dir.string()).ok()) std::abort();
+    if (!WriteByteTokenizerFiles(dir.string()).ok()) std::abort();
     RandomCheckpointOptions options = MiniMind2SmallShape();
     options.max_position_embeddings = 4096;
     options.seed = 1;

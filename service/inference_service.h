@@ -1,50 +1,35 @@
-// InferenceService: minimind.v1.Inference over the gRPC callback API.
+// InferenceService: minimind.v1.Inference over the gRPC callback API — a thin adapter over the
+// GenerationCore (service/generation/generation_core.h), which prepares, submits and finishes every
+// generation (sessions included) for both front ends.
 //
-// Generate: one ServerWriteReactor per call. The engine thread delivers deltas through a
-// GenerationSink; each becomes a GenerateResponse pushed to the call's bounded OutboundQueue
-// (outbound_queue.h: coalescing when full, so a slow reader never blocks the engine and loses
-// nothing). Exactly one write is in flight; the next starts from OnWriteDone, or from the sink
-// when the queue was idle. OnCancel (client cancel, disconnect or deadline) cancels the engine
-// request, which frees its KV on the engine's next step. The stream ends after the engine's
-// OnFinish: the last message carries finish_reason and usage; Finish is called only then, so the
-// reactor outlives every sink call. No reaction blocks: they take the reactor's mutex only for
-// queue operations.
+// Generate: one ServerWriteReactor per call, the call's GenerationTarget. Each delivered message is
+// pushed to the call's bounded OutboundQueue (outbound_queue.h: coalescing when full, so a slow
+// reader never blocks the engine and loses nothing). Exactly one write is in flight; the next
+// starts from OnWriteDone, or from Deliver when the queue was idle. OnCancel (client cancel,
+// disconnect or deadline) cancels the generation, which frees its KV on the engine's next step.
+// The stream ends after the core's last call: the last message carries finish_reason and usage
+// (for a session turn, after the commit: usage.session_saved); Finish is called only then, so the
+// reactor outlives every delivery. No reaction blocks: they take the reactor's mutex only for queue
+// operations.
 //
-// Complete: the same, collected into one response by a ServerUnaryReactor.
-// Cancel: Engine::Cancel by request_id, from any connection, of the caller's own requests only
-// (engine ids are namespaced by tenant: auth/tenant.h).
+// Complete: the same, merged into one response by a ServerUnaryReactor.
+// Cancel: by request_id, from any connection, of the caller's own requests only.
 //
-// Tenants: every call is authenticated first (auth/authenticator.h: UNAUTHENTICATED otherwise);
-// the tenant owns the sessions it creates, salts the prefix cache, and is held to its limits
-// (concurrent requests, max_tokens, its share of the KV pool): RESOURCE_EXHAUSTED naming the
-// limit.
-//
-// Session turns (request.session_id set): BeginTurn on the SessionStore (ABORTED when busy), the
-// prompt is the session's tokens + the newly rendered suffix (request_conversion.h), the
-// session's KvHandle is passed as resume (unless use_cache=false) with retain_kv. On success the
-// turn commits: new messages + the assistant reply appended, tokens and KvHandle replaced. A
-// cancelled or failed turn releases the lease, leaving the session as it was.
-//
-// Thread-safety: the service is shared by all gRPC threads; it holds no mutable state but an
-// atomic id counter. The ModelSlot (and the model and session store it publishes) must outlive
-// it. Calls before the model is published fail with UNAVAILABLE.
+// Every call is authenticated first (auth/authenticator.h: UNAUTHENTICATED otherwise); the core
+// applies the tenant's limits. absl::Status becomes grpc::Status here, once (grpc_status.h).
+// Thread-safety: shared by all gRPC threads, no mutable state. `deps` and `core` must outlive it.
 #ifndef MINIMIND_SERVICE_INFERENCE_SERVICE_H_
 #define MINIMIND_SERVICE_INFERENCE_SERVICE_H_
 
-#include <atomic>
-#include <cstdint>
-#include <string>
-
 #include "minimind/v1/inference.grpc.pb.h"
-#include "service/call_target.h"
+#include "service/generation/generation_core.h"
 #include "service/service_dependencies.h"
 
 namespace minimind {
 
 class InferenceService final : public v1::Inference::CallbackService {
  public:
-  // `deps` (the Server's) must outlive the service.
-  explicit InferenceService(const ServiceDependencies& deps);
+  InferenceService(const ServiceDependencies& deps, GenerationCore& core);
 
   grpc::ServerWriteReactor<v1::GenerateResponse>* Generate(
       grpc::CallbackServerContext* context, const v1::GenerateRequest* request) override;
@@ -55,25 +40,13 @@ class InferenceService final : public v1::Inference::CallbackService {
                                    const v1::CancelRequest* request,
                                    v1::CancelResponse* response) override;
 
-  // For front ends other than gRPC (the HTTP API, service/http/): prepares and submits `request`
-  // for `tenant` (authenticated by the caller; `slot` holds its concurrency count until the
-  // engine finishes). On success `target` gets its messages on the engine thread and the returned
-  // engine request id cancels the generation (CancelGeneration); on error nothing was submitted.
-  absl::StatusOr<std::string> StartGeneration(const Tenant& tenant, RequestSlot slot,
-                                              const v1::GenerateRequest& request,
-                                              CallTarget* target);
-  bool CancelGeneration(const std::string& engine_request_id);
-
   // Used by the reactors (inference_service.cc).
-  const ModelSlot& model() const { return deps_.model; }
   const ServiceDependencies& deps() const { return deps_; }
-  std::string NextRequestId();
-  ServiceMetrics& metrics() const { return deps_.metrics; }
+  GenerationCore& core() const { return core_; }
 
  private:
   const ServiceDependencies deps_;
-  const uint64_t id_salt_;
-  std::atomic<uint64_t> next_id_{1};
+  GenerationCore& core_;
 };
 
 }  // namespace minimind

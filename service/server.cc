@@ -24,7 +24,8 @@ namespace {
 
 // "memory" or "redis://HOST:PORT[/DB]" (ServerOptions::session_store).
 absl::StatusOr<std::unique_ptr<SessionStore>> MakeSessionStore(const std::string& spec,
-                                                               SessionStoreOptions options) {
+                                                               SessionStoreOptions options,
+                                                               absl::Duration commit_deadline) {
   if (spec == "memory") {
     absl::StatusOr<std::unique_ptr<MemorySessionStore>> store =
         MemorySessionStore::Make(std::move(options));
@@ -39,6 +40,7 @@ absl::StatusOr<std::unique_ptr<SessionStore>> MakeSessionStore(const std::string
   RedisSessionStoreOptions redis_options;
   redis_options.sessions = std::move(options);
   redis_options.address = *address;
+  redis_options.commit_deadline = commit_deadline;
   // Make never contacts Redis: a server whose Redis is down starts, and its session calls answer
   // UNAVAILABLE until Redis is back.
   absl::StatusOr<std::unique_ptr<RedisSessionStore>> store =
@@ -90,9 +92,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   server->authenticator_ = *std::move(authenticator);
   const ServiceDependencies deps{server->slot_, server->metrics_, *server->authenticator_,
                                  server->usage_};
-  server->inference_ = std::make_unique<InferenceService>(deps);
+  server->core_ = std::make_unique<GenerationCore>(server->slot_, server->metrics_, server->usage_);
+  server->session_admin_ = std::make_unique<SessionAdmin>(server->slot_);
+  server->inference_ = std::make_unique<InferenceService>(deps, *server->core_);
   server->models_ = std::make_unique<ModelsService>(deps);
-  server->sessions_service_ = std::make_unique<SessionsService>(deps);
+  server->sessions_service_ = std::make_unique<SessionsService>(deps, *server->session_admin_);
 
   server->health_ = std::make_unique<HealthService>(
       std::vector<std::string>{v1::Inference::service_full_name(), v1::Models::service_full_name(),
@@ -119,8 +123,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   }
   // Health starts NOT_SERVING for every service and "" (the whole server).
   if (!options.http_listen.empty()) {
-    absl::StatusOr<std::unique_ptr<OpenAiHttpServer>> http = OpenAiHttpServer::Start(
-        options.http_listen, *server->inference_, deps, ServedModelName(options.model_path));
+    absl::StatusOr<std::unique_ptr<OpenAiHttpServer>> http =
+        OpenAiHttpServer::Start(options.http_listen, *server->core_, *server->session_admin_, deps,
+                                ServedModelName(options.model_path));
     if (!http.ok()) return http.status();
     server->openai_http_ = *std::move(http);
   }
@@ -192,10 +197,11 @@ absl::Status Server::ServeModel(ModelBundle bundle) {
   store_options.max_ttl = options_.max_session_ttl;
   store_options.max_pinned_kv_blocks = static_cast<int64_t>(
       options_.session_kv_fraction * static_cast<double>(model->engine->kv_num_blocks()));
-  absl::StatusOr<std::unique_ptr<SessionStore>> store =
-      MakeSessionStore(options_.session_store, std::move(store_options));
+  absl::StatusOr<std::unique_ptr<SessionStore>> store = MakeSessionStore(
+      options_.session_store, std::move(store_options), options_.session_commit_deadline);
   if (!store.ok()) return store.status();
   model->sessions = *std::move(store);
+  model->commits = std::make_unique<TurnCommitter>();
   model->reaper = std::make_unique<SessionReaper>(*model->sessions, options_.reaper_interval);
   model_ = std::move(model);
   slot_.Publish(model_.get());
@@ -249,6 +255,9 @@ DrainReport Server::Shutdown(absl::Duration grace) {
       absl::SleepFor(absl::Milliseconds(1));
     }
   }
+  // Session turns the engine finished are committed before their last message goes out; the
+  // committer gives up on a store after its commit deadline, so this wait is bounded.
+  if (model_ != nullptr) model_->commits->Flush(absl::Seconds(30));
   // Every engine call has delivered its last message; give gRPC a moment to flush them (a client
   // that stopped reading is cut off), then stop.
   health_->EndWatches();  // Watch streams would hold the shutdown to its deadline.
@@ -259,6 +268,7 @@ DrainReport Server::Shutdown(absl::Duration grace) {
   if (openai_http_ != nullptr) openai_http_->Stop();
   if (model_ != nullptr) {
     model_->reaper.reset();
+    model_->commits.reset();  // Runs any commit still queued while the store is alive.
     model_->sessions
         .reset();  // Releases the sessions' KV handles (a Redis store keeps transcripts).
     // The engine frees released handles' blocks on its next step.

@@ -28,8 +28,10 @@
 #include "engine/model/model_bundle.h"
 #include "service/auth/authenticator.h"
 #include "service/auth/tenant_usage.h"
-#include "service/http/openai_http_server.h"
+#include "service/generation/generation_core.h"
+#include "service/generation/session_admin.h"
 #include "service/health_service.h"
+#include "service/http/openai_http_server.h"
 #include "service/inference_service.h"
 #include "service/metrics/metrics_http_server.h"
 #include "service/metrics/service_metrics.h"
@@ -103,6 +105,8 @@ class Server {
   TenantUsage usage_;
   std::unique_ptr<ServingModel> model_;
   ModelSlot slot_;
+  std::unique_ptr<GenerationCore> core_;  // Under both front ends.
+  std::unique_ptr<SessionAdmin> session_admin_;
   std::unique_ptr<InferenceService> inference_;
   std::unique_ptr<ModelsService> models_;
   std::unique_ptr<SessionsService> sessions_service_;

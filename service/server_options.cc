@@ -77,6 +77,9 @@ const std::vector<ServerFlag>& ServerFlags() {
        "host:port for Prometheus text on HTTP GET /metrics; empty = off (default)"},
       {"session-store", "MINIMIND_SESSION_STORE",
        "where session transcripts live: memory (default) or redis://HOST:PORT[/DB]"},
+      {"session-commit-deadline", "MINIMIND_SESSION_COMMIT_DEADLINE",
+       "how long a finished turn's commit to Redis retries while Redis cannot be reached before "
+       "the reply says the turn was not saved (default 10s)"},
       {"tls-cert", "MINIMIND_TLS_CERT", "PEM server certificate chain: serve gRPC over TLS"},
       {"tls-key", "MINIMIND_TLS_KEY", "PEM private key of --tls-cert"},
       {"tls-client-ca", "MINIMIND_TLS_CLIENT_CA",
@@ -231,6 +234,8 @@ absl::StatusOr<ServerOptions> ParseServerOptions(
       set_duration(options.session_ttl);
     } else if (name == "max-session-ttl") {
       set_duration(options.max_session_ttl);
+    } else if (name == "session-commit-deadline") {
+      set_duration(options.session_commit_deadline);
     } else if (name == "max-sessions") {
       set_int(options.max_sessions, 1, int64_t{1} << 30);
     } else if (name == "session-kv-fraction") {

@@ -36,6 +36,8 @@ struct ServerOptions {
   int64_t threads = 0;
   absl::Duration session_ttl = absl::Minutes(30);
   absl::Duration max_session_ttl = absl::Hours(24);
+  // Redis store: how long a turn's commit retries (RedisSessionStoreOptions::commit_deadline).
+  absl::Duration session_commit_deadline = absl::Seconds(10);
   int64_t max_sessions = 10000;
   // Fraction of the KV pool sessions may keep pinned between turns (soft pin).
   double session_kv_fraction = 0.5;

@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "engine/model/model_bundle.h"
 #include "engine/scheduler/engine.h"
+#include "service/generation/turn_committer.h"
 #include "service/request_conversion.h"
 #include "service/sessions/session_reaper.h"
 #include "service/sessions/session_store.h"
@@ -36,6 +37,9 @@ struct ServingModel {
   // Created with the engine, since the pin cap is a share of the KV pool. Destroyed before the
   // engine (members are destroyed in reverse): released handles post to its release queue.
   std::unique_ptr<SessionStore> sessions;
+  // Session turns' commits, off the engine thread. Destroyed before the store: it runs every
+  // queued commit first (their leases belong to the store).
+  std::unique_ptr<TurnCommitter> commits;
   std::unique_ptr<SessionReaper> reaper;  // Last: stops before the store goes.
 };
 

@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "engine/base/status_macros.h"
 #include "service/grpc_status.h"
 #include "service/request_checks.h"
 
@@ -55,125 +56,91 @@ void ToProto(const SessionSnapshot& session, v1::Session& out) {
 
 }  // namespace
 
-SessionsService::SessionsService(const ServiceDependencies& deps) : deps_(deps) {}
+SessionsService::SessionsService(const ServiceDependencies& deps, const SessionAdmin& admin)
+    : deps_(deps), admin_(admin) {}
 
-absl::StatusOr<SessionsService::SessionCaller> SessionsService::Caller(
-    const grpc::CallbackServerContext& context) const {
-  absl::StatusOr<ServingModel*> model = deps_.model.Get();
-  if (!model.ok()) return model.status();
-  if ((*model)->sessions == nullptr) {
-    return absl::FailedPreconditionError("this server runs without sessions");
-  }
-  absl::StatusOr<std::shared_ptr<const Tenant>> tenant = deps_.authenticator.Authenticate(context);
-  if (!tenant.ok()) return tenant.status();
-  return SessionCaller{(*model)->sessions.get(), *std::move(tenant)};
+absl::StatusOr<std::shared_ptr<const Tenant>> SessionsService::Caller(
+    const grpc::CallbackServerContext& context, const google::protobuf::Message& request) const {
+  MINIMIND_RETURN_IF_ERROR(CheckRequestParsed(request));
+  return deps_.authenticator.Authenticate(context);
 }
 
-absl::Status SessionsService::CheckSessionLimit(const SessionCaller& caller) const {
-  const int64_t limit = caller.tenant->limits.max_sessions;
-  if (limit <= 0) return absl::OkStatus();
-  absl::StatusOr<int64_t> owned = caller.store->CountSessions(caller.owner());
-  if (!owned.ok()) return owned.status();
-  if (*owned < limit) return absl::OkStatus();
-  return absl::ResourceExhaustedError(absl::StrCat("tenant ", caller.owner(),
-                                                   " is at its limit of ", limit,
-                                                   " sessions (max_sessions); delete one first"));
+absl::Status SessionsService::Create(const grpc::CallbackServerContext& context,
+                                     const v1::CreateSessionRequest& request,
+                                     v1::Session& response) const {
+  MINIMIND_ASSIGN_OR_RETURN(std::shared_ptr<const Tenant> tenant, Caller(context, request));
+  MINIMIND_ASSIGN_OR_RETURN(absl::Duration ttl, FromProtoDuration(request.ttl()));
+  SessionLabels labels(request.labels().begin(), request.labels().end());
+  MINIMIND_ASSIGN_OR_RETURN(SessionSnapshot session, admin_.Create(*tenant, request.system_prompt(),
+                                                                   ttl, std::move(labels)));
+  ToProto(session, response);
+  return absl::OkStatus();
+}
+
+absl::Status SessionsService::Get(const grpc::CallbackServerContext& context,
+                                  const v1::GetSessionRequest& request,
+                                  v1::Session& response) const {
+  MINIMIND_ASSIGN_OR_RETURN(std::shared_ptr<const Tenant> tenant, Caller(context, request));
+  MINIMIND_ASSIGN_OR_RETURN(SessionSnapshot session, admin_.Get(*tenant, request.session_id()));
+  ToProto(session, response);
+  return absl::OkStatus();
+}
+
+absl::Status SessionsService::List(const grpc::CallbackServerContext& context,
+                                   const v1::ListSessionsRequest& request,
+                                   v1::ListSessionsResponse& response) const {
+  MINIMIND_ASSIGN_OR_RETURN(std::shared_ptr<const Tenant> tenant, Caller(context, request));
+  MINIMIND_ASSIGN_OR_RETURN(SessionPage page,
+                            admin_.List(*tenant, request.page_size(), request.page_token()));
+  for (const SessionSnapshot& session : page.sessions) ToProto(session, *response.add_sessions());
+  response.set_next_page_token(page.next_page_token);
+  return absl::OkStatus();
+}
+
+absl::Status SessionsService::Fork(const grpc::CallbackServerContext& context,
+                                   const v1::ForkSessionRequest& request,
+                                   v1::Session& response) const {
+  MINIMIND_ASSIGN_OR_RETURN(std::shared_ptr<const Tenant> tenant, Caller(context, request));
+  std::optional<absl::Duration> ttl;
+  if (request.has_ttl()) {
+    MINIMIND_ASSIGN_OR_RETURN(ttl, FromProtoDuration(request.ttl()));
+  }
+  MINIMIND_ASSIGN_OR_RETURN(SessionSnapshot session,
+                            admin_.Fork(*tenant, request.session_id(), ttl));
+  ToProto(session, response);
+  return absl::OkStatus();
 }
 
 grpc::ServerUnaryReactor* SessionsService::CreateSession(grpc::CallbackServerContext* context,
                                                          const v1::CreateSessionRequest* request,
                                                          v1::Session* response) {
-  if (absl::Status s = CheckRequestParsed(*request); !s.ok()) return FinishUnary(context, s);
-  absl::StatusOr<SessionCaller> caller = Caller(*context);
-  if (!caller.ok()) return FinishUnary(context, caller.status());
-  absl::StatusOr<absl::Duration> ttl = FromProtoDuration(request->ttl());
-  if (!ttl.ok()) return FinishUnary(context, ttl.status());
-  const int64_t max_bytes = deps_.model.get()->prompts->limits().max_prompt_bytes;
-  if (static_cast<int64_t>(request->system_prompt().size()) > max_bytes) {
-    return FinishUnary(context, absl::InvalidArgumentError(absl::StrCat(
-                                    "system_prompt is ", request->system_prompt().size(),
-                                    " bytes; the limit is ", max_bytes)));
-  }
-  if (absl::Status s = CheckUtf8("system_prompt", request->system_prompt()); !s.ok()) {
-    return FinishUnary(context, s);
-  }
-  for (const auto& [key, value] : request->labels()) {
-    if (absl::Status s = CheckUtf8("a labels key", key); !s.ok()) return FinishUnary(context, s);
-    if (absl::Status s = CheckUtf8(absl::StrCat("labels[\"", key, "\"]"), value); !s.ok()) {
-      return FinishUnary(context, s);
-    }
-  }
-  if (absl::Status s = CheckSessionLimit(*caller); !s.ok()) return FinishUnary(context, s);
-  SessionLabels labels(request->labels().begin(), request->labels().end());
-  absl::StatusOr<SessionSnapshot> session =
-      caller->store->Create(caller->owner(), request->system_prompt(), *ttl, std::move(labels));
-  if (session.ok()) ToProto(*session, *response);
-  return FinishUnary(context, session.status());
+  return FinishUnary(context, Create(*context, *request, *response));
 }
 
 grpc::ServerUnaryReactor* SessionsService::GetSession(grpc::CallbackServerContext* context,
                                                       const v1::GetSessionRequest* request,
                                                       v1::Session* response) {
-  if (absl::Status s = CheckRequestParsed(*request); !s.ok()) return FinishUnary(context, s);
-  if (absl::Status s = CheckUtf8("session_id", request->session_id()); !s.ok())
-    return FinishUnary(context, s);
-  absl::StatusOr<SessionCaller> caller = Caller(*context);
-  if (!caller.ok()) return FinishUnary(context, caller.status());
-  absl::StatusOr<SessionSnapshot> session =
-      caller->store->Get(request->session_id(), caller->owner());
-  if (session.ok()) ToProto(*session, *response);
-  return FinishUnary(context, session.status());
+  return FinishUnary(context, Get(*context, *request, *response));
 }
 
 grpc::ServerUnaryReactor* SessionsService::ListSessions(grpc::CallbackServerContext* context,
                                                         const v1::ListSessionsRequest* request,
                                                         v1::ListSessionsResponse* response) {
-  if (absl::Status s = CheckRequestParsed(*request); !s.ok()) return FinishUnary(context, s);
-  if (absl::Status s = CheckUtf8("page_token", request->page_token()); !s.ok())
-    return FinishUnary(context, s);
-  absl::StatusOr<SessionCaller> caller = Caller(*context);
-  if (!caller.ok()) return FinishUnary(context, caller.status());
-  absl::StatusOr<SessionPage> page =
-      caller->store->List(caller->owner(), request->page_size(), request->page_token());
-  if (page.ok()) {
-    for (const SessionSnapshot& session : page->sessions) {
-      ToProto(session, *response->add_sessions());
-    }
-    response->set_next_page_token(page->next_page_token);
-  }
-  return FinishUnary(context, page.status());
+  return FinishUnary(context, List(*context, *request, *response));
 }
 
 grpc::ServerUnaryReactor* SessionsService::DeleteSession(grpc::CallbackServerContext* context,
                                                          const v1::DeleteSessionRequest* request,
-                                                         v1::DeleteSessionResponse* response) {
-  if (absl::Status s = CheckRequestParsed(*request); !s.ok()) return FinishUnary(context, s);
-  if (absl::Status s = CheckUtf8("session_id", request->session_id()); !s.ok())
-    return FinishUnary(context, s);
-  absl::StatusOr<SessionCaller> caller = Caller(*context);
-  if (!caller.ok()) return FinishUnary(context, caller.status());
-  return FinishUnary(context, caller->store->Delete(request->session_id(), caller->owner()));
+                                                         v1::DeleteSessionResponse* /*response*/) {
+  absl::StatusOr<std::shared_ptr<const Tenant>> tenant = Caller(*context, *request);
+  if (!tenant.ok()) return FinishUnary(context, tenant.status());
+  return FinishUnary(context, admin_.Delete(**tenant, request->session_id()));
 }
 
 grpc::ServerUnaryReactor* SessionsService::ForkSession(grpc::CallbackServerContext* context,
                                                        const v1::ForkSessionRequest* request,
                                                        v1::Session* response) {
-  if (absl::Status s = CheckRequestParsed(*request); !s.ok()) return FinishUnary(context, s);
-  if (absl::Status s = CheckUtf8("session_id", request->session_id()); !s.ok())
-    return FinishUnary(context, s);
-  absl::StatusOr<SessionCaller> caller = Caller(*context);
-  if (!caller.ok()) return FinishUnary(context, caller.status());
-  std::optional<absl::Duration> ttl;
-  if (request->has_ttl()) {
-    absl::StatusOr<absl::Duration> parsed = FromProtoDuration(request->ttl());
-    if (!parsed.ok()) return FinishUnary(context, parsed.status());
-    ttl = *parsed;
-  }
-  if (absl::Status s = CheckSessionLimit(*caller); !s.ok()) return FinishUnary(context, s);
-  absl::StatusOr<SessionSnapshot> session =
-      caller->store->Fork(request->session_id(), caller->owner(), ttl);
-  if (session.ok()) ToProto(*session, *response);
-  return FinishUnary(context, session.status());
+  return FinishUnary(context, Fork(*context, *request, *response));
 }
 
 }  // namespace minimind

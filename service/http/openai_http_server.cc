@@ -3,13 +3,18 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <functional>
+#include <optional>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "service/call_target.h"
+#include "engine/base/status_macros.h"
+#include "service/generation/generation_target.h"
 #include "service/http/openai_json.h"
+#include "service/http/session_json.h"
 #include "service/listen_address.h"
 #include "service/outbound_queue.h"
 
@@ -18,20 +23,16 @@ namespace {
 
 constexpr int64_t kQueueMessages = 16;
 
-void SendError(httplib::Response& response, int grpc_code, absl::string_view message) {
-  OpenAiError error = ToOpenAiError(grpc_code, message);
+void SendStatus(httplib::Response& response, const absl::Status& status) {
+  OpenAiError error = ToOpenAiError(status);
   response.status = error.http_status;
   response.set_content(error.body.dump(), "application/json");
-}
-
-void SendStatus(httplib::Response& response, const absl::Status& status) {
-  SendError(response, static_cast<int>(status.code()), status.message());
 }
 
 // One generation's output on its way from the engine thread to an HTTP thread. Keeps itself
 // alive (self_) from submission until the engine's last call, so it may outlive the HTTP
 // request (a client that went away); the HTTP side holds its own reference.
-class HttpCall final : public CallTarget, public std::enable_shared_from_this<HttpCall> {
+class HttpCall final : public GenerationTarget, public std::enable_shared_from_this<HttpCall> {
  public:
   HttpCall() : queue_(kQueueMessages) {}
 
@@ -47,14 +48,12 @@ class HttpCall final : public CallTarget, public std::enable_shared_from_this<Ht
     }
   }
 
-  void Fail(grpc::Status status) override {
+  void Fail(absl::Status status) override {
     std::shared_ptr<HttpCall> keep;
     {
       absl::MutexLock lock(&mutex_);
       finished_ = true;
-      failed_ = true;
-      error_code_ = static_cast<int>(status.error_code());
-      error_message_ = status.error_message();
+      error_ = std::move(status);
       keep = std::move(self_);
     }
   }
@@ -80,28 +79,24 @@ class HttpCall final : public CallTarget, public std::enable_shared_from_this<Ht
     return std::nullopt;
   }
 
-  bool failed() const {
+  // OK unless the generation failed.
+  absl::Status error() const {
     absl::MutexLock lock(&mutex_);
-    return failed_;
-  }
-  int error_code() const {
-    absl::MutexLock lock(&mutex_);
-    return error_code_;
-  }
-  std::string error_message() const {
-    absl::MutexLock lock(&mutex_);
-    return error_message_;
+    return error_;
   }
 
  private:
   mutable absl::Mutex mutex_;
   OutboundQueue queue_ ABSL_GUARDED_BY(mutex_);
   bool finished_ ABSL_GUARDED_BY(mutex_) = false;
-  bool failed_ ABSL_GUARDED_BY(mutex_) = false;
-  int error_code_ ABSL_GUARDED_BY(mutex_) = 0;
-  std::string error_message_ ABSL_GUARDED_BY(mutex_);
+  absl::Status error_ ABSL_GUARDED_BY(mutex_);
   std::shared_ptr<HttpCall> self_ ABSL_GUARDED_BY(mutex_);
 };
+
+// JSON text for a body that may hold model output: invalid UTF-8 becomes U+FFFD instead of a throw.
+std::string JsonText(const nlohmann::json& body) {
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 std::string SseEvent(const nlohmann::json& body) {
   return absl::StrCat("data: ", body.dump(), "\n\n");
@@ -109,22 +104,23 @@ std::string SseEvent(const nlohmann::json& body) {
 
 }  // namespace
 
-OpenAiHttpServer::OpenAiHttpServer(InferenceService& inference, const ServiceDependencies& deps,
-                                   std::string model_name)
-    : inference_(inference),
+OpenAiHttpServer::OpenAiHttpServer(GenerationCore& core, const SessionAdmin& admin,
+                                   const ServiceDependencies& deps, std::string model_name)
+    : core_(core),
+      admin_(admin),
       deps_(deps),
       model_name_(std::move(model_name)),
       http_(std::make_unique<httplib::Server>()) {}
 
 absl::StatusOr<std::unique_ptr<OpenAiHttpServer>> OpenAiHttpServer::Start(
-    absl::string_view listen, InferenceService& inference, const ServiceDependencies& deps,
-    std::string model_name, int threads) {
+    absl::string_view listen, GenerationCore& core, const SessionAdmin& admin,
+    const ServiceDependencies& deps, std::string model_name, int threads) {
   absl::StatusOr<ListenAddress> address = ParseListenAddress(listen, "HTTP");
   if (!address.ok()) return address.status();
   const std::string& host = address->host;
   const int port = address->port;
   std::unique_ptr<OpenAiHttpServer> server(
-      new OpenAiHttpServer(inference, deps, std::move(model_name)));
+      new OpenAiHttpServer(core, admin, deps, std::move(model_name)));
   server->Register(threads);
   server->port_ = port == 0 ? server->http_->bind_to_any_port(host)
                             : (server->http_->bind_to_port(host, port) ? port : -1);
@@ -174,11 +170,8 @@ void OpenAiHttpServer::Register(int threads) {
       if (parsed->generate.session_id().empty() && request.has_header("x-session-id")) {
         parsed->generate.set_session_id(request.get_header_value("x-session-id"));
       }
-      absl::StatusOr<RequestSlot> slot = deps_.usage.AcquireRequest(**tenant);
-      if (!slot.ok()) return SendStatus(response, slot.status());
       auto call = std::make_shared<HttpCall>();
-      absl::StatusOr<std::string> engine_id =
-          inference_.StartGeneration(**tenant, *std::move(slot), parsed->generate, call.get());
+      absl::StatusOr<std::string> engine_id = core_.Start(**tenant, parsed->generate, call.get());
       if (!engine_id.ok()) return SendStatus(response, engine_id.status());
       call->KeepAliveUntilFinished();
       const std::string id = absl::StrCat(
@@ -193,7 +186,7 @@ void OpenAiHttpServer::Register(int threads) {
             MergeResponse(*std::move(next), merged);
           }
         }
-        if (call->failed()) return SendError(response, call->error_code(), call->error_message());
+        if (absl::Status error = call->error(); !error.ok()) return SendStatus(response, error);
         response.set_content(OpenAiResponse(endpoint, id, created, model_name_, merged).dump(),
                              "application/json");
         return;
@@ -226,9 +219,8 @@ void OpenAiHttpServer::Register(int threads) {
               }
             }
             if (!done) return true;
-            if (call->failed()) {
-              const std::string event =
-                  SseEvent(ToOpenAiError(call->error_code(), call->error_message()).body);
+            if (absl::Status error = call->error(); !error.ok()) {
+              const std::string event = SseEvent(ToOpenAiError(error).body);
               sink.write(event.data(), event.size());
             }
             static constexpr absl::string_view kDone = "data: [DONE]\n\n";
@@ -238,78 +230,85 @@ void OpenAiHttpServer::Register(int threads) {
           },
           [this, engine_id = *engine_id](bool success) {
             // Not a complete stream: the client went away; stop generating for it.
-            if (!success) inference_.CancelGeneration(engine_id);
+            if (!success) core_.Cancel(engine_id);
           });
     };
   };
-  // Sessions for HTTP-only clients (an extension: OpenAI has none). POST {system_prompt,
-  // ttl_seconds} -> {id, object: "session"}; DELETE /v1/sessions/ID.
-  http_->Post("/v1/sessions", [this](const httplib::Request& request, httplib::Response& response) {
-    absl::StatusOr<std::shared_ptr<const Tenant>> tenant =
-        deps_.authenticator.Authenticate(request.get_header_value("Authorization"), "");
-    if (!tenant.ok()) return SendStatus(response, tenant.status());
-    absl::StatusOr<ServingModel*> model = deps_.model.Get();
-    if (!model.ok()) return SendStatus(response, model.status());
-    nlohmann::json body = request.body.empty()
-                              ? nlohmann::json::object()
-                              : nlohmann::json::parse(request.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) {
-      return SendStatus(response,
-                        absl::InvalidArgumentError("the request body is not a JSON object"));
-    }
-    std::string system_prompt;
-    if (body.contains("system_prompt")) {
-      if (!body["system_prompt"].is_string()) {
-        return SendStatus(response, absl::InvalidArgumentError("system_prompt must be a string"));
-      }
-      system_prompt = body["system_prompt"].get<std::string>();
-    }
-    absl::Duration ttl = absl::ZeroDuration();
-    if (body.contains("ttl_seconds")) {
-      if (!body["ttl_seconds"].is_number_integer()) {
-        return SendStatus(response, absl::InvalidArgumentError("ttl_seconds must be an integer"));
-      }
-      ttl = absl::Seconds(body["ttl_seconds"].get<int64_t>());
-    }
-    const int64_t max_bytes = (*model)->prompts->limits().max_prompt_bytes;
-    if (static_cast<int64_t>(system_prompt.size()) > max_bytes) {
-      return SendStatus(response, absl::InvalidArgumentError(
-                                      absl::StrCat("system_prompt is ", system_prompt.size(),
-                                                   " bytes; the limit is ", max_bytes)));
-    }
-    if ((*tenant)->limits.max_sessions > 0) {
-      absl::StatusOr<int64_t> owned = (*model)->sessions->CountSessions((*tenant)->name);
-      if (!owned.ok()) return SendStatus(response, owned.status());
-      if (*owned >= (*tenant)->limits.max_sessions) {
-        return SendStatus(response, absl::ResourceExhaustedError(absl::StrCat(
-                                        "tenant ", (*tenant)->name, " is at its limit of ",
-                                        (*tenant)->limits.max_sessions,
-                                        " sessions (max_sessions); delete one first")));
-      }
-    }
-    absl::StatusOr<SessionSnapshot> session =
-        (*model)->sessions->Create((*tenant)->name, system_prompt, ttl, {});
-    if (!session.ok()) return SendStatus(response, session.status());
-    response.set_content(nlohmann::json({{"id", session->id}, {"object", "session"}}).dump(),
-                         "application/json");
-  });
-  http_->Delete(R"(/v1/sessions/([0-9a-zA-Z]+))", [this](const httplib::Request& request,
-                                                         httplib::Response& response) {
-    absl::StatusOr<std::shared_ptr<const Tenant>> tenant =
-        deps_.authenticator.Authenticate(request.get_header_value("Authorization"), "");
-    if (!tenant.ok()) return SendStatus(response, tenant.status());
-    absl::StatusOr<ServingModel*> model = deps_.model.Get();
-    if (!model.ok()) return SendStatus(response, model.status());
-    const std::string id = request.matches[1];
-    if (absl::Status s = (*model)->sessions->Delete(id, (*tenant)->name); !s.ok()) {
-      return SendStatus(response, s);
-    }
-    response.set_content(
-        nlohmann::json({{"id", id}, {"object", "session"}, {"deleted", true}}).dump(),
-        "application/json");
-  });
+  RegisterSessions();
   http_->Post("/v1/chat/completions", generate(OpenAiEndpoint::kChatCompletions));
   http_->Post("/v1/completions", generate(OpenAiEndpoint::kCompletions));
+}
+
+void OpenAiHttpServer::RegisterSessions() {
+  // Each route authenticates, then runs `serve(tenant, request)`: a JSON body, or an error status.
+  using Serve =
+      std::function<absl::StatusOr<nlohmann::json>(const Tenant&, const httplib::Request&)>;
+  auto route = [this](Serve serve) {
+    return [this, serve = std::move(serve)](const httplib::Request& request,
+                                            httplib::Response& response) {
+      absl::StatusOr<std::shared_ptr<const Tenant>> tenant =
+          deps_.authenticator.Authenticate(request.get_header_value("Authorization"), "");
+      if (!tenant.ok()) return SendStatus(response, tenant.status());
+      absl::StatusOr<nlohmann::json> body = serve(**tenant, request);
+      if (!body.ok()) return SendStatus(response, body.status());
+      response.set_content(JsonText(*body), "application/json");
+    };
+  };
+  http_->Post("/v1/sessions",
+              route([this](const Tenant& tenant,
+                           const httplib::Request& request) -> absl::StatusOr<nlohmann::json> {
+                MINIMIND_ASSIGN_OR_RETURN(SessionCreateBody body,
+                                          ParseSessionCreateBody(request.body));
+                MINIMIND_ASSIGN_OR_RETURN(
+                    SessionSnapshot session,
+                    admin_.Create(tenant, body.system_prompt, body.ttl, std::move(body.labels)));
+                return SessionJson(session, /*with_messages=*/true);
+              }));
+  http_->Get("/v1/sessions",
+             route([this](const Tenant& tenant,
+                          const httplib::Request& request) -> absl::StatusOr<nlohmann::json> {
+               int page_size = 0;
+               if (request.has_param("limit")) {
+                 const std::string limit = request.get_param_value("limit");
+                 if (!absl::SimpleAtoi(limit, &page_size) || page_size < 0) {
+                   return absl::InvalidArgumentError(
+                       absl::StrCat("limit must be a non-negative integer, got \"", limit, "\""));
+                 }
+               }
+               MINIMIND_ASSIGN_OR_RETURN(
+                   SessionPage page,
+                   admin_.List(tenant, page_size, request.get_param_value("page_token")));
+               nlohmann::json data = nlohmann::json::array();
+               for (const SessionSnapshot& session : page.sessions) {
+                 data.push_back(SessionJson(session, /*with_messages=*/false));
+               }
+               return nlohmann::json{{"object", "list"},
+                                     {"data", std::move(data)},
+                                     {"next_page_token", page.next_page_token}};
+             }));
+  http_->Get(R"(/v1/sessions/([^/]+))",
+             route([this](const Tenant& tenant,
+                          const httplib::Request& request) -> absl::StatusOr<nlohmann::json> {
+               MINIMIND_ASSIGN_OR_RETURN(SessionSnapshot session,
+                                         admin_.Get(tenant, request.matches[1].str()));
+               return SessionJson(session, /*with_messages=*/true);
+             }));
+  http_->Delete(R"(/v1/sessions/([^/]+))",
+                route([this](const Tenant& tenant,
+                             const httplib::Request& request) -> absl::StatusOr<nlohmann::json> {
+                  const std::string id = request.matches[1];
+                  MINIMIND_RETURN_IF_ERROR(admin_.Delete(tenant, id));
+                  return nlohmann::json{{"id", id}, {"object", "session"}, {"deleted", true}};
+                }));
+  http_->Post(R"(/v1/sessions/([^/]+)/fork)",
+              route([this](const Tenant& tenant,
+                           const httplib::Request& request) -> absl::StatusOr<nlohmann::json> {
+                MINIMIND_ASSIGN_OR_RETURN(std::optional<absl::Duration> ttl,
+                                          ParseSessionForkBody(request.body));
+                MINIMIND_ASSIGN_OR_RETURN(SessionSnapshot session,
+                                          admin_.Fork(tenant, request.matches[1].str(), ttl));
+                return SessionJson(session, /*with_messages=*/true);
+              }));
 }
 
 }  // namespace minimind

@@ -6,12 +6,22 @@
 // as usage.prompt_tokens_details.cached_tokens. Errors are OpenAI's JSON shape
 // (openai_json.h: ToOpenAiError) with the matching HTTP status.
 //
+// Sessions for HTTP-only clients (an extension: OpenAI has none), the same operations as gRPC's
+// Sessions service through the same SessionAdmin: POST /v1/sessions {system_prompt, ttl_seconds,
+// labels}, GET /v1/sessions?limit=N&page_token=T, GET /v1/sessions/ID, DELETE /v1/sessions/ID,
+// POST /v1/sessions/ID/fork {ttl_seconds}. A session is {id, object: "session", system_prompt,
+// labels, messages, num_tokens, kv_cached, turns, busy, created, last_used, expires (Unix
+// seconds), ttl_seconds}; a list {object: "list", data, next_page_token}.
+//
+// This is an adapter: generations go through the GenerationCore
+// (service/generation/generation_core.h) exactly as gRPC's do.
+//
 // Threads: cpp-httplib serves each connection on a pool thread (`threads` of them: a stream holds
 // one for its whole length). Engine output reaches the HTTP thread through a bounded, coalescing
 // OutboundQueue, so a slow client never blocks the engine; a client that disconnects mid-stream
 // cancels its generation.
 //
-// Ownership: the InferenceService and dependencies must outlive the server; Stop (or the
+// Ownership: the core, the admin and the dependencies must outlive the server; Stop (or the
 // destructor) stops accepting and joins the listener thread.
 #ifndef MINIMIND_SERVICE_HTTP_OPENAI_HTTP_SERVER_H_
 #define MINIMIND_SERVICE_HTTP_OPENAI_HTTP_SERVER_H_
@@ -22,7 +32,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "service/inference_service.h"
+#include "service/generation/generation_core.h"
+#include "service/generation/session_admin.h"
 #include "service/service_dependencies.h"
 
 namespace httplib {
@@ -35,11 +46,9 @@ class OpenAiHttpServer {
  public:
   // `listen` is HOST:PORT (port 0 picks one). `model_name` is what /v1/models lists and responses
   // name. InvalidArgument for a malformed address, Unavailable if it cannot bind.
-  static absl::StatusOr<std::unique_ptr<OpenAiHttpServer>> Start(absl::string_view listen,
-                                                                 InferenceService& inference,
-                                                                 const ServiceDependencies& deps,
-                                                                 std::string model_name,
-                                                                 int threads = 64);
+  static absl::StatusOr<std::unique_ptr<OpenAiHttpServer>> Start(
+      absl::string_view listen, GenerationCore& core, const SessionAdmin& admin,
+      const ServiceDependencies& deps, std::string model_name, int threads = 64);
 
   OpenAiHttpServer(const OpenAiHttpServer&) = delete;
   OpenAiHttpServer& operator=(const OpenAiHttpServer&) = delete;
@@ -49,11 +58,13 @@ class OpenAiHttpServer {
   int port() const { return port_; }
 
  private:
-  OpenAiHttpServer(InferenceService& inference, const ServiceDependencies& deps,
+  OpenAiHttpServer(GenerationCore& core, const SessionAdmin& admin, const ServiceDependencies& deps,
                    std::string model_name);
   void Register(int threads);
+  void RegisterSessions();
 
-  InferenceService& inference_;
+  GenerationCore& core_;
+  const SessionAdmin& admin_;
   const ServiceDependencies deps_;
   const std::string model_name_;
   std::unique_ptr<httplib::Server> http_;

@@ -213,10 +213,15 @@ const char* OpenAiFinishReason(v1::FinishReason reason) {
 }
 
 nlohmann::json OpenAiUsage(const v1::Usage& usage) {
-  return {{"prompt_tokens", usage.prompt_tokens()},
-          {"completion_tokens", usage.completion_tokens()},
-          {"total_tokens", usage.prompt_tokens() + usage.completion_tokens()},
-          {"prompt_tokens_details", {{"cached_tokens", usage.cached_prompt_tokens()}}}};
+  json body = {{"prompt_tokens", usage.prompt_tokens()},
+               {"completion_tokens", usage.completion_tokens()},
+               {"total_tokens", usage.prompt_tokens() + usage.completion_tokens()},
+               {"prompt_tokens_details", {{"cached_tokens", usage.cached_prompt_tokens()}}}};
+  if (usage.has_session_saved()) {
+    body["session_saved"] = usage.session_saved();
+    if (!usage.session_saved()) body["session_save_error"] = usage.session_save_error();
+  }
+  return body;
 }
 
 nlohmann::json OpenAiResponse(OpenAiEndpoint endpoint, const std::string& id, int64_t created,
@@ -260,34 +265,35 @@ nlohmann::json OpenAiChunk(OpenAiEndpoint endpoint, const std::string& id, int64
           {"choices", json::array({choice})}};
 }
 
-OpenAiError ToOpenAiError(int grpc_code, absl::string_view message) {
+OpenAiError ToOpenAiError(const absl::Status& status) {
+  const absl::string_view message = status.message();
   OpenAiError error;
   std::string type = "server_error";
   json code = nullptr;
-  switch (grpc_code) {
-    case 3:   // INVALID_ARGUMENT
-    case 11:  // OUT_OF_RANGE
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kOutOfRange:
       error.http_status = 400;
       type = "invalid_request_error";
       break;
-    case 16:  // UNAUTHENTICATED
+    case absl::StatusCode::kUnauthenticated:
       error.http_status = 401;
       type = "authentication_error";
       code = "invalid_api_key";
       break;
-    case 7:  // PERMISSION_DENIED
+    case absl::StatusCode::kPermissionDenied:
       error.http_status = 403;
       type = "permission_error";
       break;
-    case 5:  // NOT_FOUND
+    case absl::StatusCode::kNotFound:
       error.http_status = 404;
       type = "not_found_error";
       break;
-    case 10:  // ABORTED
+    case absl::StatusCode::kAborted:
       error.http_status = 409;
       type = "conflict_error";
       break;
-    case 8:  // RESOURCE_EXHAUSTED
+    case absl::StatusCode::kResourceExhausted:
       if (absl::StrContains(message, "context limit")) {
         error.http_status = 400;
         type = "invalid_request_error";
@@ -297,11 +303,11 @@ OpenAiError ToOpenAiError(int grpc_code, absl::string_view message) {
         type = "rate_limit_error";
       }
       break;
-    case 14:  // UNAVAILABLE
+    case absl::StatusCode::kUnavailable:
       error.http_status = 503;
       type = "service_unavailable";
       break;
-    case 4:  // DEADLINE_EXCEEDED
+    case absl::StatusCode::kDeadlineExceeded:
       error.http_status = 504;
       type = "timeout";
       break;

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "minimind/v1/inference.pb.h"
@@ -36,7 +37,8 @@ absl::StatusOr<OpenAiRequest> ParseOpenAiRequest(OpenAiEndpoint endpoint, absl::
 const char* OpenAiFinishReason(v1::FinishReason reason);
 
 // The usage object: prompt_tokens, completion_tokens, total_tokens,
-// prompt_tokens_details.cached_tokens.
+// prompt_tokens_details.cached_tokens; for a session turn (extensions) session_saved, and
+// session_save_error when it is false.
 nlohmann::json OpenAiUsage(const v1::Usage& usage);
 
 // The whole (non-streaming) response of `endpoint` for the merged `response`.
@@ -47,13 +49,12 @@ nlohmann::json OpenAiResponse(OpenAiEndpoint endpoint, const std::string& id, in
 nlohmann::json OpenAiChunk(OpenAiEndpoint endpoint, const std::string& id, int64_t created,
                            const std::string& model, const v1::GenerateResponse& delta, bool first);
 
-// {"error": {"message", "type", "param", "code"}} and its HTTP status, from a status code and
-// message (gRPC code numbering).
+// {"error": {"message", "type", "param", "code"}} and its HTTP status, from a status.
 struct OpenAiError {
   int http_status = 500;
   nlohmann::json body;
 };
-OpenAiError ToOpenAiError(int grpc_code, absl::string_view message);
+OpenAiError ToOpenAiError(const absl::Status& status);
 
 }  // namespace minimind
 

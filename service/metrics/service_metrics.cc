@@ -49,10 +49,15 @@ ServiceMetrics::ServiceMetrics()
     : queue_time_(LatencyBuckets()),
       time_to_first_token_(LatencyBuckets()),
       time_per_output_token_(PerTokenBuckets()),
-      e2e_latency_(LatencyBuckets()) {
+      e2e_latency_(LatencyBuckets()),
+      session_commit_time_(LatencyBuckets()) {
   // Every finish reason is exported from the start, so rate() sees the first increment.
   for (const absl::string_view reason : {"stop", "length", "stop_sequence", "cancelled", "error"}) {
     finished_.At({std::string(reason)});
+  }
+  for (const absl::string_view outcome :
+       {"saved", "store_unavailable", "session_gone", "lease_lost", "error"}) {
+    session_commits_.At({std::string(outcome)});
   }
 }
 
@@ -79,6 +84,11 @@ void ServiceMetrics::RecordResult(const GenerationResult& result, bool session_t
 }
 
 void ServiceMetrics::RecordEngineFailure() { finished_.At({"error"}).Increment(); }
+
+void ServiceMetrics::RecordSessionCommit(absl::string_view outcome, double seconds) {
+  session_commits_.At({std::string(outcome)}).Increment();
+  session_commit_time_.Observe(seconds);
+}
 
 void ServiceMetrics::RecordRpc(absl::string_view method, int grpc_status_code) {
   rpcs_.At({std::string(method), GrpcStatusCodeName(grpc_status_code)}).Increment();
@@ -111,6 +121,16 @@ std::string ServiceMetrics::Render(const ScrapeInputs& inputs) const {
   out.Counter("minimind_session_cache_hits_total",
               "Prompt tokens of finished session turns served from cached KV.",
               session_hits_.value());
+  out.Family("minimind_session_turn_commits_total", "counter",
+             "Finished session turns by commit outcome: saved, or why the turn was not saved "
+             "(the reply was delivered with usage.session_saved false).");
+  for (const auto& [labels, value] : session_commits_.Values()) {
+    out.Sample("minimind_session_turn_commits_total", {{"outcome", labels[0]}},
+               static_cast<double>(value));
+  }
+  out.Histogram("minimind_session_turn_commit_seconds",
+                "Time from a session turn's end in the engine to its commit's outcome.",
+                session_commit_time_.Read());
   out.Histogram("minimind_request_queue_time_seconds",
                 "Time from submission to first admission into the running batch.",
                 queue_time_.Read());

@@ -47,6 +47,10 @@ class ServiceMetrics {
   void RecordResult(const GenerationResult& result, bool session_turn);
   // A request the engine accepted and then failed (finish_reason "error").
   void RecordEngineFailure();
+  // A finished session turn's commit (service/generation/turn_committer.h): `outcome` "saved", or
+  // why the turn was not saved ("store_unavailable", "session_gone", "lease_lost", "error");
+  // `seconds` from the engine's last token to the store's answer.
+  void RecordSessionCommit(absl::string_view outcome, double seconds);
   // Every gRPC call's final status, by full method name ("/minimind.v1.Inference/Generate").
   void RecordRpc(absl::string_view method, int grpc_status_code);
 
@@ -61,6 +65,8 @@ class ServiceMetrics {
   Counter generation_tokens_;
   Counter session_queries_;
   Counter session_hits_;
+  LabeledCounter session_commits_;  // outcome
+  Histogram session_commit_time_;
   Histogram queue_time_;
   Histogram time_to_first_token_;
   Histogram time_per_output_token_;

@@ -97,21 +97,17 @@ absl::Status MemorySessionStore::NotFoundLocked(const Shard& shard, const Sessio
   const std::string id = SessionKeyToId(key);
   auto it = shard.tombstones.find(key);
   if (it == shard.tombstones.end() || (owner.has_value() && it->second.owner != *owner)) {
-    return absl::NotFoundError(absl::StrCat("session ", id, " not found"));
+    return SessionNotFoundError(id);
   }
   switch (static_cast<Removal>(it->second.reason)) {
     case Removal::kExpired:
-      return absl::NotFoundError(absl::StrCat("session ", id,
-                                              " expired: it was idle longer than its TTL of ",
-                                              absl::FormatDuration(it->second.ttl)));
+      return SessionRemovedError(id, SessionRemoval::kExpired, it->second.ttl, options_);
     case Removal::kDeleted:
-      return absl::NotFoundError(absl::StrCat("session ", id, " was deleted"));
+      return SessionRemovedError(id, SessionRemoval::kDeleted, absl::ZeroDuration(), options_);
     case Removal::kEvicted:
       break;
   }
-  return absl::NotFoundError(
-      absl::StrCat("session ", id, " was evicted: the server reached its limit of ",
-                   options_.max_sessions, " sessions and dropped the least recently used"));
+  return SessionRemovedError(id, SessionRemoval::kEvicted, absl::ZeroDuration(), options_);
 }
 
 absl::StatusOr<MemorySessionStore::SessionRecord*> MemorySessionStore::FindLocked(
@@ -122,7 +118,7 @@ absl::StatusOr<MemorySessionStore::SessionRecord*> MemorySessionStore::FindLocke
   SessionRecord& session = *found;
   // Another owner's session answers exactly as one that never existed: ids cannot be probed.
   if (session.owner != owner) {
-    return absl::NotFoundError(absl::StrCat("session ", SessionKeyToId(key), " not found"));
+    return SessionNotFoundError(SessionKeyToId(key));
   }
   if (!session.busy && session.expires <= now) {
     RemoveLocked(shard, session, Removal::kExpired, garbage);
@@ -270,9 +266,7 @@ absl::StatusOr<SessionSnapshot> MemorySessionStore::Create(absl::string_view own
   if (session_count_.fetch_add(1, std::memory_order_relaxed) >= options_.max_sessions &&
       !EvictLeastRecentlyUsed()) {
     session_count_.fetch_sub(1, std::memory_order_relaxed);
-    return absl::ResourceExhaustedError(
-        absl::StrCat("the server holds its limit of ", options_.max_sessions,
-                     " sessions and every one is busy; retry when a turn finishes"));
+    return AllSessionsBusyError(options_);
   }
   auto session = std::make_unique<SessionRecord>();
   session->key = *key;
@@ -280,7 +274,7 @@ absl::StatusOr<SessionSnapshot> MemorySessionStore::Create(absl::string_view own
   session->system_prompt = std::string(system_prompt);
   session->labels = std::move(labels);
   session->created = session->last_used = clock_();
-  session->ttl = ttl == absl::ZeroDuration() ? options_.default_ttl : ttl;
+  session->ttl = EffectiveSessionTtl(ttl, options_);
   session->expires = session->last_used + session->ttl;
   SessionSnapshot snapshot = MakeSnapshot(*session, /*with_transcript=*/true);
   Shard& shard = ShardOf(*key);
@@ -329,8 +323,7 @@ absl::StatusOr<TurnLease> MemorySessionStore::BeginTurn(absl::string_view id,
   absl::StatusOr<SessionRecord*> session = FindLocked(shard, *key, owner, now, garbage);
   if (!session.ok()) return session.status();
   if ((*session)->busy) {
-    return absl::AbortedError(
-        absl::StrCat("session ", id, " is busy: another turn is in progress"));
+    return SessionBusyError(id);
   }
   (*session)->busy = true;
   UseLocked(shard, **session, now);
@@ -421,14 +414,12 @@ absl::StatusOr<SessionSnapshot> MemorySessionStore::Fork(absl::string_view id,
     child->ttl = parent.ttl;
   }
   if (ttl.has_value()) {
-    child->ttl = *ttl == absl::ZeroDuration() ? options_.default_ttl : *ttl;
+    child->ttl = EffectiveSessionTtl(*ttl, options_);
   }
   if (session_count_.fetch_add(1, std::memory_order_relaxed) >= options_.max_sessions &&
       !EvictLeastRecentlyUsed()) {
     session_count_.fetch_sub(1, std::memory_order_relaxed);
-    return absl::ResourceExhaustedError(
-        absl::StrCat("the server holds its limit of ", options_.max_sessions,
-                     " sessions and every one is busy; retry when a turn finishes"));
+    return AllSessionsBusyError(options_);
   }
   child->key = *key;
   child->created = child->last_used = now;
@@ -455,9 +446,7 @@ absl::StatusOr<SessionPage> MemorySessionStore::List(absl::string_view owner, in
     }
     after = *key;
   }
-  if (page_size <= 0) page_size = options_.list_page_size_default;
-  page_size = std::min(page_size, options_.list_page_size_max);
-  const size_t limit = static_cast<size_t>(page_size);
+  const size_t limit = static_cast<size_t>(EffectiveListPageSize(page_size, options_));
   const absl::Time now = clock_();
   std::vector<SessionSnapshot> found;
   for (const auto& shard : shards_) {

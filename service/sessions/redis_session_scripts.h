@@ -120,18 +120,30 @@ return {'ok', evicted}
 )lua";
 
 // ARGV[5] id, [6] lease token, [7] appended messages (JSON lines), [8] how many, [9] tokens
-// (packed int32), [10] how many. Returns {'gone', tombstone} | {'lost'} (the lease is no longer
-// this token's) | {'ok', turns}.
+// (packed int32), [10] how many, [11] apply-by (Unix ms, wall clock). Returns {'gone', tombstone}
+// | {'lost'} (the lease is no longer this token's) | {'late'} (Redis runs it after apply-by: the
+// caller has given up and reported the turn unsaved, so it must not land now) | {'ok', turns}.
+// Idempotent: the hash remembers the last committed token, so a commit sent again after its reply
+// was lost (a timeout while Redis was paused, then a retry) answers 'ok' without applying twice.
 inline constexpr char kRedisCommitScript[] = R"lua(
 local id = ARGV[5]
 local s = skey(id)
 if redis.call('EXISTS', s) == 0 then return {'gone', tombstone(id)} end
-if redis.call('GET', lkey(id)) ~= ARGV[6] then return {'lost'} end
+if redis.call('GET', lkey(id)) ~= ARGV[6] then
+  if redis.call('HGET', s, 'committed') == ARGV[6] then
+    return {'ok', tonumber(redis.call('HGET', s, 'turns'))}
+  end
+  return {'lost'}
+end
+local clock = redis.call('TIME')
+if tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) > tonumber(ARGV[11]) then
+  return {'late'}
+end
 if ARGV[7] ~= '' then
   redis.call('HSET', s, 'messages', (redis.call('HGET', s, 'messages') or '') .. ARGV[7])
 end
 redis.call('HINCRBY', s, 'num_messages', ARGV[8])
-redis.call('HSET', s, 'tokens', ARGV[9], 'num_tokens', ARGV[10])
+redis.call('HSET', s, 'tokens', ARGV[9], 'num_tokens', ARGV[10], 'committed', ARGV[6])
 local turns = redis.call('HINCRBY', s, 'turns', 1)
 redis.call('DEL', lkey(id))
 use(id)

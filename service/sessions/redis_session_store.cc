@@ -255,6 +255,10 @@ absl::Status ValidateRedisSessionStoreOptions(const RedisSessionStoreOptions& op
     return absl::InvalidArgumentError(absl::StrCat("the turn lease must be at least 3ms, got ",
                                                    absl::FormatDuration(options.lease)));
   }
+  if (options.commit_deadline < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat("the commit deadline must not be negative, got ",
+                                                   absl::FormatDuration(options.commit_deadline)));
+  }
   if (options.tombstone_retention < absl::ZeroDuration() ||
       options.expiry_grace < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
@@ -343,20 +347,20 @@ absl::Status RedisSessionStore::NotFound(const std::string& id, absl::string_vie
   } else if (owner.has_value()) {
     tombstone = "";
   }
-  if (tombstone == "deleted")
-    return absl::NotFoundError(absl::StrCat("session ", id, " was deleted"));
+  if (tombstone == "deleted") {
+    return SessionRemovedError(id, SessionRemoval::kDeleted, absl::ZeroDuration(),
+                               options_.sessions);
+  }
   if (tombstone == "evicted") {
-    return absl::NotFoundError(absl::StrCat(
-        "session ", id, " was evicted: the server reached its limit of ",
-        options_.sessions.max_sessions, " sessions and dropped the least recently used"));
+    return SessionRemovedError(id, SessionRemoval::kEvicted, absl::ZeroDuration(),
+                               options_.sessions);
   }
   int64_t ttl_ms = 0;
   if (absl::ConsumePrefix(&tombstone, "expired ") && absl::SimpleAtoi(tombstone, &ttl_ms)) {
-    return absl::NotFoundError(absl::StrCat("session ", id,
-                                            " expired: it was idle longer than its TTL of ",
-                                            absl::FormatDuration(absl::Milliseconds(ttl_ms))));
+    return SessionRemovedError(id, SessionRemoval::kExpired, absl::Milliseconds(ttl_ms),
+                               options_.sessions);
   }
-  return absl::NotFoundError(absl::StrCat("session ", id, " not found"));
+  return SessionNotFoundError(id);
 }
 
 absl::StatusOr<RedisReply> RedisSessionStore::Access(const SessionKey& key, absl::string_view owner,
@@ -378,12 +382,9 @@ absl::StatusOr<RedisReply> RedisSessionStore::Access(const SessionKey& key, absl
   }
   if (outcome == "foreign") {
     // Exactly as an id that never existed: ids cannot be probed across owners.
-    return absl::NotFoundError(absl::StrCat("session ", id, " not found"));
+    return SessionNotFoundError(id);
   }
-  if (outcome == "busy") {
-    return absl::AbortedError(
-        absl::StrCat("session ", id, " is busy: another turn is in progress"));
-  }
+  if (outcome == "busy") return SessionBusyError(id);
   return absl::InternalError(absl::StrCat("unexpected reply of the session script: ", outcome));
 }
 
@@ -416,9 +417,7 @@ absl::Status RedisSessionStore::Insert(const std::string& id, absl::string_view 
               std::make_move_iterator(fields.end()));
   MINIMIND_ASSIGN_OR_RETURN(RedisReply reply, Run(Script::kCreate, now, std::move(args)));
   if (Text(reply, 0) == "full") {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("the server holds its limit of ", options_.sessions.max_sessions,
-                     " sessions and every one is busy; retry when a turn finishes"));
+    return AllSessionsBusyError(options_.sessions);
   }
   if (Text(reply, 0) != "ok") {
     return absl::InternalError(
@@ -439,8 +438,8 @@ absl::StatusOr<SessionSnapshot> RedisSessionStore::Create(absl::string_view owne
   const std::string id = SessionKeyToId(key);
   // Whole milliseconds, as Redis stores them, so this snapshot equals a later Get's.
   const absl::Time now = absl::FromUnixMillis(absl::ToUnixMillis(clock_()));
-  const absl::Duration session_ttl = absl::Ceil(
-      ttl == absl::ZeroDuration() ? options_.sessions.default_ttl : ttl, absl::Milliseconds(1));
+  const absl::Duration session_ttl =
+      absl::Ceil(EffectiveSessionTtl(ttl, options_.sessions), absl::Milliseconds(1));
   MINIMIND_RETURN_IF_ERROR(Insert(
       id, owner, now,
       NewRecord(owner, system_prompt, LabelsToJson(labels), "", 0, "", 0, 0, now, session_ttl)));
@@ -484,8 +483,7 @@ absl::StatusOr<TurnLease> RedisSessionStore::BeginTurn(absl::string_view id,
   if (!inserted) {
     // NOT_FOUND and PermissionDenied take precedence, as in every other store.
     MINIMIND_RETURN_IF_ERROR(Access(key, owner, "get", "").status());
-    return absl::AbortedError(
-        absl::StrCat("session ", SessionKeyToId(key), " is busy: another turn is in progress"));
+    return SessionBusyError(SessionKeyToId(key));
   }
   absl::StatusOr<RedisReply> reply = Access(key, owner, "begin", token);
   absl::StatusOr<SessionSnapshot> snapshot =
@@ -514,16 +512,44 @@ absl::Status RedisSessionStore::CommitTurn(const SessionKey& key,
     if (it == leases_.end()) {
       return absl::FailedPreconditionError("this turn lease is not held by this store");
     }
-    token = std::move(it->second);
-    leases_.erase(it);
+    token = it->second;  // Stays listed, so the heartbeat renews it while the commit retries.
   }
   const std::string id = SessionKeyToId(key);
   const int64_t num_tokens = static_cast<int64_t>(tokens.size());
-  absl::StatusOr<RedisReply> reply = Run(
-      Script::kCommit, clock_(),
-      {id, token, MessagesToJsonLines(appended_messages), std::to_string(appended_messages.size()),
-       PackTokens(tokens), std::to_string(num_tokens)});
-  if (!reply.ok()) return reply.status();
+  // The commit may land until apply_by (Redis's clock; the script refuses it after). Retries go on
+  // until apply_by + kClockSkew has passed here, so a commit stuck in a paused Redis's socket
+  // cannot land after this call reported the turn unsaved.
+  constexpr absl::Duration kClockSkew = absl::Milliseconds(250);
+  const absl::Duration retry_for = std::min(options_.commit_deadline, options_.lease / 2);
+  const absl::Time apply_by = absl::Now() + retry_for;
+  const std::vector<std::string> args = {id,
+                                         token,
+                                         MessagesToJsonLines(appended_messages),
+                                         std::to_string(appended_messages.size()),
+                                         PackTokens(tokens),
+                                         std::to_string(num_tokens),
+                                         std::to_string(absl::ToUnixMillis(apply_by))};
+  absl::Duration backoff = absl::Milliseconds(50);
+  absl::StatusOr<RedisReply> reply = Run(Script::kCommit, clock_(), args);
+  while (absl::IsUnavailable(reply.status()) && absl::Now() < apply_by + kClockSkew) {
+    absl::SleepFor(std::min(backoff, apply_by + kClockSkew - absl::Now()));
+    backoff = std::min(backoff * 2, absl::Milliseconds(200));
+    reply = Run(Script::kCommit, clock_(), args);
+  }
+  {
+    absl::MutexLock lock(&leases_mutex_);
+    leases_.erase(key);
+  }
+  const bool late = reply.ok() && Text(*reply, 0) == "late";
+  if (!reply.ok() || late) {
+    // Best effort, so the session is not busy until the lease expires if Redis just came back.
+    (void)Run(Script::kRelease, clock_(), {id, token});
+    const absl::Status cause =
+        late ? absl::UnavailableError("redis answered after the commit deadline") : reply.status();
+    return absl::Status(cause.code(),
+                        absl::StrCat(cause.message(), " (the turn was not saved; tried for ",
+                                     absl::FormatDuration(retry_for), ")"));
+  }
   const std::string& outcome = Text(*reply, 0);
   if (outcome == "gone") {
     kv_cache_->Erase(key);
@@ -589,8 +615,7 @@ absl::StatusOr<SessionSnapshot> RedisSessionStore::Fork(absl::string_view id,
                                        /*use_kv=*/true));
   const absl::Time now = absl::FromUnixMillis(absl::ToUnixMillis(clock_()));
   if (ttl.has_value()) {
-    snapshot.ttl = absl::Ceil(*ttl == absl::ZeroDuration() ? options_.sessions.default_ttl : *ttl,
-                              absl::Milliseconds(1));
+    snapshot.ttl = absl::Ceil(EffectiveSessionTtl(*ttl, options_.sessions), absl::Milliseconds(1));
   }
   snapshot.id = SessionKeyToId(key);
   snapshot.created = snapshot.last_used = now;
@@ -616,9 +641,7 @@ absl::StatusOr<SessionPage> RedisSessionStore::List(absl::string_view owner, int
     }
     after = SessionKeyToId(*key);
   }
-  if (page_size <= 0) page_size = options_.sessions.list_page_size_default;
-  page_size = std::min(page_size, options_.sessions.list_page_size_max);
-  const size_t limit = static_cast<size_t>(page_size);
+  const size_t limit = static_cast<size_t>(EffectiveListPageSize(page_size, options_.sessions));
   MINIMIND_ASSIGN_OR_RETURN(
       RedisReply reply,
       Run(Script::kList, clock_(), {std::string(owner), after, std::to_string(limit + 1)}));

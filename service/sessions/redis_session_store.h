@@ -28,8 +28,12 @@
 //
 // Semantics as MemorySessionStore, with these differences:
 //   - Turns: a Commit whose lease was lost (its heartbeat could not reach Redis for `lease`, and
-//     another replica may have taken the session) is ABORTED and applies nothing. A Commit or
-//     Release that cannot reach Redis leaves the lease to expire by itself.
+//     another replica may have taken the session) is ABORTED and applies nothing. A Commit that
+//     cannot reach Redis retries with backoff until commit_deadline (the commit script is
+//     idempotent, so a retry after a lost reply never applies a turn twice), then is Unavailable
+//     and the lease expires by itself. Commit blocks for that long: callers run it off the engine
+//     thread (service/generation/turn_committer.h). A Release that cannot reach Redis leaves the
+//     lease to expire by itself.
 //   - KV: a replica's handle is used only while the session has the turn count it was stored at;
 //     after a turn on another replica it is dropped. max_pinned_kv_blocks caps this replica's
 //     handles (LRU, skipping this replica's running turns).
@@ -82,6 +86,10 @@ struct RedisSessionStoreOptions {
   absl::Duration connect_timeout = absl::Seconds(1);
   absl::Duration command_timeout = absl::Seconds(1);
   absl::Duration lease = absl::Seconds(30);  // a turn's lease; renewed every lease / 3
+  // How long a turn's Commit keeps retrying while Redis cannot be reached (each attempt bounded by
+  // command_timeout) before it reports Unavailable and applies nothing. At most lease / 2 is used,
+  // so the lease outlives the retries.
+  absl::Duration commit_deadline = absl::Seconds(10);
   absl::Duration tombstone_retention = absl::Hours(1);
   absl::Duration expiry_grace = absl::Minutes(10);  // Redis expiry beyond the idle TTL
   int max_idle_connections = 4;

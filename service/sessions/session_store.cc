@@ -1,5 +1,7 @@
 #include "service/sessions/session_store.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace minimind {
@@ -70,6 +72,46 @@ absl::Status ValidateSessionTtl(absl::Duration ttl, const SessionStoreOptions& o
                                                    absl::FormatDuration(options.max_ttl)));
   }
   return absl::OkStatus();
+}
+
+absl::Duration EffectiveSessionTtl(absl::Duration ttl, const SessionStoreOptions& options) {
+  return ttl == absl::ZeroDuration() ? options.default_ttl : ttl;
+}
+
+int EffectiveListPageSize(int page_size, const SessionStoreOptions& options) {
+  if (page_size <= 0) return options.list_page_size_default;
+  return std::min(page_size, options.list_page_size_max);
+}
+
+absl::Status SessionNotFoundError(absl::string_view id) {
+  return absl::NotFoundError(absl::StrCat("session ", id, " not found"));
+}
+
+absl::Status SessionRemovedError(absl::string_view id, SessionRemoval removal, absl::Duration ttl,
+                                 const SessionStoreOptions& options) {
+  switch (removal) {
+    case SessionRemoval::kExpired:
+      return absl::NotFoundError(absl::StrCat("session ", id,
+                                              " expired: it was idle longer than its TTL of ",
+                                              absl::FormatDuration(ttl)));
+    case SessionRemoval::kDeleted:
+      return absl::NotFoundError(absl::StrCat("session ", id, " was deleted"));
+    case SessionRemoval::kEvicted:
+      break;
+  }
+  return absl::NotFoundError(
+      absl::StrCat("session ", id, " was evicted: the server reached its limit of ",
+                   options.max_sessions, " sessions and dropped the least recently used"));
+}
+
+absl::Status SessionBusyError(absl::string_view id) {
+  return absl::AbortedError(absl::StrCat("session ", id, " is busy: another turn is in progress"));
+}
+
+absl::Status AllSessionsBusyError(const SessionStoreOptions& options) {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("the server holds its limit of ", options.max_sessions,
+                   " sessions and every one is busy; retry when a turn finishes"));
 }
 
 }  // namespace minimind

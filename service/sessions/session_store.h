@@ -63,6 +63,20 @@ absl::Status ValidateSessionLabels(const SessionLabels& labels, const SessionSto
 // InvalidArgument for a negative TTL or one above options.max_ttl (0 means the default).
 absl::Status ValidateSessionTtl(absl::Duration ttl, const SessionStoreOptions& options);
 
+// The one policy of every store (implementations call these, never spell them out again):
+// The TTL a session gets for a requested `ttl` (0 = options.default_ttl).
+absl::Duration EffectiveSessionTtl(absl::Duration ttl, const SessionStoreOptions& options);
+// The page size List uses for a requested `page_size` (<= 0: the default; capped at the max).
+int EffectiveListPageSize(int page_size, const SessionStoreOptions& options);
+// The errors every store answers, word for word.
+enum class SessionRemoval { kExpired, kDeleted, kEvicted };
+absl::Status SessionNotFoundError(absl::string_view id);  // unknown, or another owner's
+// `ttl` is the idle TTL the session expired after (kExpired only).
+absl::Status SessionRemovedError(absl::string_view id, SessionRemoval removal, absl::Duration ttl,
+                                 const SessionStoreOptions& options);
+absl::Status SessionBusyError(absl::string_view id);
+absl::Status AllSessionsBusyError(const SessionStoreOptions& options);
+
 // Counters since start (sessions, sessions_with_kv and the pinned blocks are current values). In
 // a Redis store `sessions` counts every replica's live sessions; the rest count this replica's
 // own actions.

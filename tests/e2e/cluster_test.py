@@ -15,7 +15,6 @@ Exits 77 (ctest SKIP) when nginx or redis-server is not installed.
 """
 import argparse
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -23,36 +22,10 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_support import (ServerProcess, add_common_arguments, check, free_port,  # noqa: E402
-                         generate_stubs, grpc, make_random_model, skip, value)
+from e2e_support import (ServerProcess, add_common_arguments, check, find,  # noqa: E402
+                         free_port, generate_stubs, grpc, make_random_model, start_redis, value)
 
 SOURCE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def find(binary, *extra_dirs):
-    found = shutil.which(binary, path=os.pathsep.join(
-        [os.environ.get("PATH", ""), "/usr/sbin", "/usr/bin", *extra_dirs]))
-    if found is None:
-        skip(f"{binary} is not installed (scripts/install-deps.sh installs it)")
-    return found
-
-
-def start_redis(redis_server, port, scratch):
-    process = subprocess.Popen([redis_server, "--port", str(port), "--bind", "127.0.0.1",
-                                "--save", "", "--appendonly", "no", "--dir", scratch],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 10
-    import socket
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-                sock.sendall(b"PING\r\n")
-                if sock.recv(16).startswith(b"+PONG"):
-                    return process
-        except OSError:
-            pass
-        check(time.time() < deadline, "redis-server did not start")
-        time.sleep(0.05)
 
 
 def start_nginx(nginx, scratch, port, upstreams):

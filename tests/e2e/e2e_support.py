@@ -3,6 +3,8 @@ test time, random models, and a running minimind-server process with its gRPC ch
 /metrics scrapes. Only the Python standard library, python3-grpcio and python3-protobuf."""
 import os
 import re
+import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -159,3 +161,33 @@ def free_port():
 
 def value(samples, name, **labels):
     return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def find(binary, *extra_dirs):
+    """The path of an installed program; skips the test when it is missing."""
+    found = shutil.which(binary, path=os.pathsep.join(
+        [os.environ.get("PATH", ""), "/usr/sbin", "/usr/bin", *extra_dirs]))
+    if found is None:
+        skip(f"{binary} is not installed (scripts/install-deps.sh installs it)")
+    return found
+
+
+def start_redis(redis_server, port, scratch, *, persistent=False):
+    """A redis-server on 127.0.0.1:port, answering PING. persistent=True: an append-only file in
+    scratch synced on every write, so a kill -9 loses nothing acknowledged."""
+    persistence = (["--appendonly", "yes", "--appendfsync", "always", "--save", ""] if persistent
+                   else ["--save", "", "--appendonly", "no"])
+    process = subprocess.Popen([redis_server, "--port", str(port), "--bind", "127.0.0.1",
+                                *persistence, "--dir", scratch],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 10
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return process
+        except OSError:
+            pass
+        check(time.time() < deadline, "redis-server did not start")
+        time.sleep(0.05)

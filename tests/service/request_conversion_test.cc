@@ -2,10 +2,10 @@
 
 #include <filesystem>
 
+#include "engine/tokenizer/byte_tokenizer_files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/test_paths.h"
-#include "tools/cli/byte_tokenizer_files.h"
 
 namespace minimind {
 namespace {
@@ -17,7 +17,7 @@ class RequestConversionTest : public ::testing::Test {
   void SetUp() override {
     dir_ = testing::ScratchPath("tokenizer");
     std::filesystem::create_directories(dir_);
-    ASSERT_TRUE(cli::WriteByteTokenizerFiles(dir_.string()).ok());
+    ASSERT_TRUE(WriteByteTokenizerFiles(dir_.string()).ok());
     absl::StatusOr<Tokenizer> tokenizer = Tokenizer::FromFile((dir_ / "tokenizer.json").string());
     ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
     tokenizer_.emplace(*std::move(tokenizer));

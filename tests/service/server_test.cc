@@ -371,6 +371,9 @@ TEST_F(ServerTest, SessionTurnsReuseTheKvOfPreviousTurns) {
                  TurnRequest(session.session_id(), absl::StrCat("turn ", turn), 8, turn), reply);
     ASSERT_TRUE(status.ok()) << status.error_message();
     EXPECT_EQ(reply.session_id(), session.session_id());
+    ASSERT_TRUE(reply.usage().has_session_saved());
+    EXPECT_TRUE(reply.usage().session_saved()) << reply.usage().session_save_error();
+    EXPECT_EQ(reply.usage().session_save_error(), "");
     if (turn == 0) {
       EXPECT_EQ(reply.usage().cached_prompt_tokens(), 0);
     } else {
@@ -484,6 +487,38 @@ TEST_F(ServerTest, SessionCapEvictsTheLeastRecentlyUsed) {
   EXPECT_TRUE(GetSession(newest.session_id(), got).ok());
 }
 
+// A session deleted while its turn runs: the reply arrives whole, and says the turn was not saved
+// (the session stays deleted). A stateless call's usage has no session_saved at all.
+TEST_F(ServerTest, TurnOfASessionDeletedMeanwhileReportsItWasNotSaved) {
+  const v1::Session session = CreateSession("deleted mid-turn");
+  grpc::ClientContext context;
+  v1::GenerateRequest turn = TurnRequest(session.session_id(), "go", 3000, 1);
+  turn.set_ignore_eos(true);
+  auto reader = test_.inference->Generate(&context, turn);
+  v1::GenerateResponse first;
+  ASSERT_TRUE(reader->Read(&first));
+  grpc::ClientContext delete_context;
+  v1::DeleteSessionRequest remove;
+  remove.set_session_id(session.session_id());
+  v1::DeleteSessionResponse removed;
+  ASSERT_TRUE(test_.sessions->DeleteSession(&delete_context, remove, &removed).ok());
+  const StreamResult rest = ReadAll(*reader);
+  ASSERT_TRUE(rest.status.ok()) << rest.status.error_message();
+  EXPECT_NE(rest.last.finish_reason(), v1::FINISH_REASON_CANCELLED);
+  ASSERT_TRUE(rest.last.usage().has_session_saved());
+  EXPECT_FALSE(rest.last.usage().session_saved());
+  EXPECT_THAT(rest.last.usage().session_save_error(), HasSubstr("deleted"));
+  v1::Session after;
+  EXPECT_EQ(GetSession(session.session_id(), after).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  v1::GenerateRequest stateless;
+  stateless.set_prompt("hello");
+  stateless.set_max_tokens(2);
+  v1::GenerateResponse reply;
+  ASSERT_TRUE(Complete(*test_.inference, stateless, reply).ok());
+  EXPECT_FALSE(reply.usage().has_session_saved());
+}
+
 TEST_F(ServerTest, ConcurrentTurnOnBusySessionIsAbortedAndCancelledTurnLeavesNoTrace) {
   const v1::Session session = CreateSession("busy");
   v1::GenerateRequest long_turn = TurnRequest(session.session_id(), "talk a lot", 3000, 1);
@@ -505,6 +540,9 @@ TEST_F(ServerTest, ConcurrentTurnOnBusySessionIsAbortedAndCancelledTurnLeavesNoT
   ASSERT_TRUE(test_.inference->Cancel(&cancel_context, cancel, &cancelled).ok());
   const StreamResult rest = ReadAll(*reader);
   EXPECT_EQ(rest.last.finish_reason(), v1::FINISH_REASON_CANCELLED);
+  ASSERT_TRUE(rest.last.usage().has_session_saved());
+  EXPECT_FALSE(rest.last.usage().session_saved());
+  EXPECT_THAT(rest.last.usage().session_save_error(), HasSubstr("cancelled"));
 
   v1::Session after;
   ASSERT_TRUE(GetSession(session.session_id(), after).ok());

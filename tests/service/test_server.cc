@@ -10,13 +10,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/model/random_checkpoint.h"
-#include "tools/cli/byte_tokenizer_files.h"
+#include "engine/tokenizer/byte_tokenizer_files.h"
 
 namespace minimind::testing {
 
 absl::Status WriteTinyModel(const std::string& dir) {
   std::filesystem::create_directories(dir);
-  absl::StatusOr<int64_t> vocab = cli::WriteByteTokenizerFiles(dir);
+  absl::StatusOr<int64_t> vocab = WriteByteTokenizerFiles(dir);
   if (!vocab.ok()) return vocab.status();
   RandomCheckpointOptions options;
   options.vocab_size = *vocab;
@@ -60,7 +60,7 @@ absl::StatusOr<TestServer> StartTestServer(ServerOptions options, const std::str
 }
 
 std::pair<grpc::Status, std::string> RawUnaryCall(grpc::Channel& channel, const std::string& method,
-                                                 const std::string& request_bytes) {
+                                                  const std::string& request_bytes) {
   grpc::GenericStub stub(std::shared_ptr<grpc::Channel>(&channel, [](grpc::Channel*) {}));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));

@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "engine/model/random_checkpoint.h"
-#include "tools/cli/byte_tokenizer_files.h"
+#include "engine/tokenizer/byte_tokenizer_files.h"
 #include "tools/cli/command_line.h"
 
 namespace minimind::cli {

@@ -24,8 +24,8 @@
 #include "engine/sampling/stop_checker.h"
 #include "engine/sampling/token_history.h"
 #include "engine/scheduler/engine.h"
+#include "engine/tokenizer/byte_tokenizer_files.h"
 #include "gtest/gtest.h"
-#include "tools/cli/byte_tokenizer_files.h"
 
 namespace minimind::testing {
 
@@ -36,7 +36,7 @@ inline const ModelBundle& TinyBundle() {
     const std::filesystem::path dir = std::filesystem::temp_directory_path() /
                                       ("minimind_scheduler_test_" + std::to_string(getpid()));
     std::filesystem::create_directories(dir);
-    absl::StatusOr<int64_t> vocab = cli::WriteByteTokenizerFiles(dir.string());
+    absl::StatusOr<int64_t> vocab = WriteByteTokenizerFiles(dir.string());
     EXPECT_TRUE(vocab.ok()) << vocab.status();
     RandomCheckpointOptions options;
     options.vocab_size = *vocab;

@@ -48,9 +48,19 @@ class RedisServer {
 
   void Kill() {
     if (pid_ <= 0) return;
+    kill(pid_, SIGCONT);  // A paused server must run to die.
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
     pid_ = -1;
+  }
+
+  // SIGSTOP / SIGCONT: a hung Redis (or a partition) as clients see it — connections are
+  // accepted by the kernel, commands sit unanswered in the socket until Resume.
+  void Pause() {
+    if (pid_ > 0) kill(pid_, SIGSTOP);
+  }
+  void Resume() {
+    if (pid_ > 0) kill(pid_, SIGCONT);
   }
 
   // Starts the server on port() (after Kill) and waits until it answers PING.

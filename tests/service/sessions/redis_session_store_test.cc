@@ -48,6 +48,7 @@ class RedisSessionStoreTest : public ::testing::Test {
         absl::StrCat("test:", ::testing::UnitTest::GetInstance()->current_test_info()->name(), ":");
     options.connect_timeout = absl::Milliseconds(500);
     options.command_timeout = absl::Milliseconds(500);
+    options.commit_deadline = absl::Seconds(1);
     return options;
   }
 
@@ -684,6 +685,69 @@ TEST_F(RedisSessionStoreTest, RedisDownIsUnavailableAndTheStoreReconnects) {
   ASSERT_TRUE(server_->Restart().ok());
   EXPECT_TRUE(store->Create("alice", "", absl::ZeroDuration(), {}).ok());
   EXPECT_EQ(store->stats().sessions, 1);
+}
+
+// Redis hangs (SIGSTOP) while a turn commits and comes back within the commit deadline: the
+// commit waits for it and lands exactly once, although the first attempts timed out with their
+// EVALs queued in the paused server's sockets (each runs when it resumes).
+TEST_F(RedisSessionStoreTest, CommitRidesOutAPausedRedisAndAppliesOnce) {
+  RedisSessionStoreOptions options = Options();
+  options.command_timeout = absl::Milliseconds(200);
+  options.commit_deadline = absl::Seconds(5);
+  auto store = MakeStore(options);
+  const std::string id = CreateSession(*store);
+  absl::StatusOr<TurnLease> lease = store->BeginTurn(id, "alice");
+  ASSERT_TRUE(lease.ok()) << lease.status();
+
+  server_->Pause();
+  std::thread resume([this] {
+    absl::SleepFor(absl::Milliseconds(1500));
+    server_->Resume();
+  });
+  const absl::Time start = absl::Now();
+  absl::Status status =
+      lease->Commit({Message("user", "q"), Message("assistant", "a")}, {7, 8, 9}, nullptr);
+  const absl::Duration took = absl::Now() - start;
+  resume.join();
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_GE(took, absl::Milliseconds(1400));
+  EXPECT_LT(took, absl::Seconds(5));
+
+  absl::StatusOr<SessionSnapshot> session = store->Get(id, "alice");
+  ASSERT_TRUE(session.ok()) << session.status();
+  EXPECT_EQ(session->turns, 1);
+  ASSERT_EQ(session->messages.size(), 2u);
+  EXPECT_EQ(session->tokens, (std::vector<int32_t>{7, 8, 9}));
+  EXPECT_FALSE(session->busy);
+  EXPECT_TRUE(store->BeginTurn(id, "alice").ok());  // the lease was ended by the commit
+}
+
+// Redis hangs past the commit deadline: Commit reports Unavailable saying the turn was not saved,
+// and when Redis resumes, none of the queued attempts lands (they are past their apply-by time):
+// the session holds exactly its earlier state, never half a turn or a turn reported unsaved.
+TEST_F(RedisSessionStoreTest, CommitPastTheDeadlineIsNotSavedAndNeverLandsLater) {
+  RedisSessionStoreOptions options = Options();
+  options.command_timeout = absl::Milliseconds(200);
+  options.commit_deadline = absl::Milliseconds(800);
+  auto store = MakeStore(options);
+  const std::string id = CreateSession(*store);
+  CommitTurn(*store, id, nullptr);
+  absl::StatusOr<TurnLease> lease = store->BeginTurn(id, "alice");
+  ASSERT_TRUE(lease.ok()) << lease.status();
+
+  server_->Pause();
+  absl::Status status =
+      lease->Commit({Message("user", "q"), Message("assistant", "a")}, {1, 2, 3, 4, 5, 6}, nullptr);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_THAT(status.message(), HasSubstr("the turn was not saved"));
+  server_->Resume();
+  absl::SleepFor(absl::Milliseconds(300));  // The queued attempts run (and are refused) first.
+
+  absl::StatusOr<SessionSnapshot> session = store->Get(id, "alice");
+  ASSERT_TRUE(session.ok()) << session.status();
+  EXPECT_EQ(session->turns, 1);
+  EXPECT_EQ(session->messages.size(), 2u);
+  EXPECT_EQ(session->tokens, (std::vector<int32_t>{1, 2, 3}));
 }
 
 }  // namespace

@@ -7,11 +7,11 @@
 #include <sstream>
 #include <string>
 
+#include "engine/tokenizer/byte_tokenizer_files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/test_paths.h"
-#include "tools/cli/byte_tokenizer_files.h"
 
 namespace minimind::cli {
 namespace {

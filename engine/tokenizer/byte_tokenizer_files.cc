@@ -1,4 +1,4 @@
-#include "tools/cli/byte_tokenizer_files.h"
+#include "engine/tokenizer/byte_tokenizer_files.h"
 
 #include <fstream>
 
@@ -8,7 +8,7 @@
 #include "engine/tokenizer/known_chat_templates.h"
 #include "nlohmann/json.hpp"
 
-namespace minimind::cli {
+namespace minimind {
 namespace {
 
 using Json = nlohmann::ordered_json;
@@ -94,4 +94,4 @@ absl::StatusOr<int64_t> WriteByteTokenizerFiles(const std::string& dir) {
   return next_id;
 }
 
-}  // namespace minimind::cli
+}  // namespace minimind
