@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2e_support import (ServerProcess, add_common_arguments, check, generate_stubs,  # noqa: E402
@@ -136,6 +137,12 @@ def main():
             check(value(after, "minimind_kv_blocks_used") + value(after, "minimind_kv_blocks_free")
                   + value(after, "minimind_kv_blocks_cached") == model_info.kv_blocks_total,
                   "used + free + cached != total")
+            # A gauge is the engine's snapshot published at the end of its step, which may come
+            # a moment after the client read the cancelled stream's last message.
+            deadline = time.time() + 5
+            while value(after, "minimind_num_requests_running") != 0 and time.time() < deadline:
+                time.sleep(0.01)
+                after = server.scrape()
             check(value(after, "minimind_num_requests_running") == 0, "running")
             check(value(after, "minimind_draining") == 0, "draining")
             # The shipped Grafana dashboard may only plot what a real server exports.
