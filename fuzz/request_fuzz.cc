@@ -47,6 +47,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (minimind::RequestParseError(request).has_value()) return 0;
   (void)minimind::SamplingParamsFromProto(request, prompts->limits());
   (void)prompts->Build(request);
-  (void)prompts->BuildTurn("system", {}, {}, request);
+  // Truncation on a small context: every drop-point search ends in a prompt or a clear error.
+  const minimind::ContextBudget budget{64, 8, /*truncate=*/true};
+  (void)prompts->BuildTurn("system", {}, 0, {}, request, budget);
+  (void)prompts->BuildTruncated(request, budget);
   return 0;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -48,6 +49,12 @@ absl::StatusOr<SamplingParams> SamplingParamsFromProto(const v1::GenerateRequest
 std::optional<int32_t> DefaultMaxTokens(int64_t room, const ServiceLimits& limits) {
   if (room < 1) return std::nullopt;
   return static_cast<int32_t>(std::min<int64_t>(room, limits.max_tokens_cap));
+}
+
+int64_t ReplyBudget(const v1::GenerateRequest& request, int64_t max_context,
+                    const ServiceLimits& limits) {
+  if (request.has_max_tokens()) return std::max<int64_t>(1, request.max_tokens());
+  return std::max<int64_t>(1, std::min<int64_t>(limits.max_tokens_cap, max_context / 4));
 }
 
 absl::Status ValidateIdField(absl::string_view field, absl::string_view id,
@@ -208,9 +215,14 @@ absl::StatusOr<std::vector<int32_t>> PromptBuilder::Build(
 }
 
 absl::StatusOr<PromptBuilder::Turn> PromptBuilder::BuildTurn(
-    absl::string_view system_prompt, const std::vector<ChatMessage>& transcript,
-    const std::vector<int32_t>& history_tokens, const v1::GenerateRequest& request) const {
+    absl::string_view system_prompt, const std::vector<ChatMessage>& full_transcript,
+    int64_t window_start, const std::vector<int32_t>& history_tokens,
+    const v1::GenerateRequest& request, const ContextBudget& budget) const {
+  window_start = std::clamp<int64_t>(window_start, 0, static_cast<int64_t>(full_transcript.size()));
+  const std::vector<ChatMessage> transcript(full_transcript.begin() + window_start,
+                                            full_transcript.end());
   Turn turn;
+  turn.window_start = window_start;
   switch (request.input_case()) {
     case v1::GenerateRequest::kMessages: {
       absl::StatusOr<std::vector<ChatMessage>> messages =
@@ -241,7 +253,9 @@ absl::StatusOr<PromptBuilder::Turn> PromptBuilder::BuildTurn(
     case v1::GenerateRequest::INPUT_NOT_SET:
       return absl::InvalidArgumentError("input is empty: set messages for the session turn");
   }
-  if (static_cast<int64_t>(transcript.size() + turn.new_messages.size()) > limits_.max_messages) {
+  const bool too_many_messages =
+      static_cast<int64_t>(transcript.size() + turn.new_messages.size()) > limits_.max_messages;
+  if (too_many_messages && !budget.truncate) {
     return absl::InvalidArgumentError(
         absl::StrCat("the session would hold ", transcript.size() + turn.new_messages.size(),
                      " messages; the limit is ", limits_.max_messages));
@@ -273,8 +287,129 @@ absl::StatusOr<PromptBuilder::Turn> PromptBuilder::BuildTurn(
     if (!encoded.ok()) return encoded.status();
     turn.prompt_tokens = *std::move(encoded);
   }
+  const bool fits =
+      budget.max_context <= 0 ||
+      static_cast<int64_t>(turn.prompt_tokens.size()) + budget.reply_tokens <= budget.max_context;
+  if (budget.truncate && (!fits || too_many_messages)) {
+    absl::StatusOr<Fit> fit =
+        FitWindow(system_prompt, {}, transcript, turn.new_messages, thinking, budget);
+    if (!fit.ok()) return fit.status();
+    turn.window_start = window_start + fit->dropped;
+    turn.dropped_messages = fit->dropped;
+    turn.dropped_tokens =
+        std::max<int64_t>(0, static_cast<int64_t>(turn.prompt_tokens.size() - fit->tokens.size()));
+    turn.prompt_tokens = std::move(fit->tokens);
+  }
   if (absl::Status s = CheckTokenCount(turn.prompt_tokens.size()); !s.ok()) return s;
   return turn;
+}
+
+absl::StatusOr<PromptBuilder::Fit> PromptBuilder::FitWindow(
+    absl::string_view system_prompt, const std::vector<ChatMessage>& pinned,
+    const std::vector<ChatMessage>& window, const std::vector<ChatMessage>& new_messages,
+    std::optional<bool> enable_thinking, const ContextBudget& budget) const {
+  const int64_t size = static_cast<int64_t>(window.size());
+  // Drop points: whole turns only (a turn starts at a user message), or the whole window; never
+  // fewer than the message limit needs.
+  const int64_t least = static_cast<int64_t>(pinned.size() + window.size() + new_messages.size()) -
+                        limits_.max_messages;
+  std::vector<int64_t> drops;
+  for (int64_t k = std::max<int64_t>(1, least); k <= size; ++k) {
+    if (k == size || window[k].role == "user") drops.push_back(k);
+  }
+  if (drops.empty()) drops.push_back(size);
+  absl::flat_hash_map<int64_t, std::vector<int32_t>> rendered;  // drop -> prompt tokens
+  auto tokens_after = [&](int64_t k) -> absl::StatusOr<const std::vector<int32_t>*> {
+    auto it = rendered.find(k);
+    if (it != rendered.end()) return &it->second;
+    std::vector<ChatMessage> kept = pinned;
+    kept.insert(kept.end(), window.begin() + k, window.end());
+    kept.insert(kept.end(), new_messages.begin(), new_messages.end());
+    absl::StatusOr<std::string> text = Render(system_prompt, kept, true, enable_thinking);
+    if (!text.ok()) return text.status();
+    absl::StatusOr<std::vector<int32_t>> tokens = EncodeChecked(*text);
+    if (!tokens.ok()) return tokens.status();
+    return &rendered.emplace(k, *std::move(tokens)).first->second;
+  };
+  // The first drop point whose prompt has at most `target` tokens (prompts shrink as more is
+  // dropped), by binary search; -1 if none.
+  auto first_within = [&](int64_t target) -> absl::StatusOr<int64_t> {
+    int64_t low = 0;
+    int64_t high = static_cast<int64_t>(drops.size());
+    while (low < high) {
+      const int64_t middle = (low + high) / 2;
+      absl::StatusOr<const std::vector<int32_t>*> tokens = tokens_after(drops[middle]);
+      if (!tokens.ok()) return tokens.status();
+      if (static_cast<int64_t>((*tokens)->size()) <= target) {
+        high = middle;
+      } else {
+        low = middle + 1;
+      }
+    }
+    return low < static_cast<int64_t>(drops.size()) ? drops[low] : -1;
+  };
+  const int64_t hard = budget.max_context - budget.reply_tokens;
+  const int64_t soft =
+      std::min<int64_t>(hard, static_cast<int64_t>(static_cast<double>(budget.max_context) *
+                                                   (1.0 - limits_.context_free_fraction)));
+  absl::StatusOr<int64_t> chosen = first_within(soft);
+  if (chosen.ok() && *chosen < 0) chosen = first_within(hard);
+  if (!chosen.ok()) return chosen.status();
+  if (*chosen < 0) {
+    absl::StatusOr<const std::vector<int32_t>*> alone = tokens_after(size);
+    if (!alone.ok()) return alone.status();
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the new message needs ", (*alone)->size(),
+        " prompt tokens with the system prompt and the chat template; with ", budget.reply_tokens,
+        " tokens kept for the reply that exceeds the context limit of ", budget.max_context,
+        " tokens"));
+  }
+  Fit fit;
+  fit.dropped = *chosen;
+  fit.tokens = std::move(rendered[*chosen]);
+  return fit;
+}
+
+absl::StatusOr<PromptBuilder::FittedPrompt> PromptBuilder::BuildTruncated(
+    const v1::GenerateRequest& request, const ContextBudget& budget) const {
+  if (request.input_case() != v1::GenerateRequest::kMessages) {
+    return absl::InvalidArgumentError(
+        "context_overflow TRUNCATE needs messages input (it drops whole turns); prompt and "
+        "token_ids cannot be truncated");
+  }
+  absl::StatusOr<std::vector<ChatMessage>> messages =
+      ChatMessagesFromProto(request.messages().messages(), limits_);
+  if (!messages.ok()) return messages.status();
+  std::optional<bool> thinking;
+  if (request.has_enable_thinking()) thinking = request.enable_thinking();
+  absl::StatusOr<std::string> text = Render("", *messages, true, thinking);
+  if (!text.ok()) return text.status();
+  FittedPrompt prompt;
+  absl::StatusOr<std::vector<int32_t>> encoded = EncodeChecked(*text);
+  if (!encoded.ok()) return encoded.status();
+  prompt.tokens = *std::move(encoded);
+  if (budget.max_context <= 0 ||
+      static_cast<int64_t>(prompt.tokens.size()) + budget.reply_tokens <= budget.max_context) {
+    if (absl::Status s = CheckTokenCount(prompt.tokens.size()); !s.ok()) return s;
+    return prompt;
+  }
+  // Leading system messages stay; the last turn (from the last user message on) is the new one.
+  size_t first = 0;
+  while (first < messages->size() && (*messages)[first].role == "system") ++first;
+  size_t last = messages->size();
+  while (last > first && (*messages)[last - 1].role != "user") --last;
+  if (last > first) --last;  // the last user message itself
+  const std::vector<ChatMessage> pinned(messages->begin(), messages->begin() + first);
+  const std::vector<ChatMessage> window(messages->begin() + first, messages->begin() + last);
+  const std::vector<ChatMessage> newest(messages->begin() + last, messages->end());
+  absl::StatusOr<Fit> fit = FitWindow("", pinned, window, newest, thinking, budget);
+  if (!fit.ok()) return fit.status();
+  prompt.dropped_messages = fit->dropped;
+  prompt.dropped_tokens =
+      std::max<int64_t>(0, static_cast<int64_t>(prompt.tokens.size() - fit->tokens.size()));
+  prompt.tokens = std::move(fit->tokens);
+  if (absl::Status s = CheckTokenCount(prompt.tokens.size()); !s.ok()) return s;
+  return prompt;
 }
 
 std::vector<int32_t> PromptBuilder::CommittedTokens(absl::string_view system_prompt,

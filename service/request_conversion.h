@@ -50,6 +50,20 @@ absl::StatusOr<std::vector<ChatMessage>> ChatMessagesFromProto(
     const google::protobuf::RepeatedPtrField<v1::ChatMessage>& messages,
     const ServiceLimits& limits);
 
+// How a prompt has to fit the context, and whether to drop old turns to make it fit
+// (v1::ContextOverflow TRUNCATE) or leave an overflow to fail in the engine.
+struct ContextBudget {
+  int64_t max_context = 0;   // positions one sequence may hold (Engine::max_context); 0 = unknown
+  int64_t reply_tokens = 1;  // kept free for the reply (ReplyBudget)
+  bool truncate = false;
+};
+
+// The room a request keeps for its reply when its context is truncated: its max_tokens, or when
+// unset min(the max_tokens cap, a quarter of the context), so a long conversation still gets a
+// reply of useful length.
+int64_t ReplyBudget(const v1::GenerateRequest& request, int64_t max_context,
+                    const ServiceLimits& limits);
+
 class PromptBuilder {
  public:
   // `chat_template` may be null (messages input is then InvalidArgument). Both must outlive this.
@@ -61,16 +75,38 @@ class PromptBuilder {
   // vocabulary; over max_prompt_bytes/max_prompt_tokens the message states the limit.
   absl::StatusOr<std::vector<int32_t>> Build(const v1::GenerateRequest& request) const;
 
+  // A stateless `messages` request under TRUNCATE: as Build, but when the rendered prompt leaves
+  // less than budget.reply_tokens of the context, the oldest whole turns (a turn starts at a user
+  // message) between the leading system message(s) and the last user message are dropped, enough
+  // to free limits.context_free_fraction of the context; the rest is rendered and tokenized afresh.
+  // InvalidArgument for other input kinds, and naming the sizes when even the system message(s)
+  // and the last turn alone do not fit.
+  struct FittedPrompt {
+    std::vector<int32_t> tokens;
+    int64_t dropped_messages = 0;
+    int64_t dropped_tokens = 0;  // prompt tokens the drop saved
+  };
+  absl::StatusOr<FittedPrompt> BuildTruncated(const v1::GenerateRequest& request,
+                                              const ContextBudget& budget) const;
+
   struct Turn {
-    std::vector<int32_t> prompt_tokens;     // history tokens + the new suffix's tokens
+    std::vector<int32_t> prompt_tokens;     // window tokens + the new suffix's tokens
     std::vector<ChatMessage> new_messages;  // what the turn appends before the reply
+    int64_t window_start = 0;               // the context window's first message after this turn
+    int64_t dropped_messages = 0;           // messages this turn moved out of the window
+    int64_t dropped_tokens = 0;             // prompt tokens that saved
   };
   // A session turn: the new message(s) of `request` (messages, or a prompt taken as one user
-  // message) after the session's system prompt, transcript and tokens.
+  // message) after the session's system prompt, the transcript's window (from `window_start`) and
+  // its tokens. Under budget.truncate, a prompt that leaves less than budget.reply_tokens of the
+  // context (or a window over max_messages) drops the window's oldest whole turns as
+  // BuildTruncated does, never the system prompt or the new message(s); the kept turns are then
+  // rendered and tokenized afresh, exactly as a new session holding only them would see them.
   absl::StatusOr<Turn> BuildTurn(absl::string_view system_prompt,
-                                 const std::vector<ChatMessage>& transcript,
+                                 const std::vector<ChatMessage>& transcript, int64_t window_start,
                                  const std::vector<int32_t>& history_tokens,
-                                 const v1::GenerateRequest& request) const;
+                                 const v1::GenerateRequest& request,
+                                 const ContextBudget& budget) const;
 
   // The session tokens after a turn: the turn's prompt and output, followed by whatever the
   // template renders after the reply (e.g. "<|im_end|>\n" when generation stopped before it),
@@ -91,6 +127,18 @@ class PromptBuilder {
                                      std::optional<bool> enable_thinking) const;
   absl::StatusOr<std::vector<int32_t>> EncodeChecked(absl::string_view text) const;
   absl::Status CheckTokenCount(int64_t count) const;
+  // The fewest leading whole turns of `window` to drop so that system + pinned + window[k..] +
+  // new_messages, rendered afresh, fits `budget` (see BuildTruncated); returns k and the tokens.
+  struct Fit {
+    int64_t dropped = 0;
+    std::vector<int32_t> tokens;
+  };
+  absl::StatusOr<Fit> FitWindow(absl::string_view system_prompt,
+                                const std::vector<ChatMessage>& pinned,
+                                const std::vector<ChatMessage>& window,
+                                const std::vector<ChatMessage>& new_messages,
+                                std::optional<bool> enable_thinking,
+                                const ContextBudget& budget) const;
 
   const Tokenizer& tokenizer_;
   const ChatTemplate* chat_template_;

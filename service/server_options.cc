@@ -63,6 +63,9 @@ const std::vector<ServerFlag>& ServerFlags() {
       {"max-session-ttl", "MINIMIND_MAX_SESSION_TTL", "largest TTL a client may ask (default 24h)"},
       {"max-sessions", "MINIMIND_MAX_SESSIONS",
        "sessions kept; LRU eviction above (default 10000)"},
+      {"context-free-fraction", "MINIMIND_CONTEXT_FREE_FRACTION",
+       "a context truncation drops the oldest turns until this share of the context is free "
+       "(default 0.5)"},
       {"session-kv-fraction", "MINIMIND_SESSION_KV_FRACTION",
        "share of the KV pool sessions may pin between turns (default 0.5)"},
       {"max-prompt-tokens", "MINIMIND_MAX_PROMPT_TOKENS", "prompt token limit (default 32768)"},
@@ -238,6 +241,14 @@ absl::StatusOr<ServerOptions> ParseServerOptions(
       set_duration(options.session_commit_deadline);
     } else if (name == "max-sessions") {
       set_int(options.max_sessions, 1, int64_t{1} << 30);
+    } else if (name == "context-free-fraction") {
+      double fraction = 0;
+      if (!absl::SimpleAtod(value, &fraction) || !(fraction >= 0.0 && fraction < 1.0)) {
+        status = absl::InvalidArgumentError(
+            absl::StrCat(source, " must be a number in [0, 1), got \"", value, "\""));
+      } else {
+        options.limits.context_free_fraction = fraction;
+      }
     } else if (name == "session-kv-fraction") {
       double fraction = 0;
       if (!absl::SimpleAtod(value, &fraction) || !(fraction >= 0.0 && fraction <= 1.0)) {

@@ -23,6 +23,10 @@ struct ServiceLimits {
   int64_t max_detokenize_ids = 1 << 16;
   // GenerateResponse messages queued per stream before deltas coalesce (see outbound_queue.h).
   int64_t outbound_queue_messages = 16;
+  // Context truncation (ContextOverflow TRUNCATE): when a prompt must shrink, the oldest whole
+  // turns go until at least this share of the context is free, so the next truncation (and the
+  // re-prefill of the kept turns it costs) comes rarely.
+  double context_free_fraction = 0.5;
 };
 
 }  // namespace minimind

@@ -52,6 +52,10 @@ void ToProto(const SessionSnapshot& session, v1::Session& out) {
   SetDuration(session.ttl, *out.mutable_ttl());
   out.set_busy(session.busy);
   out.set_turns(session.turns);
+  out.set_context_overflow(session.context_overflow == ContextOverflow::kError
+                               ? v1::CONTEXT_OVERFLOW_ERROR
+                               : v1::CONTEXT_OVERFLOW_TRUNCATE);
+  out.set_window_start(session.window_start);
 }
 
 }  // namespace
@@ -71,8 +75,12 @@ absl::Status SessionsService::Create(const grpc::CallbackServerContext& context,
   MINIMIND_ASSIGN_OR_RETURN(std::shared_ptr<const Tenant> tenant, Caller(context, request));
   MINIMIND_ASSIGN_OR_RETURN(absl::Duration ttl, FromProtoDuration(request.ttl()));
   SessionLabels labels(request.labels().begin(), request.labels().end());
-  MINIMIND_ASSIGN_OR_RETURN(SessionSnapshot session, admin_.Create(*tenant, request.system_prompt(),
-                                                                   ttl, std::move(labels)));
+  const ContextOverflow overflow = request.context_overflow() == v1::CONTEXT_OVERFLOW_ERROR
+                                       ? ContextOverflow::kError
+                                       : ContextOverflow::kTruncate;
+  MINIMIND_ASSIGN_OR_RETURN(
+      SessionSnapshot session,
+      admin_.Create(*tenant, request.system_prompt(), ttl, std::move(labels), overflow));
   ToProto(session, response);
   return absl::OkStatus();
 }

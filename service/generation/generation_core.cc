@@ -67,7 +67,23 @@ struct PreparedCall {
   std::vector<ChatMessage> new_messages;
   std::vector<int32_t> prompt_tokens;
   std::optional<bool> enable_thinking;
+  int64_t window_start = 0;  // the session's context window after this turn
+  // Context truncation (stateless or session).
+  int64_t dropped_messages = 0;
+  int64_t dropped_tokens = 0;
 };
+
+// TRUNCATE or ERROR for this request: its own setting, else the session's, else ERROR.
+bool Truncates(const v1::GenerateRequest& proto, const SessionSnapshot* session) {
+  switch (proto.context_overflow()) {
+    case v1::CONTEXT_OVERFLOW_TRUNCATE:
+      return true;
+    case v1::CONTEXT_OVERFLOW_ERROR:
+      return false;
+    default:
+      return session != nullptr && session->context_overflow == ContextOverflow::kTruncate;
+  }
+}
 
 // The tenant's share of the KV pool in blocks (at least one); 0 = no share of its own.
 int64_t TenantKvBlockLimit(const Tenant& tenant, const Engine& engine) {
@@ -121,8 +137,18 @@ absl::StatusOr<PreparedCall> Prepare(GenerationCore& core, const ServingModel& m
   call.request.tenant_kv_block_limit = TenantKvBlockLimit(tenant, *model.engine);
   if (proto.has_enable_thinking()) call.enable_thinking = proto.enable_thinking();
 
+  const int64_t max_context = model.engine->max_context();
   if (proto.session_id().empty()) {
-    MINIMIND_ASSIGN_OR_RETURN(call.request.prompt_tokens, model.prompts->Build(proto));
+    if (Truncates(proto, nullptr)) {
+      const ContextBudget budget{max_context, ReplyBudget(proto, max_context, limits), true};
+      MINIMIND_ASSIGN_OR_RETURN(PromptBuilder::FittedPrompt prompt,
+                                model.prompts->BuildTruncated(proto, budget));
+      call.request.prompt_tokens = std::move(prompt.tokens);
+      call.dropped_messages = prompt.dropped_messages;
+      call.dropped_tokens = prompt.dropped_tokens;
+    } else {
+      MINIMIND_ASSIGN_OR_RETURN(call.request.prompt_tokens, model.prompts->Build(proto));
+    }
     ApplyDefaultMaxTokens(proto, *model.engine, limits, tenant, call.request);
     return call;
   }
@@ -133,10 +159,16 @@ absl::StatusOr<PreparedCall> Prepare(GenerationCore& core, const ServingModel& m
   call.session_id = proto.session_id();
   MINIMIND_ASSIGN_OR_RETURN(call.lease, model.sessions->BeginTurn(proto.session_id(), tenant.name));
   const SessionSnapshot& session = call.lease.snapshot();
+  const ContextBudget budget{max_context, ReplyBudget(proto, max_context, limits),
+                             Truncates(proto, &session)};
   // On error the lease is released with `call`: the session is unchanged.
   MINIMIND_ASSIGN_OR_RETURN(
       PromptBuilder::Turn turn,
-      model.prompts->BuildTurn(session.system_prompt, session.messages, session.tokens, proto));
+      model.prompts->BuildTurn(session.system_prompt, session.messages, session.window_start,
+                               session.tokens, proto, budget));
+  call.window_start = turn.window_start;
+  call.dropped_messages = turn.dropped_messages;
+  call.dropped_tokens = turn.dropped_tokens;
   call.new_messages = std::move(turn.new_messages);
   call.prompt_tokens = turn.prompt_tokens;
   call.request.prompt_tokens = std::move(turn.prompt_tokens);
@@ -164,6 +196,9 @@ class CallSink final : public GenerationSink, public std::enable_shared_from_thi
         new_messages_(std::move(call.new_messages)),
         prompt_tokens_(std::move(call.prompt_tokens)),
         enable_thinking_(call.enable_thinking),
+        window_start_(call.window_start),
+        dropped_messages_(call.dropped_messages),
+        dropped_tokens_(call.dropped_tokens),
         target_(target) {}
 
   void OnDelta(const TokenDelta& delta) override {
@@ -187,6 +222,7 @@ class CallSink final : public GenerationSink, public std::enable_shared_from_thi
     slot_.Release();  // The request no longer counts against its tenant's concurrency.
     if (result.ok()) {
       metrics_.RecordResult(*result, /*session_turn=*/lease_.valid());
+      if (dropped_messages_ > 0) metrics_.RecordContextTruncation(dropped_tokens_);
     } else {
       metrics_.RecordEngineFailure();
     }
@@ -218,12 +254,14 @@ class CallSink final : public GenerationSink, public std::enable_shared_from_thi
     reply.role = "assistant";
     reply.content = reply_text_;
     appended.push_back(std::move(reply));
-    std::vector<ChatMessage> transcript = session.messages;
-    transcript.insert(transcript.end(), appended.begin(), appended.end());
+    // What the model saw: the system prompt and the window, now with this turn.
+    std::vector<ChatMessage> window(session.messages.begin() + window_start_,
+                                    session.messages.end());
+    window.insert(window.end(), appended.begin(), appended.end());
     std::vector<int32_t> tokens = model_.prompts->CommittedTokens(
-        session.system_prompt, transcript, prompt_tokens_, result->output_tokens, enable_thinking_);
+        session.system_prompt, window, prompt_tokens_, result->output_tokens, enable_thinking_);
     absl::Status status =
-        lease_.Commit(std::move(appended), std::move(tokens), std::move(result->kv));
+        lease_.Commit(std::move(appended), std::move(tokens), std::move(result->kv), window_start_);
     metrics_.RecordSessionCommit(CommitOutcome(status), absl::ToDoubleSeconds(absl::Now() - ended));
     return status;
   }
@@ -242,6 +280,8 @@ class CallSink final : public GenerationSink, public std::enable_shared_from_thi
     usage->set_prompt_tokens(result->prompt_tokens);
     usage->set_cached_prompt_tokens(result->cached_prompt_tokens);
     usage->set_completion_tokens(result->completion_tokens);
+    usage->set_context_dropped_messages(dropped_messages_);
+    usage->set_context_dropped_tokens(dropped_tokens_);
     usage->mutable_timing()->set_queue_seconds(absl::ToDoubleSeconds(result->queue_time));
     usage->mutable_timing()->set_time_to_first_token_seconds(
         absl::ToDoubleSeconds(result->time_to_first_token));
@@ -276,6 +316,9 @@ class CallSink final : public GenerationSink, public std::enable_shared_from_thi
   const std::vector<ChatMessage> new_messages_;
   const std::vector<int32_t> prompt_tokens_;
   const std::optional<bool> enable_thinking_;
+  const int64_t window_start_;
+  const int64_t dropped_messages_;
+  const int64_t dropped_tokens_;
   std::string reply_text_;
   GenerationTarget* const target_;
 };

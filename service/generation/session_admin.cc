@@ -30,8 +30,8 @@ absl::Status SessionAdmin::CheckSessionLimit(SessionStore& store, const Tenant& 
 
 absl::StatusOr<SessionSnapshot> SessionAdmin::Create(const Tenant& tenant,
                                                      absl::string_view system_prompt,
-                                                     absl::Duration ttl,
-                                                     SessionLabels labels) const {
+                                                     absl::Duration ttl, SessionLabels labels,
+                                                     ContextOverflow context_overflow) const {
   MINIMIND_ASSIGN_OR_RETURN(ServingModel * model, Model());
   const int64_t max_bytes = model->prompts->limits().max_prompt_bytes;
   if (static_cast<int64_t>(system_prompt.size()) > max_bytes) {
@@ -44,7 +44,8 @@ absl::StatusOr<SessionSnapshot> SessionAdmin::Create(const Tenant& tenant,
     MINIMIND_RETURN_IF_ERROR(CheckUtf8(absl::StrCat("labels[\"", key, "\"]"), value));
   }
   MINIMIND_RETURN_IF_ERROR(CheckSessionLimit(*model->sessions, tenant));
-  return model->sessions->Create(tenant.name, system_prompt, ttl, std::move(labels));
+  return model->sessions->Create(tenant.name, system_prompt, ttl, std::move(labels),
+                                 context_overflow);
 }
 
 absl::StatusOr<SessionSnapshot> SessionAdmin::Get(const Tenant& tenant,

@@ -29,7 +29,8 @@ class SessionAdmin {
 
   // ttl 0 = the store's default.
   absl::StatusOr<SessionSnapshot> Create(const Tenant& tenant, absl::string_view system_prompt,
-                                         absl::Duration ttl, SessionLabels labels) const;
+                                         absl::Duration ttl, SessionLabels labels,
+                                         ContextOverflow context_overflow) const;
   absl::StatusOr<SessionSnapshot> Get(const Tenant& tenant, absl::string_view id) const;
   absl::StatusOr<SessionPage> List(const Tenant& tenant, int page_size,
                                    absl::string_view page_token) const;

@@ -254,16 +254,16 @@ void OpenAiHttpServer::RegisterSessions() {
       response.set_content(JsonText(*body), "application/json");
     };
   };
-  http_->Post("/v1/sessions",
-              route([this](const Tenant& tenant,
-                           const httplib::Request& request) -> absl::StatusOr<nlohmann::json> {
-                MINIMIND_ASSIGN_OR_RETURN(SessionCreateBody body,
-                                          ParseSessionCreateBody(request.body));
-                MINIMIND_ASSIGN_OR_RETURN(
-                    SessionSnapshot session,
-                    admin_.Create(tenant, body.system_prompt, body.ttl, std::move(body.labels)));
-                return SessionJson(session, /*with_messages=*/true);
-              }));
+  http_->Post(
+      "/v1/sessions",
+      route([this](const Tenant& tenant,
+                   const httplib::Request& request) -> absl::StatusOr<nlohmann::json> {
+        MINIMIND_ASSIGN_OR_RETURN(SessionCreateBody body, ParseSessionCreateBody(request.body));
+        MINIMIND_ASSIGN_OR_RETURN(SessionSnapshot session,
+                                  admin_.Create(tenant, body.system_prompt, body.ttl,
+                                                std::move(body.labels), body.context_overflow));
+        return SessionJson(session, /*with_messages=*/true);
+      }));
   http_->Get("/v1/sessions",
              route([this](const Tenant& tenant,
                           const httplib::Request& request) -> absl::StatusOr<nlohmann::json> {

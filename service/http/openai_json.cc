@@ -146,6 +146,13 @@ absl::StatusOr<OpenAiRequest> ParseOpenAiRequest(OpenAiEndpoint endpoint, absl::
     if (!it->is_string()) return Invalid("session_id", "must be a string");
     out.set_session_id(it->get<std::string>());
   }
+  if (auto it = parsed.find("context_overflow"); it != parsed.end() && !it->is_null()) {
+    if (!it->is_string() || (*it != "truncate" && *it != "error")) {
+      return Invalid("context_overflow", "must be \"truncate\" or \"error\"");
+    }
+    out.set_context_overflow(*it == "truncate" ? v1::CONTEXT_OVERFLOW_TRUNCATE
+                                               : v1::CONTEXT_OVERFLOW_ERROR);
+  }
   if (endpoint == OpenAiEndpoint::kChatCompletions) {
     if (absl::Status s = Boolean(parsed, "logprobs", [&](bool v) { out.set_logprobs(v); }); !s.ok())
       return s;
@@ -217,6 +224,10 @@ nlohmann::json OpenAiUsage(const v1::Usage& usage) {
                {"completion_tokens", usage.completion_tokens()},
                {"total_tokens", usage.prompt_tokens() + usage.completion_tokens()},
                {"prompt_tokens_details", {{"cached_tokens", usage.cached_prompt_tokens()}}}};
+  if (usage.context_dropped_messages() > 0) {
+    body["context_dropped_messages"] = usage.context_dropped_messages();
+    body["context_dropped_tokens"] = usage.context_dropped_tokens();
+  }
   if (usage.has_session_saved()) {
     body["session_saved"] = usage.session_saved();
     if (!usage.session_saved()) body["session_save_error"] = usage.session_save_error();

@@ -6,8 +6,9 @@
 // logprobs, top_logprobs, n (1 only), stream, stream_options.include_usage, user} and
 // POST /v1/completions {model, prompt (string, or an array of one string or of token ids), the same
 // sampling fields}. Extensions: top_k, min_p, repetition_penalty, ignore_eos, session_id (continue
-// a session: `messages` are then only the new ones). Unknown fields are ignored, as OpenAI does for
-// fields it deprecates; wrong types are invalid_request_error naming the field.
+// a session: `messages` are then only the new ones), context_overflow ("truncate" | "error").
+// Unknown fields are ignored, as OpenAI does for fields it deprecates; wrong types are
+// invalid_request_error naming the field.
 #ifndef MINIMIND_SERVICE_HTTP_OPENAI_JSON_H_
 #define MINIMIND_SERVICE_HTTP_OPENAI_JSON_H_
 

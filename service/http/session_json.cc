@@ -53,6 +53,12 @@ absl::StatusOr<SessionCreateBody> ParseSessionCreateBody(absl::string_view body)
   absl::StatusOr<std::optional<absl::Duration>> ttl = TtlField(*parsed);
   if (!ttl.ok()) return ttl.status();
   out.ttl = ttl->value_or(absl::ZeroDuration());
+  if (auto it = parsed->find("context_overflow"); it != parsed->end() && !it->is_null()) {
+    if (!it->is_string() || (*it != "truncate" && *it != "error")) {
+      return absl::InvalidArgumentError("context_overflow must be \"truncate\" or \"error\"");
+    }
+    out.context_overflow = *it == "error" ? ContextOverflow::kError : ContextOverflow::kTruncate;
+  }
   if (auto it = parsed->find("labels"); it != parsed->end() && !it->is_null()) {
     if (!it->is_object()) return absl::InvalidArgumentError("labels must be an object of strings");
     for (const auto& [key, value] : it->items()) {
@@ -85,7 +91,10 @@ json SessionJson(const SessionSnapshot& session, bool with_messages) {
               {"created", UnixSeconds(session.created)},
               {"last_used", UnixSeconds(session.last_used)},
               {"expires", UnixSeconds(session.expires)},
-              {"ttl_seconds", absl::ToDoubleSeconds(session.ttl)}};
+              {"ttl_seconds", absl::ToDoubleSeconds(session.ttl)},
+              {"context_overflow",
+               session.context_overflow == ContextOverflow::kError ? "error" : "truncate"},
+              {"window_start", session.window_start}};
   if (with_messages) {
     json messages = json::array();
     for (const ChatMessage& message : session.messages) {

@@ -85,6 +85,11 @@ void ServiceMetrics::RecordResult(const GenerationResult& result, bool session_t
 
 void ServiceMetrics::RecordEngineFailure() { finished_.At({"error"}).Increment(); }
 
+void ServiceMetrics::RecordContextTruncation(int64_t dropped_tokens) {
+  context_truncations_.Increment();
+  context_dropped_tokens_.Add(dropped_tokens);
+}
+
 void ServiceMetrics::RecordSessionCommit(absl::string_view outcome, double seconds) {
   session_commits_.At({std::string(outcome)}).Increment();
   session_commit_time_.Observe(seconds);
@@ -128,6 +133,11 @@ std::string ServiceMetrics::Render(const ScrapeInputs& inputs) const {
     out.Sample("minimind_session_turn_commits_total", {{"outcome", labels[0]}},
                static_cast<double>(value));
   }
+  out.Counter("minimind_context_truncations_total",
+              "Requests whose oldest turns left the context window (context_overflow truncate).",
+              context_truncations_.value());
+  out.Counter("minimind_context_dropped_tokens_total", "Prompt tokens those truncations saved.",
+              context_dropped_tokens_.value());
   out.Histogram("minimind_session_turn_commit_seconds",
                 "Time from a session turn's end in the engine to its commit's outcome.",
                 session_commit_time_.Read());

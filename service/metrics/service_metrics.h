@@ -51,6 +51,8 @@ class ServiceMetrics {
   // why the turn was not saved ("store_unavailable", "session_gone", "lease_lost", "error");
   // `seconds` from the engine's last token to the store's answer.
   void RecordSessionCommit(absl::string_view outcome, double seconds);
+  // A request whose context was truncated (ContextOverflow TRUNCATE), saving `dropped_tokens`.
+  void RecordContextTruncation(int64_t dropped_tokens);
   // Every gRPC call's final status, by full method name ("/minimind.v1.Inference/Generate").
   void RecordRpc(absl::string_view method, int grpc_status_code);
 
@@ -66,6 +68,8 @@ class ServiceMetrics {
   Counter session_queries_;
   Counter session_hits_;
   LabeledCounter session_commits_;  // outcome
+  Counter context_truncations_;
+  Counter context_dropped_tokens_;
   Histogram session_commit_time_;
   Histogram queue_time_;
   Histogram time_to_first_token_;

@@ -43,6 +43,8 @@ SessionSnapshot MakeSnapshot(const SessionRecord& session, bool with_transcript)
   snapshot.expires = session.expires;
   snapshot.busy = session.busy;
   snapshot.turns = session.turns;
+  snapshot.context_overflow = session.context_overflow;
+  snapshot.window_start = session.window_start;
   return snapshot;
 }
 
@@ -255,10 +257,9 @@ void MemorySessionStore::EnforcePinCap() {
   }
 }
 
-absl::StatusOr<SessionSnapshot> MemorySessionStore::Create(absl::string_view owner,
-                                                           absl::string_view system_prompt,
-                                                           absl::Duration ttl,
-                                                           SessionLabels labels) {
+absl::StatusOr<SessionSnapshot> MemorySessionStore::CreateSession(
+    absl::string_view owner, absl::string_view system_prompt, absl::Duration ttl,
+    SessionLabels labels, ContextOverflow context_overflow) {
   if (absl::Status status = ValidateTtl(ttl); !status.ok()) return status;
   if (absl::Status status = ValidateSessionLabels(labels, options_); !status.ok()) return status;
   absl::StatusOr<SessionKey> key = id_generator_.Next();
@@ -273,6 +274,7 @@ absl::StatusOr<SessionSnapshot> MemorySessionStore::Create(absl::string_view own
   session->owner = std::string(owner);
   session->system_prompt = std::string(system_prompt);
   session->labels = std::move(labels);
+  session->context_overflow = context_overflow;
   session->created = session->last_used = clock_();
   session->ttl = EffectiveSessionTtl(ttl, options_);
   session->expires = session->last_used + session->ttl;
@@ -333,7 +335,8 @@ absl::StatusOr<TurnLease> MemorySessionStore::BeginTurn(absl::string_view id,
 absl::Status MemorySessionStore::CommitTurn(const SessionKey& key,
                                             std::vector<ChatMessage> appended_messages,
                                             std::vector<int32_t> tokens,
-                                            std::shared_ptr<const KvHandle> kv) {
+                                            std::shared_ptr<const KvHandle> kv,
+                                            int64_t window_start) {
   Shard& shard = ShardOf(key);
   const absl::Time now = clock_();
   {
@@ -347,6 +350,8 @@ absl::Status MemorySessionStore::CommitTurn(const SessionKey& key,
                             std::make_move_iterator(appended_messages.begin()),
                             std::make_move_iterator(appended_messages.end()));
     session.tokens = std::move(tokens);
+    session.window_start =
+        std::clamp<int64_t>(window_start, 0, static_cast<int64_t>(session.messages.size()));
     SetKvLocked(shard, session, std::move(kv), garbage);
     session.busy = false;
     ++session.turns;
@@ -411,6 +416,8 @@ absl::StatusOr<SessionSnapshot> MemorySessionStore::Fork(absl::string_view id,
     child->kv = parent.kv;
     child->kv_blocks = parent.kv_blocks;
     child->turns = parent.turns;
+    child->context_overflow = parent.context_overflow;
+    child->window_start = parent.window_start;
     child->ttl = parent.ttl;
   }
   if (ttl.has_value()) {

@@ -71,12 +71,6 @@ class MemorySessionStore final : public SessionStore {
   MemorySessionStore& operator=(const MemorySessionStore&) = delete;
   ~MemorySessionStore() override;
 
-  // New session owned by `owner`. ttl 0 = default_ttl; negative or > max_ttl -> InvalidArgument.
-  // Labels beyond max_labels / max_label_bytes -> InvalidArgument. At max_sessions it evicts the
-  // LRU idle session; ResourceExhausted if every session is busy.
-  absl::StatusOr<SessionSnapshot> Create(absl::string_view owner, absl::string_view system_prompt,
-                                         absl::Duration ttl, SessionLabels labels) override;
-
   // InvalidArgument for a malformed id; NOT_FOUND (unknown, expired, deleted or evicted: the
   // message says which, to the owner only); another owner's session is NOT_FOUND "not found",
   // exactly as an id that never existed. Does not refresh the TTL.
@@ -122,8 +116,16 @@ class MemorySessionStore final : public SessionStore {
 
   explicit MemorySessionStore(SessionStoreOptions options);
 
+  // New session owned by `owner`. ttl 0 = default_ttl; negative or > max_ttl -> InvalidArgument.
+  // Labels beyond max_labels / max_label_bytes -> InvalidArgument. At max_sessions it evicts the
+  // LRU idle session; ResourceExhausted if every session is busy.
+  absl::StatusOr<SessionSnapshot> CreateSession(absl::string_view owner,
+                                                absl::string_view system_prompt, absl::Duration ttl,
+                                                SessionLabels labels,
+                                                ContextOverflow context_overflow) override;
   absl::Status CommitTurn(const SessionKey& key, std::vector<ChatMessage> appended_messages,
-                          std::vector<int32_t> tokens, std::shared_ptr<const KvHandle> kv) override;
+                          std::vector<int32_t> tokens, std::shared_ptr<const KvHandle> kv,
+                          int64_t window_start) override;
   void ReleaseTurn(const SessionKey& key) override;
 
   Shard& ShardOf(const SessionKey& key) const;

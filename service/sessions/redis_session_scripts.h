@@ -120,7 +120,8 @@ return {'ok', evicted}
 )lua";
 
 // ARGV[5] id, [6] lease token, [7] appended messages (JSON lines), [8] how many, [9] tokens
-// (packed int32), [10] how many, [11] apply-by (Unix ms, wall clock). Returns {'gone', tombstone}
+// (packed int32), [10] how many, [11] apply-by (Unix ms, wall clock), [12] the context window's
+// first message. Returns {'gone', tombstone}
 // | {'lost'} (the lease is no longer this token's) | {'late'} (Redis runs it after apply-by: the
 // caller has given up and reported the turn unsaved, so it must not land now) | {'ok', turns}.
 // Idempotent: the hash remembers the last committed token, so a commit sent again after its reply
@@ -143,7 +144,8 @@ if ARGV[7] ~= '' then
   redis.call('HSET', s, 'messages', (redis.call('HGET', s, 'messages') or '') .. ARGV[7])
 end
 redis.call('HINCRBY', s, 'num_messages', ARGV[8])
-redis.call('HSET', s, 'tokens', ARGV[9], 'num_tokens', ARGV[10], 'committed', ARGV[6])
+redis.call('HSET', s, 'tokens', ARGV[9], 'num_tokens', ARGV[10], 'committed', ARGV[6],
+           'window', ARGV[12])
 local turns = redis.call('HINCRBY', s, 'turns', 1)
 redis.call('DEL', lkey(id))
 use(id)
@@ -217,13 +219,15 @@ while #out < want do
   if #ids == 0 then break end
   for _, id in ipairs(ids) do
     local f = redis.call('HMGET', skey(id), 'owner', 'system', 'labels', 'num_messages',
-                         'num_tokens', 'turns', 'created', 'last_used', 'ttl')
+                         'num_tokens', 'turns', 'created', 'last_used', 'ttl', 'overflow',
+                         'window')
     if not f[1] then
       redis.call('ZREM', o, id)
     else
       local busy = redis.call('EXISTS', lkey(id))
       if busy == 1 or tonumber(f[8]) + tonumber(f[9]) > now then
-        out[#out + 1] = {id, tostring(busy), f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9]}
+        out[#out + 1] = {id, tostring(busy), f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9],
+                         f[10] or '', f[11] or '0'}
       end
     end
     min = '(' .. id

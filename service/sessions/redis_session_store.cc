@@ -193,6 +193,9 @@ absl::StatusOr<SessionSnapshot> BaseSnapshot(
   snapshot.ttl = absl::Milliseconds(ToInt(fields, "ttl"));
   snapshot.expires = snapshot.last_used + snapshot.ttl;
   snapshot.busy = busy;
+  snapshot.context_overflow =
+      field("overflow") == "error" ? ContextOverflow::kError : ContextOverflow::kTruncate;
+  snapshot.window_start = ToInt(fields, "window");
   return snapshot;
 }
 
@@ -200,7 +203,8 @@ absl::StatusOr<SessionSnapshot> BaseSnapshot(
 std::vector<std::string> NewRecord(absl::string_view owner, absl::string_view system_prompt,
                                    const std::string& labels_json, std::string messages,
                                    int64_t num_messages, std::string tokens, int64_t num_tokens,
-                                   int64_t turns, absl::Time now, absl::Duration ttl) {
+                                   int64_t turns, absl::Time now, absl::Duration ttl,
+                                   ContextOverflow overflow, int64_t window_start) {
   return {"owner",        std::string(owner),
           "system",       std::string(system_prompt),
           "labels",       labels_json,
@@ -211,7 +215,9 @@ std::vector<std::string> NewRecord(absl::string_view owner, absl::string_view sy
           "turns",        std::to_string(turns),
           "created",      UnixMillis(now),
           "last_used",    UnixMillis(now),
-          "ttl",          Milliseconds(ttl)};
+          "ttl",          Milliseconds(ttl),
+          "overflow",     overflow == ContextOverflow::kError ? "error" : "truncate",
+          "window",       std::to_string(window_start)};
 }
 
 absl::string_view ScriptBody(int script) {
@@ -428,10 +434,11 @@ absl::Status RedisSessionStore::Insert(const std::string& id, absl::string_view 
   return absl::OkStatus();
 }
 
-absl::StatusOr<SessionSnapshot> RedisSessionStore::Create(absl::string_view owner,
-                                                          absl::string_view system_prompt,
-                                                          absl::Duration ttl,
-                                                          SessionLabels labels) {
+absl::StatusOr<SessionSnapshot> RedisSessionStore::CreateSession(absl::string_view owner,
+                                                                 absl::string_view system_prompt,
+                                                                 absl::Duration ttl,
+                                                                 SessionLabels labels,
+                                                                 ContextOverflow context_overflow) {
   MINIMIND_RETURN_IF_ERROR(ValidateSessionTtl(ttl, options_.sessions));
   MINIMIND_RETURN_IF_ERROR(ValidateSessionLabels(labels, options_.sessions));
   MINIMIND_ASSIGN_OR_RETURN(const SessionKey key, id_generator_.Next());
@@ -440,14 +447,15 @@ absl::StatusOr<SessionSnapshot> RedisSessionStore::Create(absl::string_view owne
   const absl::Time now = absl::FromUnixMillis(absl::ToUnixMillis(clock_()));
   const absl::Duration session_ttl =
       absl::Ceil(EffectiveSessionTtl(ttl, options_.sessions), absl::Milliseconds(1));
-  MINIMIND_RETURN_IF_ERROR(Insert(
-      id, owner, now,
-      NewRecord(owner, system_prompt, LabelsToJson(labels), "", 0, "", 0, 0, now, session_ttl)));
+  MINIMIND_RETURN_IF_ERROR(Insert(id, owner, now,
+                                  NewRecord(owner, system_prompt, LabelsToJson(labels), "", 0, "",
+                                            0, 0, now, session_ttl, context_overflow, 0)));
   SessionSnapshot snapshot;
   snapshot.id = id;
   snapshot.owner = std::string(owner);
   snapshot.system_prompt = std::string(system_prompt);
   snapshot.labels = std::move(labels);
+  snapshot.context_overflow = context_overflow;
   snapshot.created = snapshot.last_used = now;
   snapshot.ttl = session_ttl;
   snapshot.expires = now + session_ttl;
@@ -504,7 +512,8 @@ absl::StatusOr<TurnLease> RedisSessionStore::BeginTurn(absl::string_view id,
 absl::Status RedisSessionStore::CommitTurn(const SessionKey& key,
                                            std::vector<ChatMessage> appended_messages,
                                            std::vector<int32_t> tokens,
-                                           std::shared_ptr<const KvHandle> kv) {
+                                           std::shared_ptr<const KvHandle> kv,
+                                           int64_t window_start) {
   std::string token;
   {
     absl::MutexLock lock(&leases_mutex_);
@@ -528,7 +537,8 @@ absl::Status RedisSessionStore::CommitTurn(const SessionKey& key,
                                          std::to_string(appended_messages.size()),
                                          PackTokens(tokens),
                                          std::to_string(num_tokens),
-                                         std::to_string(absl::ToUnixMillis(apply_by))};
+                                         std::to_string(absl::ToUnixMillis(apply_by)),
+                                         std::to_string(window_start)};
   absl::Duration backoff = absl::Milliseconds(50);
   absl::StatusOr<RedisReply> reply = Run(Script::kCommit, clock_(), args);
   while (absl::IsUnavailable(reply.status()) && absl::Now() < apply_by + kClockSkew) {
@@ -620,11 +630,12 @@ absl::StatusOr<SessionSnapshot> RedisSessionStore::Fork(absl::string_view id,
   snapshot.id = SessionKeyToId(key);
   snapshot.created = snapshot.last_used = now;
   snapshot.expires = now + snapshot.ttl;
-  MINIMIND_RETURN_IF_ERROR(Insert(
-      snapshot.id, owner, now,
-      NewRecord(owner, snapshot.system_prompt, parent["labels"], std::move(parent["messages"]),
-                snapshot.num_messages, std::move(parent["tokens"]), snapshot.num_tokens,
-                snapshot.turns, now, snapshot.ttl)));
+  MINIMIND_RETURN_IF_ERROR(
+      Insert(snapshot.id, owner, now,
+             NewRecord(owner, snapshot.system_prompt, parent["labels"],
+                       std::move(parent["messages"]), snapshot.num_messages,
+                       std::move(parent["tokens"]), snapshot.num_tokens, snapshot.turns, now,
+                       snapshot.ttl, snapshot.context_overflow, snapshot.window_start)));
   forked_.fetch_add(1, std::memory_order_relaxed);
   kv_cache_->Put(key, snapshot.kv, snapshot.kv_blocks, snapshot.turns);
   return snapshot;
@@ -651,9 +662,9 @@ absl::StatusOr<SessionPage> RedisSessionStore::List(absl::string_view owner, int
       page.next_page_token = page.sessions.back().id;
       break;
     }
-    static constexpr const char* kNames[] = {"owner",        "system",     "labels",
-                                             "num_messages", "num_tokens", "turns",
-                                             "created",      "last_used",  "ttl"};
+    static constexpr const char* kNames[] = {"owner",      "system",   "labels",  "num_messages",
+                                             "num_tokens", "turns",    "created", "last_used",
+                                             "ttl",        "overflow", "window"};
     absl::flat_hash_map<std::string, std::string> fields;
     for (size_t i = 0; i < std::size(kNames); ++i) fields[kNames[i]] = Text(entry, i + 2);
     MINIMIND_ASSIGN_OR_RETURN(SessionSnapshot snapshot,

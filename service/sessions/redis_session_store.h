@@ -6,10 +6,11 @@
 //
 // Keys (prefix P, default "mm:"; ids are the 32-hex-digit session ids):
 //   P s:{id}  hash: owner, system, labels (JSON object), messages (JSON lines, one message each),
-//             num_messages, tokens (packed little-endian int32), num_tokens, turns, created,
-//             last_used and ttl (ms). Its Redis expiry is ttl + expiry_grace after the last use, so
-//             it outlives its idle TTL and the NOT_FOUND can say "expired"; the reaper normally
-//             removes it first.
+//             num_messages, tokens (packed little-endian int32: the context window's), num_tokens,
+//             window (the window's first message), overflow ("truncate" | "error"), turns,
+//             created, last_used and ttl (ms), committed (the last committed lease token). Its
+//             Redis expiry is ttl + expiry_grace after the last use, so it outlives its idle TTL
+//             and the NOT_FOUND can say "expired"; the reaper normally removes it first.
 //   P l:{id}  string: the turn lease, a random token, set only if absent (inside the script, so
 //             atomically, like SET NX) with PX `lease`. Present = busy.
 //             A background heartbeat renews this process's leases every lease / 3, so a crashed
@@ -110,8 +111,6 @@ class RedisSessionStore final : public SessionStore {
   RedisSessionStore& operator=(const RedisSessionStore&) = delete;
   ~RedisSessionStore() override;
 
-  absl::StatusOr<SessionSnapshot> Create(absl::string_view owner, absl::string_view system_prompt,
-                                         absl::Duration ttl, SessionLabels labels) override;
   absl::StatusOr<SessionSnapshot> Get(absl::string_view id, absl::string_view owner) override;
   absl::Status Touch(absl::string_view id, absl::string_view owner) override;
   absl::StatusOr<TurnLease> BeginTurn(absl::string_view id, absl::string_view owner) override;
@@ -139,8 +138,13 @@ class RedisSessionStore final : public SessionStore {
 
   explicit RedisSessionStore(RedisSessionStoreOptions options);
 
+  absl::StatusOr<SessionSnapshot> CreateSession(absl::string_view owner,
+                                                absl::string_view system_prompt, absl::Duration ttl,
+                                                SessionLabels labels,
+                                                ContextOverflow context_overflow) override;
   absl::Status CommitTurn(const SessionKey& key, std::vector<ChatMessage> appended_messages,
-                          std::vector<int32_t> tokens, std::shared_ptr<const KvHandle> kv) override;
+                          std::vector<int32_t> tokens, std::shared_ptr<const KvHandle> kv,
+                          int64_t window_start) override;
   void ReleaseTurn(const SessionKey& key) override;
 
   // Runs `script` with the common ARGV (prefix, `now`, grace, retention) followed by `args`.

@@ -53,6 +53,8 @@ struct SessionRecord {
   SessionLabels labels;
   std::vector<ChatMessage> messages;
   std::vector<int32_t> tokens;
+  ContextOverflow context_overflow = ContextOverflow::kTruncate;
+  int64_t window_start = 0;  // SessionSnapshot::window_start
 };
 
 // Intrusive doubly linked list over one ListLinks member of SessionRecord; head = most recent.

@@ -23,6 +23,11 @@ class KvHandle;  // engine/scheduler/kv_handle.h
 
 using SessionLabels = std::map<std::string, std::string>;
 
+// What a session does when a turn's prompt would not fit the context (CreateSession's
+// context_overflow): move its oldest whole turns out of what the model sees (the transcript keeps
+// them), or fail the turn.
+enum class ContextOverflow { kTruncate, kError };
+
 struct SessionSnapshot {
   std::string id;  // 32 hex digits
   std::string owner;
@@ -42,6 +47,11 @@ struct SessionSnapshot {
   absl::Time expires;  // last_used + ttl
   bool busy = false;   // a turn is in progress
   int64_t turns = 0;   // committed turns
+  ContextOverflow context_overflow = ContextOverflow::kTruncate;
+  // Index in `messages` of the first message the model sees after the system prompt (the context
+  // window); earlier messages left the window under context_overflow = truncate but stay in the
+  // transcript. `tokens` are the tokens of the window: system prompt + messages[window_start..].
+  int64_t window_start = 0;
 };
 
 // One page of SessionStore::List.

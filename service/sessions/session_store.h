@@ -11,6 +11,8 @@
 //     "session <id> not found", exactly as an id that never existed, so ids cannot be probed.
 //   - One turn at a time: BeginTurn marks the session busy until the lease commits or is released;
 //     a second BeginTurn meanwhile is ABORTED. A lease not committed changes nothing.
+//   - A session's context window (window_start, tokens) moves only by a commit; the transcript
+//     (messages) only grows.
 //   - The KV handle of a snapshot is a cache: it may be null even for a session with history, and
 //     the service then prefills the transcript tokens again. Never wrong, only slower.
 //   - Unavailable when the backing store cannot be reached (Redis down); nothing else is
@@ -100,9 +102,11 @@ class SessionStore {
   // New session owned by `owner`. ttl 0 = default_ttl; negative or > max_ttl -> InvalidArgument.
   // Labels beyond max_labels / max_label_bytes -> InvalidArgument. At max_sessions it evicts the
   // LRU idle session; ResourceExhausted if every session is busy.
-  virtual absl::StatusOr<SessionSnapshot> Create(absl::string_view owner,
-                                                 absl::string_view system_prompt,
-                                                 absl::Duration ttl, SessionLabels labels) = 0;
+  absl::StatusOr<SessionSnapshot> Create(
+      absl::string_view owner, absl::string_view system_prompt, absl::Duration ttl,
+      SessionLabels labels, ContextOverflow context_overflow = ContextOverflow::kTruncate) {
+    return CreateSession(owner, system_prompt, ttl, std::move(labels), context_overflow);
+  }
 
   // The session with its transcript. Does not refresh the TTL.
   virtual absl::StatusOr<SessionSnapshot> Get(absl::string_view id, absl::string_view owner) = 0;
@@ -145,14 +149,20 @@ class SessionStore {
  protected:
   friend class TurnLease;
 
+  // Create, as each implementation does it.
+  virtual absl::StatusOr<SessionSnapshot> CreateSession(absl::string_view owner,
+                                                        absl::string_view system_prompt,
+                                                        absl::Duration ttl, SessionLabels labels,
+                                                        ContextOverflow context_overflow) = 0;
+
   // A lease of this store over `key`; only implementations hand leases out.
   TurnLease NewLease(const SessionKey& key, SessionSnapshot snapshot) {
     return TurnLease(this, key, std::move(snapshot));
   }
   // TurnLease::Commit and TurnLease::Release (or its destructor) land here, once per lease.
   virtual absl::Status CommitTurn(const SessionKey& key, std::vector<ChatMessage> appended_messages,
-                                  std::vector<int32_t> tokens,
-                                  std::shared_ptr<const KvHandle> kv) = 0;
+                                  std::vector<int32_t> tokens, std::shared_ptr<const KvHandle> kv,
+                                  int64_t window_start) = 0;
   virtual void ReleaseTurn(const SessionKey& key) = 0;
 };
 

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -34,13 +35,15 @@ class TurnLease {
   bool valid() const { return store_ != nullptr; }
   const SessionSnapshot& snapshot() const { return snapshot_; }
 
-  // Appends `appended_messages` to the transcript, replaces its tokens by `tokens` (the whole
-  // history) and its KV by `kv` (null: the session keeps no KV), counts the turn, refreshes
-  // last_used and clears busy. NOT_FOUND (saying expired/deleted/evicted) if the session was
-  // removed meanwhile: nothing is applied. FailedPrecondition on an invalid or already committed
-  // lease.
+  // Appends `appended_messages` to the transcript, replaces its tokens by `tokens` (the tokens of
+  // the context window after the turn) and its KV by `kv` (null: the session keeps no KV), sets
+  // the window's start (nullopt: unchanged; an index into the transcript after the append), counts
+  // the turn, refreshes last_used and clears busy. NOT_FOUND (saying expired/deleted/evicted) if
+  // the session was removed meanwhile: nothing is applied. FailedPrecondition on an invalid or
+  // already committed lease.
   absl::Status Commit(std::vector<ChatMessage> appended_messages, std::vector<int32_t> tokens,
-                      std::shared_ptr<const KvHandle> kv);
+                      std::shared_ptr<const KvHandle> kv,
+                      std::optional<int64_t> window_start = std::nullopt);
 
   // Ends the lease without applying anything (what the destructor does). No-op if not valid().
   void Release();

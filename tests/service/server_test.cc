@@ -125,10 +125,12 @@ class ServerTest : public ::testing::Test {
     test_ = *std::move(server);
   }
 
-  v1::Session CreateSession(const std::string& system_prompt, int ttl_seconds = 0) {
+  v1::Session CreateSession(const std::string& system_prompt, int ttl_seconds = 0,
+                            v1::ContextOverflow overflow = v1::CONTEXT_OVERFLOW_UNSPECIFIED) {
     grpc::ClientContext context;
     v1::CreateSessionRequest request;
     request.set_system_prompt(system_prompt);
+    request.set_context_overflow(overflow);
     if (ttl_seconds > 0) request.mutable_ttl()->set_seconds(ttl_seconds);
     v1::Session session;
     const grpc::Status status = test_.sessions->CreateSession(&context, request, &session);
@@ -257,10 +259,11 @@ TEST_F(ServerTest, UnsetMaxTokensRunsToTheContextLimitInsteadOfFailing) {
   EXPECT_EQ(result.last.finish_reason(), v1::FINISH_REASON_LENGTH);
   EXPECT_EQ(result.last.usage().prompt_tokens() + result.last.usage().completion_tokens(), 64);
 
-  // A session turn's default is clipped by its whole history; each turn fills the context again
-  // until the history itself leaves no room.
-  const v1::Session session = CreateSession("");
-  v1::GenerateRequest turn = TurnRequest(session.session_id(), "hi", 1, 7);
+  // A session turn's default is clipped by its whole history; each turn fills the context again.
+  // With context_overflow ERROR the history itself finally leaves no room...
+  const v1::Session strict = CreateSession("", 0, v1::CONTEXT_OVERFLOW_ERROR);
+  EXPECT_EQ(strict.context_overflow(), v1::CONTEXT_OVERFLOW_ERROR);
+  v1::GenerateRequest turn = TurnRequest(strict.session_id(), "hi", 1, 7);
   turn.clear_max_tokens();
   v1::GenerateResponse reply;
   ASSERT_TRUE(Complete(*test_.inference, turn, reply).ok());
@@ -268,6 +271,22 @@ TEST_F(ServerTest, UnsetMaxTokensRunsToTheContextLimitInsteadOfFailing) {
   const grpc::Status full = Complete(*test_.inference, turn, reply);
   EXPECT_EQ(full.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_THAT(full.error_message(), HasSubstr("context limit of 64"));
+
+  // ...while a session with the default (TRUNCATE) drops the old turn and goes on.
+  const v1::Session session = CreateSession("");
+  EXPECT_EQ(session.context_overflow(), v1::CONTEXT_OVERFLOW_TRUNCATE);
+  turn.set_session_id(session.session_id());
+  ASSERT_TRUE(Complete(*test_.inference, turn, reply).ok());
+  EXPECT_EQ(reply.usage().context_dropped_messages(), 0);
+  const grpc::Status truncated = Complete(*test_.inference, turn, reply);
+  ASSERT_TRUE(truncated.ok()) << truncated.error_message();
+  EXPECT_EQ(reply.usage().context_dropped_messages(), 2);
+  EXPECT_GT(reply.usage().context_dropped_tokens(), 0);
+  EXPECT_TRUE(reply.usage().session_saved());
+  v1::Session after;
+  ASSERT_TRUE(GetSession(session.session_id(), after).ok());
+  EXPECT_EQ(after.messages_size(), 4);
+  EXPECT_EQ(after.window_start(), 2);
 
   // An explicit max_tokens over the room is still the caller's error, stated precisely.
   request.set_max_tokens(100);

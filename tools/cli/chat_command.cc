@@ -185,6 +185,17 @@ class ChatClient {
       total_.decode_seconds += last_.decode_seconds;
     }
     ++turns_;
+    // Never errors: the reply is there; these say what the session did with the turn.
+    if (usage.has_value() && usage->context_dropped_messages() > 0) {
+      err_ << absl::StrFormat(
+          "[older turns left the context window: %d messages (%d tokens) are no longer seen by the "
+          "model; the session's transcript keeps them]\n",
+          usage->context_dropped_messages(), usage->context_dropped_tokens());
+    }
+    if (usage.has_value() && usage->has_session_saved() && !usage->session_saved()) {
+      err_ << "[this turn was not saved in the session (" << usage->session_save_error()
+           << "); send it again to keep it]\n";
+    }
     if (interactive_ && usage.has_value()) {
       err_ << absl::StrFormat("[%d tokens, %.1f tok/s, %d of %d prompt tokens cached]\n",
                               last_.completion_tokens, Rate(last_), last_.cached_prompt_tokens,

@@ -252,6 +252,54 @@ TYPED_TEST(SessionStoreContractTest, ForkCopiesTheTranscriptIntoANewSession) {
   EXPECT_EQ(store->Fork(id, "mallory", std::nullopt).status().code(), absl::StatusCode::kNotFound);
 }
 
+// The context policy and window travel with the session: set at Create, moved only by a commit,
+// copied by Fork, shown by Get and List; the transcript keeps every message.
+TYPED_TEST(SessionStoreContractTest, ContextPolicyAndWindowPersist) {
+  auto store = this->MakeStore();
+  absl::StatusOr<SessionSnapshot> strict =
+      store->Create("alice", "", absl::ZeroDuration(), {}, ContextOverflow::kError);
+  ASSERT_TRUE(strict.ok()) << strict.status();
+  EXPECT_EQ(strict->context_overflow, ContextOverflow::kError);
+  const std::string id = this->CreateSession(*store);
+  absl::StatusOr<SessionSnapshot> fresh = store->Get(id, "alice");
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(fresh->context_overflow, ContextOverflow::kTruncate);
+  EXPECT_EQ(fresh->window_start, 0);
+
+  for (int turn = 0; turn < 2; ++turn) {
+    absl::StatusOr<TurnLease> lease = store->BeginTurn(id, "alice");
+    ASSERT_TRUE(lease.ok());
+    // The second turn moves the window past the first turn's two messages.
+    std::optional<int64_t> window;
+    if (turn == 1) window = 2;
+    ASSERT_TRUE(lease
+                    ->Commit({Message("user", absl::StrCat("q", turn)),
+                              Message("assistant", absl::StrCat("a", turn))},
+                             {turn}, nullptr, window)
+                    .ok());
+  }
+  absl::StatusOr<SessionSnapshot> session = store->Get(id, "alice");
+  ASSERT_TRUE(session.ok());
+  EXPECT_EQ(session->messages.size(), 4u);  // the transcript keeps everything
+  EXPECT_EQ(session->window_start, 2);
+  EXPECT_EQ(session->tokens, (std::vector<int32_t>{1}));
+  {  // A commit without a window keeps it.
+    absl::StatusOr<TurnLease> lease = store->BeginTurn(id, "alice");
+    ASSERT_TRUE(lease.ok());
+    ASSERT_TRUE(lease->Commit({Message("user", "q2")}, {1, 2}, nullptr).ok());
+  }
+  EXPECT_EQ(store->Get(id, "alice")->window_start, 2);
+  absl::StatusOr<SessionSnapshot> fork = store->Fork(id, "alice", std::nullopt);
+  ASSERT_TRUE(fork.ok());
+  EXPECT_EQ(store->Get(fork->id, "alice")->window_start, 2);
+  absl::StatusOr<SessionPage> page = store->List("alice", 0, "");
+  ASSERT_TRUE(page.ok());
+  for (const SessionSnapshot& listed : page->sessions) {
+    if (listed.id == id) EXPECT_EQ(listed.window_start, 2);
+    if (listed.id == strict->id) EXPECT_EQ(listed.context_overflow, ContextOverflow::kError);
+  }
+}
+
 TYPED_TEST(SessionStoreContractTest, TheSessionCapEvictsTheLeastRecentlyUsed) {
   SessionStoreOptions options = TestOptions(this->clock_);
   options.max_sessions = 2;

@@ -52,6 +52,20 @@ TEST_F(ChatCommandTest, TurnsGoToOneSessionAndStreamTheReply) {
   EXPECT_THAT(server_.deleted(), ElementsAre("s1"));  // cleaned up at the end of input
 }
 
+// A truncation is a one-line notice, never an error; so is a turn the session could not save.
+TEST_F(ChatCommandTest, TruncationAndUnsavedTurnsAreNoticesNotErrors) {
+  ASSERT_EQ(Run({}, "long story [truncate]\nnext [unsaved]\nfine\n"), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("echo: long story [truncate]\n"));
+  EXPECT_THAT(out_.str(), HasSubstr("echo: fine\n"));
+  EXPECT_THAT(err_.str(), HasSubstr("[older turns left the context window: 4 messages (120 tokens) "
+                                    "are no longer seen by the model; the session's transcript "
+                                    "keeps them]\n"));
+  EXPECT_THAT(err_.str(), HasSubstr("[this turn was not saved in the session (redis is away); "
+                                    "send it again to keep it]\n"));
+  EXPECT_THAT(err_.str(), Not(HasSubstr("error")));
+  EXPECT_EQ(server_.generate_requests().size(), 3u);
+}
+
 TEST_F(ChatCommandTest, ResetSystemAndForkSwitchSessions) {
   ASSERT_EQ(Run({}, "one\n/fork\ntwo\n/system be terse\nthree\n/reset\nfour\n/quit\nnever\n"), 0)
       << err_.str();

@@ -3,7 +3,9 @@
 // model. Generate replies "echo: <last message content or prompt>" in three streamed pieces
 // (one token each) when max_tokens is unset, or max_tokens tokens (one message each) otherwise;
 // the last message carries usage, where cached_prompt_tokens is the session's tokens before the
-// turn. Every request is recorded for the test to inspect. Thread-safe.
+// turn. A session turn whose input contains "[truncate]" reports 4 messages (120 tokens) dropped
+// from the context; one containing "[unsaved]" reports session_saved false. Every request is
+// recorded for the test to inspect. Thread-safe.
 #ifndef MINIMIND_TESTS_TOOLS_CLI_FAKE_MINIMIND_SERVER_H_
 #define MINIMIND_TESTS_TOOLS_CLI_FAKE_MINIMIND_SERVER_H_
 
@@ -102,6 +104,14 @@ class FakeMinimindServer {
           usage->set_completion_tokens(static_cast<int64_t>(pieces.size()));
           usage->mutable_timing()->set_time_to_first_token_seconds(0.002);
           usage->mutable_timing()->set_decode_seconds(0.5);
+          if (!request->session_id().empty()) {
+            usage->set_session_saved(input.find("[unsaved]") == std::string::npos);
+            if (!usage->session_saved()) usage->set_session_save_error("redis is away");
+            if (input.find("[truncate]") != std::string::npos) {
+              usage->set_context_dropped_messages(4);
+              usage->set_context_dropped_tokens(120);
+            }
+          }
         }
         writer->Write(response);
       }
