@@ -26,23 +26,60 @@ absl::StatusOr<std::string> StartCall(InferenceService& service,
   return service.core().Start(**tenant, request, target);
 }
 
+// The engine side of one call. A stateless call starts inline; a session turn's start waits on
+// the session store (BeginTurn, a Redis round trip), so it runs on the session-calls executor,
+// never on gRPC's callback threads. Cancel works from any thread at any time, before the start
+// too: a start that finds the call cancelled cancels what it submitted.
+class CallStart {
+ public:
+  explicit CallStart(GenerationCore& core) : core_(core) {}
+
+  // Starts `request` for `target` (inline or posted, see above); on error `finish` gets the status
+  // and nothing runs. The reactor must outlive the start (it does: it finishes only after).
+  template <typename Finish>
+  void Begin(InferenceService& service, const grpc::CallbackServerContext& context,
+             const v1::GenerateRequest& request, GenerationTarget* target, Finish finish) {
+    auto start = [this, &service, &context, &request, target, finish = std::move(finish)] {
+      absl::StatusOr<std::string> engine_id = StartCall(service, context, request, target);
+      if (!engine_id.ok()) {
+        finish(ToGrpcStatus(engine_id.status()));
+        return;
+      }
+      engine_id_ = *std::move(engine_id);
+      submitted_.store(true);  // seq_cst with cancelled_: one of the two sides cancels
+      if (cancelled_.load()) core_.Cancel(engine_id_);
+    };
+    if (request.session_id().empty()) {
+      start();
+    } else {
+      service.session_calls().Post(std::move(start));
+    }
+  }
+
+  void Cancel() {
+    cancelled_.store(true);
+    if (submitted_.load()) core_.Cancel(engine_id_);
+  }
+
+ private:
+  GenerationCore& core_;
+  std::string engine_id_;  // Written before submitted_ is set.
+  std::atomic<bool> submitted_{false};
+  std::atomic<bool> cancelled_{false};
+};
+
 // One Generate call: the core's messages become stream writes, one in flight at a time.
 class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateResponse>,
                               public GenerationTarget {
  public:
   GenerateReactor(InferenceService& service, const grpc::CallbackServerContext& context,
                   const v1::GenerateRequest& request)
-      : core_(service.core()),
+      : start_(service.core()),
         queue_(service.deps().model.get() != nullptr
                    ? service.deps().model.get()->prompts->limits().outbound_queue_messages
                    : 1) {
-    absl::StatusOr<std::string> engine_id = StartCall(service, context, request, this);
-    if (!engine_id.ok()) {
-      Finish(ToGrpcStatus(engine_id.status()));
-      return;
-    }
-    engine_id_ = *std::move(engine_id);
-    submitted_.store(true, std::memory_order_release);
+    start_.Begin(service, context, request, this,
+                 [this](grpc::Status status) { Finish(std::move(status)); });
   }
 
   void Deliver(v1::GenerateResponse message, bool last) override {
@@ -124,13 +161,9 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateRespon
     }
   }
 
-  void CancelEngine() {
-    if (submitted_.load(std::memory_order_acquire)) core_.Cancel(engine_id_);
-  }
+  void CancelEngine() { start_.Cancel(); }
 
-  GenerationCore& core_;
-  std::string engine_id_;  // Written before submitted_ is set.
-  std::atomic<bool> submitted_{false};
+  CallStart start_;
   absl::Mutex mutex_;
   OutboundQueue queue_ ABSL_GUARDED_BY(mutex_);
   v1::GenerateResponse current_;  // The message being written; owned by the write in flight.
@@ -146,14 +179,9 @@ class CompleteReactor final : public grpc::ServerUnaryReactor, public Generation
  public:
   CompleteReactor(InferenceService& service, const grpc::CallbackServerContext& context,
                   const v1::GenerateRequest& request, v1::GenerateResponse* response)
-      : core_(service.core()), response_(response) {
-    absl::StatusOr<std::string> engine_id = StartCall(service, context, request, this);
-    if (!engine_id.ok()) {
-      Finish(ToGrpcStatus(engine_id.status()));
-      return;
-    }
-    engine_id_ = *std::move(engine_id);
-    submitted_.store(true, std::memory_order_release);
+      : start_(service.core()), response_(response) {
+    start_.Begin(service, context, request, this,
+                 [this](grpc::Status status) { Finish(std::move(status)); });
   }
 
   void Deliver(v1::GenerateResponse message, bool last) override {
@@ -164,23 +192,20 @@ class CompleteReactor final : public grpc::ServerUnaryReactor, public Generation
 
   void Fail(absl::Status status) override { Finish(ToGrpcStatus(status)); }
 
-  void OnCancel() override {
-    if (submitted_.load(std::memory_order_acquire)) core_.Cancel(engine_id_);
-  }
+  void OnCancel() override { start_.Cancel(); }
 
   void OnDone() override { delete this; }
 
  private:
-  GenerationCore& core_;
+  CallStart start_;
   v1::GenerateResponse* const response_;
-  std::string engine_id_;
-  std::atomic<bool> submitted_{false};
 };
 
 }  // namespace
 
-InferenceService::InferenceService(const ServiceDependencies& deps, GenerationCore& core)
-    : deps_(deps), core_(core) {}
+InferenceService::InferenceService(const ServiceDependencies& deps, GenerationCore& core,
+                                   IoExecutor& session_calls)
+    : deps_(deps), core_(core), session_calls_(session_calls) {}
 
 grpc::ServerWriteReactor<v1::GenerateResponse>* InferenceService::Generate(
     grpc::CallbackServerContext* context, const v1::GenerateRequest* request) {

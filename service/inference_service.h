@@ -2,6 +2,10 @@
 // GenerationCore (service/generation/generation_core.h), which prepares, submits and finishes every
 // generation (sessions included) for both front ends.
 //
+// A session turn's start waits on the session store (BeginTurn): it runs on the session-calls
+// executor, never on gRPC's callback threads, which also run every other call's reactions (a
+// hung Redis must not stall a stateless stream's writes).
+//
 // Generate: one ServerWriteReactor per call, the call's GenerationTarget. Each delivered message is
 // pushed to the call's bounded OutboundQueue (outbound_queue.h: coalescing when full, so a slow
 // reader never blocks the engine and loses nothing). Exactly one write is in flight; the next
@@ -23,13 +27,16 @@
 
 #include "minimind/v1/inference.grpc.pb.h"
 #include "service/generation/generation_core.h"
+#include "service/generation/io_executor.h"
 #include "service/service_dependencies.h"
 
 namespace minimind {
 
 class InferenceService final : public v1::Inference::CallbackService {
  public:
-  InferenceService(const ServiceDependencies& deps, GenerationCore& core);
+  // `session_calls` runs session turns' starts (generation/io_executor.h).
+  InferenceService(const ServiceDependencies& deps, GenerationCore& core,
+                   IoExecutor& session_calls);
 
   grpc::ServerWriteReactor<v1::GenerateResponse>* Generate(
       grpc::CallbackServerContext* context, const v1::GenerateRequest* request) override;
@@ -43,10 +50,12 @@ class InferenceService final : public v1::Inference::CallbackService {
   // Used by the reactors (inference_service.cc).
   const ServiceDependencies& deps() const { return deps_; }
   GenerationCore& core() const { return core_; }
+  IoExecutor& session_calls() const { return session_calls_; }
 
  private:
   const ServiceDependencies deps_;
   GenerationCore& core_;
+  IoExecutor& session_calls_;
 };
 
 }  // namespace minimind

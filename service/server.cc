@@ -94,9 +94,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
                                  server->usage_};
   server->core_ = std::make_unique<GenerationCore>(server->slot_, server->metrics_, server->usage_);
   server->session_admin_ = std::make_unique<SessionAdmin>(server->slot_);
-  server->inference_ = std::make_unique<InferenceService>(deps, *server->core_);
+  server->session_calls_ = std::make_unique<IoExecutor>();
+  server->inference_ =
+      std::make_unique<InferenceService>(deps, *server->core_, *server->session_calls_);
   server->models_ = std::make_unique<ModelsService>(deps);
-  server->sessions_service_ = std::make_unique<SessionsService>(deps, *server->session_admin_);
+  server->sessions_service_ =
+      std::make_unique<SessionsService>(deps, *server->session_admin_, *server->session_calls_);
 
   server->health_ = std::make_unique<HealthService>(
       std::vector<std::string>{v1::Inference::service_full_name(), v1::Models::service_full_name(),
@@ -144,7 +147,8 @@ Server::~Server() {
   if (metrics_http_ != nullptr) metrics_http_->Stop();
   if (openai_http_ != nullptr) openai_http_->Stop();
   server_.reset();
-  model_.reset();  // Reaper, store, engine, model: see ServingModel.
+  session_calls_.reset();  // Runs what is still queued while the model is alive.
+  model_.reset();          // Reaper, store, engine, model: see ServingModel.
 }
 
 absl::Status Server::LoadModel() {
@@ -201,7 +205,7 @@ absl::Status Server::ServeModel(ModelBundle bundle) {
       options_.session_store, std::move(store_options), options_.session_commit_deadline);
   if (!store.ok()) return store.status();
   model->sessions = *std::move(store);
-  model->commits = std::make_unique<TurnCommitter>();
+  model->commits = std::make_unique<IoExecutor>();
   model->reaper = std::make_unique<SessionReaper>(*model->sessions, options_.reaper_interval);
   model_ = std::move(model);
   slot_.Publish(model_.get());
@@ -269,6 +273,8 @@ DrainReport Server::Shutdown(absl::Duration grace) {
   if (model_ != nullptr) {
     model_->reaper.reset();
     model_->commits.reset();  // Runs any commit still queued while the store is alive.
+    // Session calls still running finish first (new ones answer UNAVAILABLE: draining).
+    session_calls_->Flush(absl::Seconds(30));
     model_->sessions
         .reset();  // Releases the sessions' KV handles (a Redis store keeps transcripts).
     // The engine frees released handles' blocks on its next step.

@@ -107,6 +107,9 @@ class Server {
   ModelSlot slot_;
   std::unique_ptr<GenerationCore> core_;  // Under both front ends.
   std::unique_ptr<SessionAdmin> session_admin_;
+  // gRPC calls that wait on the session store run here, off gRPC's callback threads. Destroyed
+  // after the gRPC server and before the model (it runs whatever is still queued).
+  std::unique_ptr<IoExecutor> session_calls_;
   std::unique_ptr<InferenceService> inference_;
   std::unique_ptr<ModelsService> models_;
   std::unique_ptr<SessionsService> sessions_service_;

@@ -21,7 +21,7 @@
 #include "absl/status/statusor.h"
 #include "engine/model/model_bundle.h"
 #include "engine/scheduler/engine.h"
-#include "service/generation/turn_committer.h"
+#include "service/generation/io_executor.h"
 #include "service/request_conversion.h"
 #include "service/sessions/session_reaper.h"
 #include "service/sessions/session_store.h"
@@ -39,7 +39,7 @@ struct ServingModel {
   std::unique_ptr<SessionStore> sessions;
   // Session turns' commits, off the engine thread. Destroyed before the store: it runs every
   // queued commit first (their leases belong to the store).
-  std::unique_ptr<TurnCommitter> commits;
+  std::unique_ptr<IoExecutor> commits;
   std::unique_ptr<SessionReaper> reaper;  // Last: stops before the store goes.
 };
 

@@ -60,8 +60,18 @@ void ToProto(const SessionSnapshot& session, v1::Session& out) {
 
 }  // namespace
 
-SessionsService::SessionsService(const ServiceDependencies& deps, const SessionAdmin& admin)
-    : deps_(deps), admin_(admin) {}
+SessionsService::SessionsService(const ServiceDependencies& deps, const SessionAdmin& admin,
+                                 IoExecutor& session_calls)
+    : deps_(deps), admin_(admin), session_calls_(session_calls) {}
+
+grpc::ServerUnaryReactor* SessionsService::Defer(grpc::CallbackServerContext* context,
+                                                 absl::AnyInvocable<absl::Status() &&> work) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  session_calls_.Post([reactor, work = std::move(work)]() mutable {
+    reactor->Finish(ToGrpcStatus(std::move(work)()));
+  });
+  return reactor;
+}
 
 absl::StatusOr<std::shared_ptr<const Tenant>> SessionsService::Caller(
     const grpc::CallbackServerContext& context, const google::protobuf::Message& request) const {
@@ -122,33 +132,42 @@ absl::Status SessionsService::Fork(const grpc::CallbackServerContext& context,
 grpc::ServerUnaryReactor* SessionsService::CreateSession(grpc::CallbackServerContext* context,
                                                          const v1::CreateSessionRequest* request,
                                                          v1::Session* response) {
-  return FinishUnary(context, Create(*context, *request, *response));
+  return Defer(context, [this, context, request, response] {
+    return Create(*context, *request, *response);
+  });
 }
 
 grpc::ServerUnaryReactor* SessionsService::GetSession(grpc::CallbackServerContext* context,
                                                       const v1::GetSessionRequest* request,
                                                       v1::Session* response) {
-  return FinishUnary(context, Get(*context, *request, *response));
+  return Defer(context, [this, context, request, response] {
+    return Get(*context, *request, *response);
+  });
 }
 
 grpc::ServerUnaryReactor* SessionsService::ListSessions(grpc::CallbackServerContext* context,
                                                         const v1::ListSessionsRequest* request,
                                                         v1::ListSessionsResponse* response) {
-  return FinishUnary(context, List(*context, *request, *response));
+  return Defer(context, [this, context, request, response] {
+    return List(*context, *request, *response);
+  });
 }
 
 grpc::ServerUnaryReactor* SessionsService::DeleteSession(grpc::CallbackServerContext* context,
                                                          const v1::DeleteSessionRequest* request,
                                                          v1::DeleteSessionResponse* /*response*/) {
-  absl::StatusOr<std::shared_ptr<const Tenant>> tenant = Caller(*context, *request);
-  if (!tenant.ok()) return FinishUnary(context, tenant.status());
-  return FinishUnary(context, admin_.Delete(**tenant, request->session_id()));
+  return Defer(context, [this, context, request]() -> absl::Status {
+    MINIMIND_ASSIGN_OR_RETURN(std::shared_ptr<const Tenant> tenant, Caller(*context, *request));
+    return admin_.Delete(*tenant, request->session_id());
+  });
 }
 
 grpc::ServerUnaryReactor* SessionsService::ForkSession(grpc::CallbackServerContext* context,
                                                        const v1::ForkSessionRequest* request,
                                                        v1::Session* response) {
-  return FinishUnary(context, Fork(*context, *request, *response));
+  return Defer(context, [this, context, request, response] {
+    return Fork(*context, *request, *response);
+  });
 }
 
 }  // namespace minimind

@@ -9,7 +9,7 @@
 //   - the tenant's concurrent-request slot, held until the engine finishes;
 //   - the session-turn protocol: BeginTurn (ABORTED when busy), the prompt as the session's
 //     tokens + the newly rendered suffix, the session's KV as resume (unless use_cache=false),
-//     and at the end the commit — on the TurnCommitter, never on the engine thread. The last
+//     and at the end the commit — on the IoExecutor, never on the engine thread. The last
 //     message is delivered only after the store answered, with usage.session_saved saying whether
 //     the turn was appended (and session_save_error why not). A cancelled or failed turn releases
 //     its lease there too, leaving the session as it was.

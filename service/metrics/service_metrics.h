@@ -47,7 +47,7 @@ class ServiceMetrics {
   void RecordResult(const GenerationResult& result, bool session_turn);
   // A request the engine accepted and then failed (finish_reason "error").
   void RecordEngineFailure();
-  // A finished session turn's commit (service/generation/turn_committer.h): `outcome` "saved", or
+  // A finished session turn's commit (service/generation/io_executor.h): `outcome` "saved", or
   // why the turn was not saved ("store_unavailable", "session_gone", "lease_lost", "error");
   // `seconds` from the engine's last token to the store's answer.
   void RecordSessionCommit(absl::string_view outcome, double seconds);

@@ -33,7 +33,7 @@
 //     cannot reach Redis retries with backoff until commit_deadline (the commit script is
 //     idempotent, so a retry after a lost reply never applies a turn twice), then is Unavailable
 //     and the lease expires by itself. Commit blocks for that long: callers run it off the engine
-//     thread (service/generation/turn_committer.h). A Release that cannot reach Redis leaves the
+//     thread (service/generation/io_executor.h). A Release that cannot reach Redis leaves the
 //     lease to expire by itself.
 //   - KV: a replica's handle is used only while the session has the turn count it was stored at;
 //     after a turn on another replica it is dropped. max_pinned_kv_blocks caps this replica's

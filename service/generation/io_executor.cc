@@ -1,16 +1,16 @@
-#include "service/generation/turn_committer.h"
+#include "service/generation/io_executor.h"
 
 #include <algorithm>
 #include <utility>
 
 namespace minimind {
 
-TurnCommitter::TurnCommitter(int threads) {
+IoExecutor::IoExecutor(int threads) {
   threads_.reserve(std::max(threads, 1));
   for (int i = 0; i < std::max(threads, 1); ++i) threads_.emplace_back([this] { Work(); });
 }
 
-TurnCommitter::~TurnCommitter() {
+IoExecutor::~IoExecutor() {
   {
     absl::MutexLock lock(&mutex_);
     stopping_ = true;
@@ -18,24 +18,24 @@ TurnCommitter::~TurnCommitter() {
   for (std::thread& thread : threads_) thread.join();
 }
 
-void TurnCommitter::Post(absl::AnyInvocable<void() &&> job) {
+void IoExecutor::Post(absl::AnyInvocable<void() &&> job) {
   absl::MutexLock lock(&mutex_);
   jobs_.push_back(std::move(job));
 }
 
-bool TurnCommitter::Flush(absl::Duration timeout) {
+bool IoExecutor::Flush(absl::Duration timeout) {
   absl::MutexLock lock(&mutex_);
   auto idle = [this]()
                   ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return jobs_.empty() && running_ == 0; };
   return mutex_.AwaitWithTimeout(absl::Condition(&idle), timeout);
 }
 
-int64_t TurnCommitter::pending() const {
+int64_t IoExecutor::pending() const {
   absl::MutexLock lock(&mutex_);
   return static_cast<int64_t>(jobs_.size()) + running_;
 }
 
-void TurnCommitter::Work() {
+void IoExecutor::Work() {
   while (true) {
     absl::AnyInvocable<void() &&> job;
     {
