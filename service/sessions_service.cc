@@ -140,17 +140,15 @@ grpc::ServerUnaryReactor* SessionsService::CreateSession(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* SessionsService::GetSession(grpc::CallbackServerContext* context,
                                                       const v1::GetSessionRequest* request,
                                                       v1::Session* response) {
-  return Defer(context, [this, context, request, response] {
-    return Get(*context, *request, *response);
-  });
+  return Defer(context,
+               [this, context, request, response] { return Get(*context, *request, *response); });
 }
 
 grpc::ServerUnaryReactor* SessionsService::ListSessions(grpc::CallbackServerContext* context,
                                                         const v1::ListSessionsRequest* request,
                                                         v1::ListSessionsResponse* response) {
-  return Defer(context, [this, context, request, response] {
-    return List(*context, *request, *response);
-  });
+  return Defer(context,
+               [this, context, request, response] { return List(*context, *request, *response); });
 }
 
 grpc::ServerUnaryReactor* SessionsService::DeleteSession(grpc::CallbackServerContext* context,
@@ -165,9 +163,8 @@ grpc::ServerUnaryReactor* SessionsService::DeleteSession(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* SessionsService::ForkSession(grpc::CallbackServerContext* context,
                                                        const v1::ForkSessionRequest* request,
                                                        v1::Session* response) {
-  return Defer(context, [this, context, request, response] {
-    return Fork(*context, *request, *response);
-  });
+  return Defer(context,
+               [this, context, request, response] { return Fork(*context, *request, *response); });
 }
 
 }  // namespace minimind

@@ -7,8 +7,8 @@
 #ifndef MINIMIND_SERVICE_SESSIONS_SERVICE_H_
 #define MINIMIND_SERVICE_SESSIONS_SERVICE_H_
 
-#include "minimind/v1/sessions.grpc.pb.h"
 #include "absl/functional/any_invocable.h"
+#include "minimind/v1/sessions.grpc.pb.h"
 #include "service/generation/io_executor.h"
 #include "service/generation/session_admin.h"
 #include "service/service_dependencies.h"
