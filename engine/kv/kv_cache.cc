@@ -2,11 +2,15 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
 #include "engine/base/status_macros.h"
 
@@ -67,6 +71,68 @@ std::unique_ptr<PagedKvSequence> KvCache::ShareFrom(const PagedKvSequence& sourc
       source.block_table().subspan(0, config().BlocksFor(positions));
   for (const BlockId block : blocks) allocator_->Share(block);
   seq->AdoptBlocks(blocks, positions);
+  return seq;
+}
+
+int64_t KvCache::ExportedBlockBytes() const {
+  const BlockPool& pool = allocator_->pool();
+  return pool.code_bytes_per_block() +
+         pool.scales_per_block() * static_cast<int64_t>(sizeof(float));
+}
+
+std::vector<std::byte> KvCache::ExportBlocks(const PagedKvSequence& seq) const {
+  const BlockPool& pool = allocator_->pool();
+  const int64_t code_bytes = pool.code_bytes_per_block();
+  const int64_t scale_bytes = pool.scales_per_block() * static_cast<int64_t>(sizeof(float));
+  std::vector<std::byte> out(seq.block_table().size() * ExportedBlockBytes());
+  std::byte* cursor = out.data();
+  for (const BlockId block : seq.block_table()) {
+    std::memcpy(cursor, pool.Codes(block), code_bytes);
+    cursor += code_bytes;
+    if (scale_bytes > 0) {
+      std::memcpy(cursor, pool.Scales(block), scale_bytes);
+      cursor += scale_bytes;
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<PagedKvSequence>> KvCache::ImportBlocks(
+    absl::Span<const std::byte> bytes, int64_t num_positions) {
+  const int64_t num_blocks = num_positions < 0 ? -1 : config().BlocksFor(num_positions);
+  const int64_t block_bytes = ExportedBlockBytes();
+  if (num_blocks < 0 || static_cast<int64_t>(bytes.size()) != num_blocks * block_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("KV blocks of ", bytes.size(), " bytes do not hold ", num_positions,
+                     " positions (", num_blocks, " blocks of ", block_bytes, " bytes)"));
+  }
+  if (allocator_->available() < num_blocks) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("importing ", num_positions, " positions needs ", num_blocks, " KV blocks; ",
+                     allocator_->available(), " are available"));
+  }
+  BlockPool& pool = allocator_->pool();
+  const int64_t code_bytes = pool.code_bytes_per_block();
+  const int64_t scale_bytes = pool.scales_per_block() * static_cast<int64_t>(sizeof(float));
+  std::vector<BlockId> blocks;
+  blocks.reserve(num_blocks);
+  const std::byte* cursor = bytes.data();
+  for (int64_t b = 0; b < num_blocks; ++b) {
+    std::optional<BlockId> block = allocator_->Acquire();
+    if (!block.has_value()) {  // available() said otherwise; give back what was taken
+      for (const BlockId taken : blocks) allocator_->Release(taken);
+      return absl::ResourceExhaustedError("the KV pool ran out of blocks during an import");
+    }
+    std::memcpy(pool.Codes(*block), cursor, code_bytes);
+    cursor += code_bytes;
+    if (scale_bytes > 0) {
+      std::memcpy(pool.Scales(*block), cursor, scale_bytes);
+      cursor += scale_bytes;
+    }
+    blocks.push_back(*block);
+  }
+  std::unique_ptr<PagedKvSequence> seq = NewSequence();
+  seq->AdoptBlocks(blocks, num_positions);  // The references taken by Acquire are the sequence's.
   return seq;
 }
 

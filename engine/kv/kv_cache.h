@@ -10,8 +10,10 @@
 #ifndef MINIMIND_ENGINE_KV_KV_CACHE_H_
 #define MINIMIND_ENGINE_KV_KV_CACHE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
@@ -52,6 +54,19 @@ class KvCache {
   // min(num_positions, source.num_positions()) positions; writes past them copy-on-write. For
   // session fork and for resuming a session's retained KV. Needs no free block.
   std::unique_ptr<PagedKvSequence> ShareFrom(const PagedKvSequence& source, int64_t num_positions);
+
+  // The storage of `seq`'s blocks, bit for bit, in block-table order: per block its codes, then
+  // (int8) its scales as f32 — ExportedBlockBytes() each, positions past num_positions included.
+  // For moving a sequence's KV out of the pool (the KV spill tier) and back with ImportBlocks.
+  std::vector<std::byte> ExportBlocks(const PagedKvSequence& seq) const;
+  // Bytes per block in ExportBlocks' layout.
+  int64_t ExportedBlockBytes() const;
+  // A new sequence of `num_positions` positions holding `bytes` (ExportBlocks' layout, from a
+  // cache of the same config): reads back exactly the bits exported. InvalidArgument when the
+  // size is not BlocksFor(num_positions) blocks; ResourceExhausted when the pool, after
+  // reclaiming idle cached blocks, cannot supply them (nothing is held then).
+  absl::StatusOr<std::unique_ptr<PagedKvSequence>> ImportBlocks(absl::Span<const std::byte> bytes,
+                                                                int64_t num_positions);
 
   // Blocks available to new allocations: free + idle cached (reclaimable) blocks.
   int64_t FreeBlocks() const { return allocator_->available(); }

@@ -211,5 +211,76 @@ TEST(KvCacheTest, MovingTheCacheKeepsSequencesValid) {
   EXPECT_EQ(moved.stats().blocks_free, 3);
 }
 
+// Every stored element of every (layer, kv head, position), as bytes: keys then values, plus the
+// int8 scales. Equal dumps = the same bits wherever the blocks live.
+std::vector<std::byte> Dump(const PagedKvSequence& seq, KvElementType type) {
+  const int64_t element_bytes = type == KvElementType::kF32    ? 4
+                                : type == KvElementType::kInt8 ? 1
+                                                               : 2;
+  std::vector<std::byte> out;
+  for (int64_t layer = 0; layer < kShape.num_layers; ++layer) {
+    for (int64_t head = 0; head < kShape.num_kv_heads; ++head) {
+      for (int64_t p = 0; p < seq.num_positions(); ++p) {
+        const KvRun run = seq.Run(layer, head, p);
+        for (const void* base : {run.keys, run.values}) {
+          const std::byte* row = static_cast<const std::byte*>(base);
+          out.insert(out.end(), row, row + kShape.head_dim * element_bytes);
+        }
+        for (const float* scales : {run.key_scales, run.value_scales}) {
+          if (scales == nullptr) continue;
+          const std::byte* scale = reinterpret_cast<const std::byte*>(scales);
+          out.insert(out.end(), scale, scale + sizeof(float));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+// Export then import, into the same cache or another of the same config: the same bits back, for
+// every element type, a partial last block included; the imported blocks are the new sequence's
+// own (exclusive: it can grow and be written like any other).
+TEST(KvCacheTest, ExportedBlocksImportBitForBit) {
+  for (const KvElementType type :
+       {KvElementType::kF32, KvElementType::kBF16, KvElementType::kF16, KvElementType::kInt8}) {
+    KvCache cache = MakeCache(8, type);
+    std::unique_ptr<PagedKvSequence> seq = cache.NewSequence();
+    Fill(*seq, 37, 0.37f);  // 3 blocks, the last partial
+    const std::vector<std::byte> exported = cache.ExportBlocks(*seq);
+    ASSERT_EQ(static_cast<int64_t>(exported.size()), 3 * cache.ExportedBlockBytes());
+
+    KvCache other = MakeCache(8, type);
+    absl::StatusOr<std::unique_ptr<PagedKvSequence>> imported = other.ImportBlocks(exported, 37);
+    ASSERT_TRUE(imported.ok()) << imported.status();
+    EXPECT_EQ((*imported)->num_positions(), 37);
+    EXPECT_EQ(Dump(**imported, type), Dump(*seq, type));
+    EXPECT_EQ(other.stats().blocks_used, 3);
+    Fill(**imported, 40, 1.0f);  // grows in place: its blocks are exclusive
+    EXPECT_EQ(other.stats().copy_on_write, 0);
+
+    absl::StatusOr<std::unique_ptr<PagedKvSequence>> again = cache.ImportBlocks(exported, 37);
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(Dump(**again, type), Dump(*seq, type));
+    again->reset();
+    imported->reset();
+    EXPECT_EQ(other.stats().blocks_used, 0);
+  }
+}
+
+TEST(KvCacheTest, ImportChecksTheSizeAndThePool) {
+  KvCache cache = MakeCache(4);
+  std::unique_ptr<PagedKvSequence> seq = cache.NewSequence();
+  Fill(*seq, 40);  // 3 blocks
+  const std::vector<std::byte> exported = cache.ExportBlocks(*seq);
+  const absl::Status wrong_size = cache.ImportBlocks(exported, 50).status();
+  EXPECT_EQ(wrong_size.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(wrong_size.message(), HasSubstr("do not hold 50 positions (4 blocks"));
+  // 1 block left: the import needs 3 and takes none.
+  const absl::Status full = cache.ImportBlocks(exported, 40).status();
+  EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(full.message(), HasSubstr("needs 3 KV blocks; 1 are available"));
+  EXPECT_EQ(cache.stats().blocks_used, 3);
+}
+
 }  // namespace
 }  // namespace minimind
