@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "engine/base/status_macros.h"
 #include "engine/kv/kv_cache.h"
@@ -175,6 +176,35 @@ absl::Status Engine::Validate(const GenerationRequest& request) const {
         blocks, " KV blocks)"));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<KvSpill> Engine::ExportKv(const KvHandle& handle) {
+  if (handle.release_queue_.get() != loop_->release_queue().get()) {
+    return absl::FailedPreconditionError("the KV handle belongs to another engine");
+  }
+  KvSpill spill;
+  spill.tokens = handle.tokens();
+  absl::Notification done;
+  loop_->release_queue()->RunOnEngine([&](KvCache& cache) {
+    spill.blocks = cache.ExportBlocks(*handle.sequence_);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return spill;
+}
+
+absl::StatusOr<std::shared_ptr<const KvHandle>> Engine::ImportKv(KvSpill spill) {
+  const std::shared_ptr<KvReleaseQueue>& queue = loop_->release_queue();
+  absl::StatusOr<std::unique_ptr<PagedKvSequence>> sequence;
+  absl::Notification done;
+  queue->RunOnEngine([&](KvCache& cache) {
+    sequence = cache.ImportBlocks(spill.blocks, static_cast<int64_t>(spill.tokens.size()));
+    done.Notify();
+  });
+  done.WaitForNotification();
+  if (!sequence.ok()) return sequence.status();
+  return std::shared_ptr<const KvHandle>(
+      new KvHandle(std::move(spill.tokens), *std::move(sequence), queue));
 }
 
 int64_t Engine::MaxNewTokens(int64_t prompt_tokens, int64_t tenant_kv_block_limit) const {

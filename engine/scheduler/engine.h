@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "engine/kv/kv_cache_config.h"
+#include "engine/kv/kv_spill_file.h"
 #include "engine/model/model.h"
 #include "engine/scheduler/engine_options.h"
 #include "engine/scheduler/engine_stats.h"
@@ -84,6 +85,18 @@ class Engine {
   // hold. 0 when no token fits. Servers use it to turn an unset max_tokens into a default that
   // never fails admission.
   int64_t MaxNewTokens(int64_t prompt_tokens, int64_t tenant_kv_block_limit = 0) const;
+
+  // Moving a retained KV out of the pool and back (the KV spill tier). Both run on the engine
+  // thread at the start of its next step (or at once once it has stopped) and wait for it; call
+  // them from threads that may wait, never from a GenerationSink.
+  // The tokens and the blocks, bit for bit, of `handle` (from this engine): what a spill file
+  // holds. FailedPrecondition for a handle of another engine.
+  absl::StatusOr<KvSpill> ExportKv(const KvHandle& handle);
+  // A handle holding `spill` (ExportKv's, from an engine with the same KV config) exactly as the
+  // exported one did: resuming from it is bitwise the same as resuming from the original.
+  // InvalidArgument when the blocks do not hold the tokens; ResourceExhausted when the pool,
+  // after reclaiming idle cached blocks, cannot supply them.
+  absl::StatusOr<std::shared_ptr<const KvHandle>> ImportKv(KvSpill spill);
 
  private:
   Engine(int64_t model_vocab_size, int64_t max_context, KvCacheConfig kv_config,

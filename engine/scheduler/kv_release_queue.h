@@ -7,7 +7,10 @@
 // thread releases those blocks at the start of its next step (DrainPending). When the engine
 // stops (StopEngine), ownership of the cache passes to the lock: later handle destructors
 // release their blocks directly, serialised by the lock. The queue is shared (std::shared_ptr)
-// by the engine and every live handle, so the pool outlives the last handle.
+// by the engine and every live handle, so the pool outlives the last handle. Tasks that move KV
+// in or out of the pool (Engine::ExportKv / ImportKv) cross the same way: queued under the lock,
+// run by the engine thread after the releases of its next step, or at once under the lock when
+// the engine has stopped.
 #ifndef MINIMIND_ENGINE_SCHEDULER_KV_RELEASE_QUEUE_H_
 #define MINIMIND_ENGINE_SCHEDULER_KV_RELEASE_QUEUE_H_
 
@@ -18,6 +21,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
 #include "engine/kv/kv_cache.h"
 #include "engine/kv/paged_kv_sequence.h"
@@ -38,6 +42,8 @@ class KvReleaseQueue {
 
   // Any thread: gives a handle's sequence back (see the class comment).
   void Release(std::unique_ptr<PagedKvSequence> sequence);
+  // Any thread: runs `task` with the cache on the engine thread (see the class comment).
+  void RunOnEngine(absl::AnyInvocable<void(KvCache&) &&> task);
 
   // Engine thread: releases the blocks of every sequence posted so far.
   void DrainPending();
@@ -55,6 +61,7 @@ class KvReleaseQueue {
   KvCache cache_;
   bool engine_running_ ABSL_GUARDED_BY(mutex_) = true;
   std::vector<std::unique_ptr<PagedKvSequence>> pending_ ABSL_GUARDED_BY(mutex_);
+  std::vector<absl::AnyInvocable<void(KvCache&) &&>> tasks_ ABSL_GUARDED_BY(mutex_);
   std::function<void()> wake_engine_ ABSL_GUARDED_BY(mutex_);
   std::atomic<int64_t> live_handles_{0};
 };

@@ -340,6 +340,80 @@ TEST(EngineTest, RetainedKvResumesWithTheSameOutputAndIsReleased) {
   EXPECT_EQ(stats.kv.blocks_used, 0);
 }
 
+// The KV spill round trip: a retained handle exported (tokens and blocks), dropped, and imported
+// into another engine of the same config resumes exactly as the original did: the same cached
+// prompt tokens and bitwise the same output as a full recompute. Every KV element type.
+TEST(EngineTest, ExportedKvImportsIntoAnotherEngineAndResumesBitwise) {
+  for (const KvElementType type :
+       {KvElementType::kF32, KvElementType::kBF16, KvElementType::kF16, KvElementType::kInt8}) {
+    std::unique_ptr<Engine> engine = MakeEngine(TinyEngineOptions(64, type));
+    GenerationRequest turn1 = MakeRequest("t1", MakePrompt(40, 37), 8, 5);
+    turn1.retain_kv = true;
+    auto sink1 = std::make_shared<RecordingSink>();
+    ASSERT_TRUE(engine->Submit(turn1, sink1).ok());
+    ASSERT_TRUE(sink1->Wait().ok());
+    std::shared_ptr<const KvHandle> handle = sink1->TakeKv();
+    ASSERT_NE(handle, nullptr);
+    absl::StatusOr<KvSpill> spill = engine->ExportKv(*handle);
+    ASSERT_TRUE(spill.ok()) << spill.status();
+    EXPECT_EQ(spill->tokens, handle->tokens());
+    EXPECT_EQ(static_cast<int64_t>(spill->blocks.size()),
+              handle->num_blocks() * engine->kv_config().BytesPerBlock());
+    handle.reset();
+    engine.reset();  // The KV now lives only in `spill`.
+
+    std::unique_ptr<Engine> restarted = MakeEngine(TinyEngineOptions(64, type));
+    const int64_t held = static_cast<int64_t>(spill->tokens.size());
+    GenerationRequest turn2 = MakeRequest("t2", spill->tokens, 10, 6);
+    for (int32_t id : MakePrompt(41, 9)) turn2.prompt_tokens.push_back(id);
+    turn2.use_prefix_cache = false;
+    auto fresh = std::make_shared<RecordingSink>();
+    ASSERT_TRUE(restarted->Submit(turn2, fresh).ok());
+    ASSERT_TRUE(fresh->Wait().ok());
+    EXPECT_EQ(fresh->Wait()->cached_prompt_tokens, 0);
+
+    absl::StatusOr<std::shared_ptr<const KvHandle>> imported = restarted->ImportKv(*spill);
+    ASSERT_TRUE(imported.ok()) << imported.status();
+    EXPECT_EQ((*imported)->tokens(), spill->tokens);
+    turn2.request_id = "t2-restored";
+    turn2.resume = *imported;
+    auto restored = std::make_shared<RecordingSink>();
+    ASSERT_TRUE(restarted->Submit(turn2, restored).ok());
+    const absl::StatusOr<GenerationResult>& result = restored->Wait();
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->cached_prompt_tokens, held);
+    EXPECT_EQ(result->output_tokens, fresh->Wait()->output_tokens) << static_cast<int>(type);
+
+    turn2.resume.reset();
+    imported->reset();
+    const EngineStats stats = WaitForStats(*restarted, [](const EngineStats& s) {
+      return s.retained_handles == 0 && s.kv.blocks_used == 0;
+    });
+    EXPECT_EQ(stats.kv.blocks_used, 0);
+  }
+}
+
+TEST(EngineTest, ImportKvChecksItsBlocksAndTheEngine) {
+  std::unique_ptr<Engine> engine = MakeEngine(TinyEngineOptions(4));
+  KvSpill wrong;
+  wrong.tokens = MakePrompt(1, 20);
+  wrong.blocks.resize(3);
+  EXPECT_EQ(engine->ImportKv(wrong).status().code(), absl::StatusCode::kInvalidArgument);
+  KvSpill too_big;
+  too_big.tokens = MakePrompt(1, 100);  // more blocks than the pool holds
+  too_big.blocks.resize(engine->kv_config().BlocksFor(100) * engine->kv_config().BytesPerBlock());
+  EXPECT_EQ(engine->ImportKv(too_big).status().code(), absl::StatusCode::kResourceExhausted);
+
+  std::unique_ptr<Engine> other = MakeEngine(TinyEngineOptions(64));
+  GenerationRequest request = MakeRequest("r", MakePrompt(2, 10), 3, 1);
+  request.retain_kv = true;
+  auto sink = std::make_shared<RecordingSink>();
+  ASSERT_TRUE(other->Submit(request, sink).ok());
+  ASSERT_TRUE(sink->Wait().ok());
+  std::shared_ptr<const KvHandle> foreign = sink->TakeKv();
+  EXPECT_EQ(engine->ExportKv(*foreign).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
 TEST(EngineTest, KvHandleOutlivingTheEngineIsSafe) {
   std::shared_ptr<const KvHandle> handle;
   {
