@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -47,6 +49,44 @@ absl::StatusOr<std::unique_ptr<SessionStore>> MakeSessionStore(const std::string
       RedisSessionStore::Make(std::move(redis_options));
   if (!store.ok()) return store.status();
   return std::unique_ptr<SessionStore>(*std::move(store));
+}
+
+// A fingerprint of the served model for the KV spill files, so KV spilled by one model is never
+// restored into another: the weight element type and, for each file of the model directory (or
+// the model file), its name, its size and its first and last MiB (FNV-1a 64). Stable across runs.
+uint64_t ModelFingerprint(const std::string& model_path, const std::string& weight_dtype) {
+  uint64_t hash = 1469598103934665603ULL;
+  auto mix = [&hash](const void* data, size_t size) {
+    const auto* bytes = static_cast<const unsigned char*>(data);
+    for (size_t i = 0; i < size; ++i) hash = (hash ^ bytes[i]) * 1099511628211ULL;
+  };
+  mix(weight_dtype.data(), weight_dtype.size());
+  std::vector<std::filesystem::path> files;
+  std::error_code error;
+  if (std::filesystem::is_directory(model_path, error)) {
+    for (const auto& entry : std::filesystem::directory_iterator(model_path, error)) {
+      if (entry.is_regular_file(error)) files.push_back(entry.path());
+    }
+  } else {
+    files.push_back(model_path);
+  }
+  std::sort(files.begin(), files.end());
+  constexpr int64_t kSample = int64_t{1} << 20;
+  std::vector<char> buffer(kSample);
+  for (const std::filesystem::path& file : files) {
+    const std::string name = file.filename().string();
+    mix(name.data(), name.size());
+    const int64_t size = static_cast<int64_t>(std::filesystem::file_size(file, error));
+    mix(&size, sizeof(size));
+    std::ifstream stream(file, std::ios::binary);
+    for (const int64_t offset : {int64_t{0}, std::max<int64_t>(0, size - kSample)}) {
+      stream.clear();
+      stream.seekg(offset);
+      stream.read(buffer.data(), kSample);
+      mix(buffer.data(), static_cast<size_t>(stream.gcount()));
+    }
+  }
+  return hash;
 }
 
 // The served model's name: its directory's (or file's) name, for metrics and /v1/models.
@@ -201,6 +241,31 @@ absl::Status Server::ServeModel(ModelBundle bundle) {
   store_options.max_ttl = options_.max_session_ttl;
   store_options.max_pinned_kv_blocks = static_cast<int64_t>(
       options_.session_kv_fraction * static_cast<double>(model->engine->kv_num_blocks()));
+  if (!options_.kv_spill_dir.empty()) {
+    Engine* engine = model->engine.get();
+    KvSpillOptions spill;
+    spill.dir = options_.kv_spill_dir;
+    spill.budget_bytes = options_.kv_spill_budget_bytes;
+    const KvCacheConfig& kv = engine->kv_config();
+    spill.layout = KvSpillLayout{
+        .model_fingerprint = ModelFingerprint(options_.model_path, options_.weight_dtype),
+        .element_type = kv.element_type,
+        .block_size = kv.block_size,
+        .shape = kv.shape,
+        .bytes_per_block = kv.BytesPerBlock()};
+    spill.export_kv = [engine](const KvHandle& handle) { return engine->ExportKv(handle); };
+    spill.import_kv = [engine](KvSpill data) { return engine->ImportKv(std::move(data)); };
+    absl::StatusOr<std::unique_ptr<KvSpillStore>> opened = KvSpillStore::Open(std::move(spill));
+    if (!opened.ok()) {
+      return absl::Status(opened.status().code(),
+                          absl::StrCat("--kv-spill-dir: ", opened.status().message()));
+    }
+    model->kv_spill = *std::move(opened);
+    store_options.kv_dropped = [spill_store = model->kv_spill.get()](
+                                   std::string id, std::shared_ptr<const KvHandle> kv) {
+      spill_store->Spill(std::move(id), std::move(kv));
+    };
+  }
   absl::StatusOr<std::unique_ptr<SessionStore>> store = MakeSessionStore(
       options_.session_store, std::move(store_options), options_.session_commit_deadline);
   if (!store.ok()) return store.status();
@@ -227,6 +292,7 @@ std::string Server::RenderMetrics() const {
     if (SessionStore* sessions = model->sessions.get(); sessions != nullptr) {
       inputs.sessions = sessions->stats();
     }
+    if (model->kv_spill != nullptr) inputs.kv_spill = model->kv_spill->stats();
     ModelInfoLabels labels;
     labels.model = ServedModelName(options_.model_path);
     labels.architecture = ArchitectureName(model->bundle.model.config.architecture);
@@ -275,6 +341,14 @@ DrainReport Server::Shutdown(absl::Duration grace) {
     model_->commits.reset();  // Runs any commit still queued while the store is alive.
     // Session calls still running finish first (new ones answer UNAVAILABLE: draining).
     session_calls_->Flush(absl::Seconds(30));
+    // The sessions' KV goes to the spill tier while the engine still runs (it exports it), so a
+    // restarted server resumes them without prefilling their history again.
+    if (model_->kv_spill != nullptr) {
+      for (auto& [id, kv] : model_->sessions->RetainedKv()) {
+        model_->kv_spill->Spill(std::move(id), std::move(kv));
+      }
+      model_->kv_spill->Flush(absl::Seconds(30));
+    }
     model_->sessions
         .reset();  // Releases the sessions' KV handles (a Redis store keeps transcripts).
     // The engine frees released handles' blocks on its next step.

@@ -80,6 +80,11 @@ const std::vector<ServerFlag>& ServerFlags() {
        "host:port for Prometheus text on HTTP GET /metrics; empty = off (default)"},
       {"session-store", "MINIMIND_SESSION_STORE",
        "where session transcripts live: memory (default) or redis://HOST:PORT[/DB]"},
+      {"kv-spill-dir", "MINIMIND_KV_SPILL_DIR",
+       "directory where sessions' KV goes instead of being dropped (pin cap, drain) and comes "
+       "back from on their next turn; empty = off (default)"},
+      {"kv-spill-budget", "MINIMIND_KV_SPILL_BUDGET",
+       "bytes the spill directory may hold, least recently used files deleted first (1GiB)"},
       {"session-commit-deadline", "MINIMIND_SESSION_COMMIT_DEADLINE",
        "how long a finished turn's commit to Redis retries while Redis cannot be reached before "
        "the reply says the turn was not saved (default 10s)"},
@@ -214,12 +219,15 @@ absl::StatusOr<ServerOptions> ParseServerOptions(
       options.kv_cache_dtype = value;
     } else if (name == "weight-dtype") {
       options.weight_dtype = value;
-    } else if (name == "kv-cache-memory" || name == "max-prompt-bytes") {
+    } else if (name == "kv-cache-memory" || name == "max-prompt-bytes" ||
+               name == "kv-spill-budget") {
       absl::StatusOr<int64_t> bytes = ParseByteSize(value);
       if (!bytes.ok()) {
         status = absl::InvalidArgumentError(absl::StrCat(source, ": ", bytes.status().message()));
       } else if (name == "kv-cache-memory") {
         options.kv_cache_memory_bytes = *bytes;
+      } else if (name == "kv-spill-budget") {
+        options.kv_spill_budget_bytes = *bytes;
       } else {
         options.limits.max_prompt_bytes = *bytes;
       }
@@ -237,6 +245,8 @@ absl::StatusOr<ServerOptions> ParseServerOptions(
       set_duration(options.session_ttl);
     } else if (name == "max-session-ttl") {
       set_duration(options.max_session_ttl);
+    } else if (name == "kv-spill-dir") {
+      options.kv_spill_dir = value;
     } else if (name == "session-commit-deadline") {
       set_duration(options.session_commit_deadline);
     } else if (name == "max-sessions") {

@@ -36,6 +36,9 @@ struct ServerOptions {
   int64_t threads = 0;
   absl::Duration session_ttl = absl::Minutes(30);
   absl::Duration max_session_ttl = absl::Hours(24);
+  // The KV spill tier (service/sessions/kv_spill_store.h): off when the directory is empty.
+  std::string kv_spill_dir;
+  int64_t kv_spill_budget_bytes = int64_t{1} << 30;
   // Redis store: how long a turn's commit retries (RedisSessionStoreOptions::commit_deadline).
   absl::Duration session_commit_deadline = absl::Seconds(10);
   int64_t max_sessions = 10000;

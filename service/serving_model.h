@@ -23,6 +23,7 @@
 #include "engine/scheduler/engine.h"
 #include "service/generation/io_executor.h"
 #include "service/request_conversion.h"
+#include "service/sessions/kv_spill_store.h"
 #include "service/sessions/session_reaper.h"
 #include "service/sessions/session_store.h"
 
@@ -34,6 +35,9 @@ struct ServingModel {
   ModelBundle bundle;
   std::unique_ptr<Engine> engine;          // References bundle.model and bundle.tokenizer.
   std::unique_ptr<PromptBuilder> prompts;  // References bundle.tokenizer and chat_template.
+  // The KV spill tier (null when off). Uses the engine; destroyed after the store, which drops
+  // KV into it.
+  std::unique_ptr<KvSpillStore> kv_spill;
   // Created with the engine, since the pin cap is a share of the KV pool. Destroyed before the
   // engine (members are destroyed in reverse): released handles post to its release queue.
   std::unique_ptr<SessionStore> sessions;

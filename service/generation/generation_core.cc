@@ -174,7 +174,13 @@ absl::StatusOr<PreparedCall> Prepare(GenerationCore& core, const ServingModel& m
   call.request.prompt_tokens = std::move(turn.prompt_tokens);
   ApplyDefaultMaxTokens(proto, *model.engine, limits, tenant, call.request);
   call.request.retain_kv = true;
-  if (use_cache) call.request.resume = session.kv;
+  if (use_cache) {
+    call.request.resume = session.kv;
+    // KV the pin cap (or a drain) moved to the spill tier comes back instead of a recompute.
+    if (call.request.resume == nullptr && model.kv_spill != nullptr) {
+      call.request.resume = model.kv_spill->Restore(session.id, session.tokens);
+    }
+  }
   return call;
 }
 

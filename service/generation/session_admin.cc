@@ -65,7 +65,9 @@ absl::StatusOr<SessionPage> SessionAdmin::List(const Tenant& tenant, int page_si
 absl::Status SessionAdmin::Delete(const Tenant& tenant, absl::string_view id) const {
   MINIMIND_RETURN_IF_ERROR(CheckUtf8("session_id", id));
   MINIMIND_ASSIGN_OR_RETURN(ServingModel * model, Model());
-  return model->sessions->Delete(id, tenant.name);
+  MINIMIND_RETURN_IF_ERROR(model->sessions->Delete(id, tenant.name));
+  if (model->kv_spill != nullptr) model->kv_spill->Forget(id);  // nothing of it stays on disk
+  return absl::OkStatus();
 }
 
 absl::StatusOr<SessionSnapshot> SessionAdmin::Fork(const Tenant& tenant, absl::string_view id,

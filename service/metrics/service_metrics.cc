@@ -151,6 +151,41 @@ std::string ServiceMetrics::Render(const ScrapeInputs& inputs) const {
   out.Histogram("minimind_e2e_request_latency_seconds",
                 "Time from submission to the request's end.", e2e_latency_.Read());
 
+  if (inputs.kv_spill.has_value()) {
+    const KvSpillStats& spill = *inputs.kv_spill;
+    out.Gauge("minimind_kv_spill_files", "Session KV files in the spill directory.",
+              static_cast<double>(spill.files));
+    out.Gauge("minimind_kv_spill_bytes", "Bytes of those files.", static_cast<double>(spill.bytes));
+    out.Gauge("minimind_kv_spill_budget_bytes", "The spill directory's byte budget.",
+              static_cast<double>(spill.budget_bytes));
+    out.Counter("minimind_kv_spilled_files_total",
+                "Session KV written to the spill tier (pin cap drops, drain).",
+                spill.spilled_files);
+    out.Counter("minimind_kv_spilled_bytes_total", "Bytes written.", spill.spilled_bytes);
+    out.Counter("minimind_kv_restored_files_total",
+                "Session turns that resumed from spilled KV instead of prefilling the history.",
+                spill.restored_files);
+    out.Counter("minimind_kv_restored_bytes_total", "Bytes read for them.", spill.restored_bytes);
+    out.Family("minimind_kv_restore_seconds_total", "counter",
+               "Time spent restoring (read, check, import): divide by restored files.");
+    out.Sample("minimind_kv_restore_seconds_total", {}, spill.restore_seconds);
+    out.Counter("minimind_kv_spill_restore_misses_total",
+                "Turns without KV that found no usable spill file (or no pool room).",
+                spill.restore_misses);
+    out.Counter("minimind_kv_spill_corrupt_files_total",
+                "Torn or corrupt spill files detected (deleted; the turn recomputed).",
+                spill.corrupt_files);
+    out.Counter("minimind_kv_spill_foreign_files_total",
+                "Spill files of another model or KV layout (ignored).", spill.foreign_files);
+    out.Counter("minimind_kv_spill_stale_files_total",
+                "Spill files whose tokens no longer prefix the session's (deleted).",
+                spill.stale_files);
+    out.Counter("minimind_kv_spill_write_errors_total",
+                "Spill writes that failed (e.g. ENOSPC) or exceeded the budget.",
+                spill.write_errors);
+    out.Counter("minimind_kv_spill_evicted_files_total",
+                "Spill files deleted to stay within the budget.", spill.evicted_files);
+  }
   if (inputs.engine.has_value()) {
     const EngineStats& engine = *inputs.engine;
     out.Gauge("minimind_num_requests_running", "Sequences in the running batch.",

@@ -17,6 +17,7 @@
 #include "engine/scheduler/engine_stats.h"
 #include "engine/scheduler/generation_result.h"
 #include "service/metrics/metric_types.h"
+#include "service/sessions/kv_spill_store.h"
 #include "service/sessions/session_store.h"
 
 namespace minimind {
@@ -34,6 +35,7 @@ struct ModelInfoLabels {
 struct ScrapeInputs {
   std::optional<EngineStats> engine;
   std::optional<SessionStoreStats> sessions;
+  std::optional<KvSpillStats> kv_spill;
   std::optional<ModelInfoLabels> model;
   bool draining = false;
 };

@@ -48,10 +48,10 @@ void LocalKvCache::EraseAll(const std::vector<SessionKey>& keys) {
   }
 }
 
-int64_t LocalKvCache::EnforceCap(const absl::flat_hash_set<SessionKey>& busy) {
-  std::vector<std::shared_ptr<const KvHandle>> garbage;
+std::vector<std::pair<SessionKey, std::shared_ptr<const KvHandle>>> LocalKvCache::EnforceCap(
+    const absl::flat_hash_set<SessionKey>& busy) {
+  std::vector<std::pair<SessionKey, std::shared_ptr<const KvHandle>>> dropped;
   absl::MutexLock lock(&mutex_);
-  int64_t dropped = 0;
   auto candidate = lru_.end();
   while (ledger_.total() > max_blocks_ && candidate != lru_.begin()) {
     --candidate;
@@ -59,11 +59,20 @@ int64_t LocalKvCache::EnforceCap(const absl::flat_hash_set<SessionKey>& busy) {
     auto entry = entries_.find(*candidate);
     // Step off the node before erasing it: erasing invalidates only that iterator.
     auto next = std::next(candidate);
+    std::vector<std::shared_ptr<const KvHandle>> garbage;
+    const SessionKey key = *candidate;
     EraseLocked(entry, garbage);
+    dropped.emplace_back(key, std::move(garbage.front()));
     candidate = next;
-    ++dropped;
   }
   return dropped;
+}
+
+std::vector<std::pair<SessionKey, std::shared_ptr<const KvHandle>>> LocalKvCache::Entries() const {
+  absl::MutexLock lock(&mutex_);
+  std::vector<std::pair<SessionKey, std::shared_ptr<const KvHandle>>> entries;
+  for (const auto& [key, entry] : entries_) entries.emplace_back(key, entry.kv);
+  return entries;
 }
 
 std::vector<SessionKey> LocalKvCache::Keys() const {

@@ -54,10 +54,13 @@ class LocalKvCache {
   void EraseAll(const std::vector<SessionKey>& keys);
 
   // Drops least recently used entries not in `busy` until the pinned blocks are within the cap;
-  // returns how many were dropped.
-  int64_t EnforceCap(const absl::flat_hash_set<SessionKey>& busy);
+  // returns the dropped entries' keys and handles (the caller may spill them).
+  std::vector<std::pair<SessionKey, std::shared_ptr<const KvHandle>>> EnforceCap(
+      const absl::flat_hash_set<SessionKey>& busy);
 
   std::vector<SessionKey> Keys() const;
+  // Every entry's key and handle.
+  std::vector<std::pair<SessionKey, std::shared_ptr<const KvHandle>>> Entries() const;
   int64_t size() const;
   int64_t pinned_blocks() const { return ledger_.total(); }
   int64_t max_blocks() const { return max_blocks_; }

@@ -248,13 +248,32 @@ void MemorySessionStore::EnforcePinCap() {
   while (pins_->total() > options_.max_pinned_kv_blocks) {
     Shard* oldest_shard = OldestIdle(shards_, &Shard::kv_lru).first;
     if (oldest_shard == nullptr) return;  // only busy sessions hold KV; their commit retries
-    Garbage garbage;
-    absl::MutexLock lock(&oldest_shard->mutex);
-    SessionRecord* candidate = oldest_shard->kv_lru.LeastRecentIdle();
-    if (candidate == nullptr) continue;
-    SetKvLocked(*oldest_shard, *candidate, nullptr, garbage);
-    ++oldest_shard->kv_drops;
+    std::string id;
+    std::shared_ptr<const KvHandle> dropped;
+    {
+      Garbage garbage;
+      absl::MutexLock lock(&oldest_shard->mutex);
+      SessionRecord* candidate = oldest_shard->kv_lru.LeastRecentIdle();
+      if (candidate == nullptr) continue;
+      id = SessionKeyToId(candidate->key);
+      dropped = candidate->kv;
+      SetKvLocked(*oldest_shard, *candidate, nullptr, garbage);
+      ++oldest_shard->kv_drops;
+    }
+    if (options_.kv_dropped) options_.kv_dropped(std::move(id), std::move(dropped));
   }
+}
+
+std::vector<std::pair<std::string, std::shared_ptr<const KvHandle>>>
+MemorySessionStore::RetainedKv() const {
+  std::vector<std::pair<std::string, std::shared_ptr<const KvHandle>>> retained;
+  for (const auto& shard : shards_) {
+    absl::MutexLock lock(&shard->mutex);
+    shard->sessions.ForEach([&](const SessionRecord& session) {
+      if (session.kv != nullptr) retained.emplace_back(SessionKeyToId(session.key), session.kv);
+    });
+  }
+  return retained;
 }
 
 absl::StatusOr<SessionSnapshot> MemorySessionStore::CreateSession(

@@ -104,6 +104,7 @@ class MemorySessionStore final : public SessionStore {
   // Removes every idle session whose idle TTL has run out at `now`; returns how many.
   int64_t ReapExpired(absl::Time now) override;
 
+  std::vector<std::pair<std::string, std::shared_ptr<const KvHandle>>> RetainedKv() const override;
   SessionStoreStats stats() const override;
   absl::Time Now() const override { return clock_(); }
   const SessionStoreOptions& options() const { return options_; }

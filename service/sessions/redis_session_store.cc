@@ -601,7 +601,20 @@ void RedisSessionStore::EnforcePinCap() {
     absl::MutexLock lock(&leases_mutex_);
     for (const auto& [key, token] : leases_) busy.insert(key);
   }
-  kv_drops_.fetch_add(kv_cache_->EnforceCap(busy), std::memory_order_relaxed);
+  std::vector<std::pair<SessionKey, std::shared_ptr<const KvHandle>>> dropped =
+      kv_cache_->EnforceCap(busy);
+  kv_drops_.fetch_add(static_cast<int64_t>(dropped.size()), std::memory_order_relaxed);
+  if (options_.sessions.kv_dropped) {
+    for (auto& [key, kv] : dropped)
+      options_.sessions.kv_dropped(SessionKeyToId(key), std::move(kv));
+  }
+}
+
+std::vector<std::pair<std::string, std::shared_ptr<const KvHandle>>> RedisSessionStore::RetainedKv()
+    const {
+  std::vector<std::pair<std::string, std::shared_ptr<const KvHandle>>> retained;
+  for (auto& [key, kv] : kv_cache_->Entries()) retained.emplace_back(SessionKeyToId(key), kv);
+  return retained;
 }
 
 absl::Status RedisSessionStore::Delete(absl::string_view id, absl::string_view owner) {

@@ -125,6 +125,7 @@ class RedisSessionStore final : public SessionStore {
   // the local KV of sessions gone from Redis; returns how many sessions this call removed.
   int64_t ReapExpired(absl::Time now) override;
 
+  std::vector<std::pair<std::string, std::shared_ptr<const KvHandle>>> RetainedKv() const override;
   SessionStoreStats stats() const override;
   absl::Time Now() const override { return clock_(); }
   const SessionStoreOptions& options() const override { return options_.sessions; }

@@ -26,6 +26,8 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -55,6 +57,9 @@ struct SessionStoreOptions {
   std::function<absl::Time()> clock;
   // Blocks a KV handle pins; null means KvHandle::num_blocks(). Tests inject fakes.
   std::function<int64_t(const KvHandle&)> kv_blocks;
+  // Called, outside the store's locks, with a session's KV when the pin cap drops it, so it can
+  // be kept elsewhere (the KV spill tier: the server's kv_spill_store.h). Null: dropped KV is gone.
+  std::function<void(std::string id, std::shared_ptr<const KvHandle> kv)> kv_dropped;
 };
 
 // InvalidArgument naming the first inconsistent option (non-positive shards, caps or TTLs,
@@ -141,6 +146,10 @@ class SessionStore {
   // Removes (or, in Redis, forgets the local state of) every idle session whose idle TTL has run
   // out at `now`; returns how many. The SessionReaper calls it periodically.
   virtual int64_t ReapExpired(absl::Time now) = 0;
+
+  // The KV handles this replica holds, by session id (a draining server spills them).
+  virtual std::vector<std::pair<std::string, std::shared_ptr<const KvHandle>>> RetainedKv()
+      const = 0;
 
   virtual SessionStoreStats stats() const = 0;
   virtual absl::Time Now() const = 0;

@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""The KV spill tier through the built minimind-server on the shipped model (issue 26):
+
+1. pin cap: with a pin cap of about one session, a second session's turn drops the first's KV;
+   it goes to --kv-spill-dir instead, and the first session's next turn restores it: its
+   cached_prompt_tokens is the whole history (not 0), and its output is bitwise the output of the
+   same turn recomputed (a fork of the session with use_cache=false, same seed).
+2. corrupt file: one flipped byte in a session's spill file: the next turn recomputes its history
+   (only the shared system prompt may come from the prefix cache) with the same output, and the
+   corrupt file is counted.
+3. restart (--session-store redis://, the transcripts outlive the process): SIGTERM drains the
+   sessions' KV into the spill directory; a new server on the same directory resumes the session
+   with cached_prompt_tokens = its history, output equal to a recompute.
+
+Exits 77 (ctest SKIP) when redis-server is not installed (scenario 3 needs it).
+"""
+import argparse
+import os
+import signal
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_support import (ServerProcess, add_common_arguments, check, find,  # noqa: E402
+                         free_port, generate_stubs, grpc, start_redis, value)
+
+
+def turn_request(ipb, session_id, text, seed, use_cache=True):
+    return ipb.GenerateRequest(
+        session_id=session_id, max_tokens=24, seed=seed, temperature=0.8, use_cache=use_cache,
+        messages=ipb.ChatMessages(messages=[ipb.ChatMessage(role="user", content=text)]))
+
+
+def wait_for(server, name, at_least, timeout=20):
+    deadline = time.time() + timeout
+    while True:
+        got = value(server.scrape(), name)
+        if got >= at_least:
+            return got
+        check(time.time() < deadline, f"{name} stayed at {got}, expected >= {at_least}")
+        time.sleep(0.05)
+
+
+def recompute(ipb, spb, inference, sessions, session_id, text, seed):
+    """The same turn on a fork of the session, without any cache: the reference output."""
+    fork = sessions.ForkSession(spb.ForkSessionRequest(session_id=session_id), timeout=10)
+    reply = inference.Complete(turn_request(ipb, fork.session_id, text, seed, use_cache=False),
+                               timeout=60)
+    check(reply.usage.cached_prompt_tokens == 0, "the recompute used a cache")
+    sessions.DeleteSession(spb.DeleteSessionRequest(session_id=fork.session_id), timeout=10)
+    return list(reply.token_ids)
+
+
+def scenario_pin_cap(args, pb, scratch):
+    ipb, igrpc, spb, sgrpc = pb
+    spill_dir = os.path.join(scratch, "spill-pin")
+    # 256 MiB of f32 KV for the shipped model is ~10,900 blocks of 16 tokens: 0.001 of it pins
+    # ~10 blocks, about one session of this test.
+    server = ServerProcess(args.server, args.model, "--kv-spill-dir", spill_dir,
+                           "--session-kv-fraction", "0.001", metrics=True)
+    try:
+        server.wait_serving()
+        channel = grpc.insecure_channel(server.target)
+        inference = igrpc.InferenceStub(channel)
+        sessions = sgrpc.SessionsStub(channel)
+        system = "You answer in one sentence about the sea and its tides."
+        a = sessions.CreateSession(spb.CreateSessionRequest(system_prompt=system), timeout=10)
+        b = sessions.CreateSession(spb.CreateSessionRequest(system_prompt=system), timeout=10)
+        first = inference.Complete(turn_request(ipb, a.session_id, "Tell me about waves.", 1),
+                                   timeout=60)
+        history = first.usage.prompt_tokens + first.usage.completion_tokens
+        b_first = inference.Complete(turn_request(ipb, b.session_id, "Tell me about the moon.", 2),
+                                     timeout=60)
+        b_history = b_first.usage.prompt_tokens + b_first.usage.completion_tokens
+        wait_for(server, "minimind_kv_spilled_files_total", 1)
+        got = sessions.GetSession(spb.GetSessionRequest(session_id=a.session_id), timeout=10)
+        check(not got.kv_cached, "session A still holds its KV: the pin cap did not drop it")
+        files = sorted(os.listdir(spill_dir))
+        check(f"{a.session_id}.kv" in files, f"no spill file for session A in {files}")
+
+        text, seed = "And the tides?", 3
+        expected = recompute(ipb, spb, inference, sessions, a.session_id, text, seed)
+        second = inference.Complete(turn_request(ipb, a.session_id, text, seed), timeout=60)
+        check(second.usage.cached_prompt_tokens == history - 1,
+              f"restored turn cached {second.usage.cached_prompt_tokens} of {history} history "
+              "tokens")
+        check(list(second.token_ids) == expected,
+              "the restored turn's output differs from the recompute")
+        check(wait_for(server, "minimind_kv_restored_files_total", 1) >= 1, "restored")
+        print(f"pin cap: session A's KV spilled; its next turn restored {history - 1} of "
+              f"{history} history tokens, output equal to the recompute")
+
+        # A corrupt file: detected, the turn recomputes, nothing wrong comes out.
+        wait_for(server, "minimind_kv_spilled_files_total", 2)  # B's KV, dropped for A's
+        path = os.path.join(spill_dir, f"{b.session_id}.kv")
+        check(os.path.exists(path), "no spill file for session B")
+        with open(path, "r+b") as f:
+            f.seek(-30, os.SEEK_END)
+            byte = f.read(1)
+            f.seek(-30, os.SEEK_END)
+            f.write(bytes([byte[0] ^ 0x5a]))
+        text, seed = "And the moon's pull?", 4
+        expected = recompute(ipb, spb, inference, sessions, b.session_id, text, seed)
+        reply = inference.Complete(turn_request(ipb, b.session_id, text, seed), timeout=60)
+        # Only the prefix cache's blocks of the shared system prompt may be cached, never the
+        # session's history from the corrupt file.
+        check(reply.usage.cached_prompt_tokens < b_history - 1,
+              f"a corrupt file was used: cached {reply.usage.cached_prompt_tokens} of {b_history}")
+        check(list(reply.token_ids) == expected, "the recomputed turn differs")
+        samples = server.scrape()
+        check(value(samples, "minimind_kv_spill_corrupt_files_total") == 1, "corrupt not counted")
+        print("corrupt spill file: detected and counted; the turn recomputed with the same output")
+        channel.close()
+    finally:
+        server.kill()
+
+
+def scenario_restart(args, pb, scratch):
+    ipb, igrpc, spb, sgrpc = pb
+    redis_server = find("redis-server")
+    port = free_port()
+    redis = start_redis(redis_server, port, scratch)
+    spill_dir = os.path.join(scratch, "spill-restart")
+    flags = ["--session-store", f"redis://127.0.0.1:{port}/0", "--kv-spill-dir", spill_dir]
+    try:
+        server = ServerProcess(args.server, args.model, *flags)
+        server.wait_serving()
+        channel = grpc.insecure_channel(server.target)
+        inference = igrpc.InferenceStub(channel)
+        sessions = sgrpc.SessionsStub(channel)
+        session = sessions.CreateSession(spb.CreateSessionRequest(system_prompt="Be brief."),
+                                         timeout=10)
+        first = inference.Complete(turn_request(ipb, session.session_id, "Why is the sea salty?",
+                                                5), timeout=60)
+        history = first.usage.prompt_tokens + first.usage.completion_tokens
+        channel.close()
+        server.process.send_signal(signal.SIGTERM)
+        code, _ = server.finish(timeout=60)
+        check(code == 0, f"the drain exited {code}")
+        check(f"{session.session_id}.kv" in os.listdir(spill_dir), "the drain spilled nothing")
+
+        server = ServerProcess(args.server, args.model, *flags)
+        server.wait_serving()
+        channel = grpc.insecure_channel(server.target)
+        inference = igrpc.InferenceStub(channel)
+        sessions = sgrpc.SessionsStub(channel)
+        text, seed = "And why is it blue?", 6
+        expected = recompute(ipb, spb, inference, sessions, session.session_id, text, seed)
+        reply = inference.Complete(turn_request(ipb, session.session_id, text, seed), timeout=60)
+        check(reply.usage.cached_prompt_tokens == history - 1,
+              f"after the restart the turn cached {reply.usage.cached_prompt_tokens} of "
+              f"{history} history tokens")
+        check(list(reply.token_ids) == expected, "the resumed turn differs from the recompute")
+        print(f"restart: the drain spilled the session's KV; the new server resumed it "
+              f"({history - 1} of {history} history tokens cached), output equal to the recompute")
+        channel.close()
+        server.kill()
+    finally:
+        redis.kill()
+        redis.wait()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    add_common_arguments(parser)
+    parser.add_argument("--model", required=True)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        generate_stubs(args, os.path.join(scratch, "stubs"))
+        from minimind.v1 import inference_pb2 as ipb
+        from minimind.v1 import inference_pb2_grpc as igrpc
+        from minimind.v1 import sessions_pb2 as spb
+        from minimind.v1 import sessions_pb2_grpc as sgrpc
+        pb = (ipb, igrpc, spb, sgrpc)
+        scenario_pin_cap(args, pb, scratch)
+        scenario_restart(args, pb, scratch)
+    print("kv spill: OK")
+
+
+if __name__ == "__main__":
+    main()
