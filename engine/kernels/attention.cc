@@ -9,6 +9,7 @@
 #include "engine/kernels/float_convert.h"
 #include "engine/kernels/reduction.h"
 #include "engine/kernels/softmax.h"
+#include "hwy/cache_control.h"
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "engine/kernels/attention.cc"
@@ -51,44 +52,6 @@ const float* RowAsF32(const KvRun& run, const void* base, const float* scales, i
   return row;
 }
 
-// Widens rows [first, first + count) of a run's keys or values (`base`, with `scales` for kInt8)
-// into tile [count, head_dim] and returns it; for kF32 returns the stored rows themselves.
-// *stride receives the distance between the returned rows.
-const float* ChunkAsF32(const KvRun& run, const void* base, const float* scales, int64_t first,
-                        int64_t count, int64_t head_dim, float* tile, int64_t* stride) {
-  if (run.type == KvElementType::kF32) {
-    *stride = run.stride;
-    return static_cast<const float*>(base) + first * run.stride;
-  }
-  *stride = head_dim;
-  for (int64_t t = 0; t < count; ++t) {
-    RowAsF32(run, base, scales, first + t, head_dim, tile + t * head_dim);
-  }
-  return tile;
-}
-
-// Calls visit(position, count, rows, stride) for consecutive chunks of at most
-// kAttentionKeyChunk positions covering [0, limit): rows [count, stride] are the chunk's keys
-// (or values) in f32, possibly widened into `tile` [kAttentionKeyChunk, head_dim].
-template <typename Visit>
-void ForEachChunk(absl::Span<const KvRun> runs, bool values, int64_t limit, int64_t head_dim,
-                  float* tile, Visit visit) {
-  int64_t position = 0;
-  for (const KvRun& run : runs) {
-    const int64_t run_count = std::min(run.num_positions, limit - position);
-    const void* base = values ? run.values : run.keys;
-    const float* scales = values ? run.value_scales : run.key_scales;
-    for (int64_t first = 0; first < run_count; first += kAttentionKeyChunk) {
-      const int64_t count = std::min(kAttentionKeyChunk, run_count - first);
-      int64_t stride = 0;
-      const float* rows = ChunkAsF32(run, base, scales, first, count, head_dim, tile, &stride);
-      visit(position + first, count, rows, stride);
-    }
-    position += run_count;
-    if (position == limit) break;
-  }
-}
-
 }  // namespace
 }  // namespace minimind
 #endif  // MINIMIND_ENGINE_KERNELS_ATTENTION_ONCE_
@@ -96,6 +59,97 @@ void ForEachChunk(absl::Span<const KvRun> runs, bool values, int64_t limit, int6
 HWY_BEFORE_NAMESPACE();
 namespace minimind {
 namespace HWY_NAMESPACE {
+
+// Widens rows [first, first + count) of a run's narrow keys or values (`base`, with `scales` for
+// kInt8) into tile [count, head_dim]: the same bits as RowAsF32 (exact widening; for kInt8 one
+// f32 multiply per element), eight lanes at a time when head_dim allows.
+void WidenChunk(const KvRun& run, const void* base, const float* scales, int64_t first,
+                int64_t count, int64_t head_dim, float* tile) {
+  if (head_dim % kDotLanes != 0) {
+    for (int64_t t = 0; t < count; ++t) {
+      RowAsF32(run, base, scales, first + t, head_dim, tile + t * head_dim);
+    }
+    return;
+  }
+  for (int64_t t = 0; t < count; ++t) {
+    const int64_t offset = (first + t) * run.stride;
+    float* row = tile + t * head_dim;
+    switch (run.type) {
+      case KvElementType::kF32:
+        RowAsF32(run, base, scales, first + t, head_dim, row);
+        break;
+      case KvElementType::kBF16: {
+        const uint16_t* bits = static_cast<const uint16_t*>(base) + offset;
+        for (int64_t j = 0; j < head_dim; j += kDotLanes) {
+          StoreLanes(LoadLanesBF16(bits + j), row + j);
+        }
+        break;
+      }
+      case KvElementType::kF16: {
+        const uint16_t* bits = static_cast<const uint16_t*>(base) + offset;
+        for (int64_t j = 0; j < head_dim; j += kDotLanes) {
+          StoreLanes(LoadLanesF16(bits + j), row + j);
+        }
+        break;
+      }
+      case KvElementType::kInt8: {
+        const unsigned char* codes = static_cast<const unsigned char*>(base) + offset;
+        const Lanes scale = SetLanes(scales[(first + t) * run.scale_stride]);
+        for (int64_t j = 0; j < head_dim; j += kDotLanes) {
+          StoreLanes(LoadLanesQ8(codes + j, scale), row + j);
+        }
+        break;
+      }
+    }
+  }
+}
+
+// Paged runs are small (one block: 2-4 KB per head) and scattered, too short for the hardware
+// prefetchers to learn; each run's rows are requested this many runs ahead.
+inline constexpr size_t kPrefetchRunsAhead = 2;
+
+// Asks for the cache lines of a run's keys (or values) and their int8 scales.
+void PrefetchRun(const KvRun& run, bool values, int64_t head_dim) {
+  const char* base = static_cast<const char*>(values ? run.values : run.keys);
+  const int64_t element_bytes = run.type == KvElementType::kF32    ? 4
+                                : run.type == KvElementType::kInt8 ? 1
+                                                                   : 2;
+  const int64_t bytes = ((run.num_positions - 1) * run.stride + head_dim) * element_bytes;
+  for (int64_t offset = 0; offset < bytes; offset += 64) hwy::Prefetch(base + offset);
+  const float* scales = values ? run.value_scales : run.key_scales;
+  if (scales != nullptr) hwy::Prefetch(scales);
+}
+
+// Calls visit(position, count, rows, stride) for consecutive chunks of at most
+// kAttentionKeyChunk positions covering [0, limit): rows [count, stride] are the chunk's keys
+// (or values) in f32 — the stored rows themselves for kF32, else widened into `tile`
+// [kAttentionKeyChunk, head_dim].
+template <typename Visit>
+void ForEachChunk(absl::Span<const KvRun> runs, bool values, int64_t limit, int64_t head_dim,
+                  float* tile, Visit visit) {
+  int64_t position = 0;
+  for (size_t r = 0; r < runs.size(); ++r) {
+    const KvRun& run = runs[r];
+    const int64_t run_count = std::min(run.num_positions, limit - position);
+    const void* base = values ? run.values : run.keys;
+    const float* scales = values ? run.value_scales : run.key_scales;
+    if (r + kPrefetchRunsAhead < runs.size()) {
+      PrefetchRun(runs[r + kPrefetchRunsAhead], values, head_dim);
+    }
+    for (int64_t first = 0; first < run_count; first += kAttentionKeyChunk) {
+      const int64_t count = std::min(kAttentionKeyChunk, run_count - first);
+      if (run.type == KvElementType::kF32) {
+        visit(position + first, count, static_cast<const float*>(base) + first * run.stride,
+              run.stride);
+      } else {
+        WidenChunk(run, base, scales, first, count, head_dim, tile);
+        visit(position + first, count, tile, head_dim);
+      }
+    }
+    position += run_count;
+    if (position == limit) break;
+  }
+}
 
 // out[k] = Dot(query, rows + k * stride, n) * scale for k < 8, bit for bit: eight dot products
 // in reduction.h's order, interleaved so that their dependency chains overlap, and their lanes
