@@ -35,19 +35,24 @@ class CallStart {
   explicit CallStart(GenerationCore& core) : core_(core) {}
 
   // Starts `request` for `target` (inline or posted, see above); on error `finish` gets the status
-  // and nothing runs. The reactor must outlive the start (it does: it finishes only after).
-  template <typename Finish>
+  // and nothing runs. `done` is the start's last act, either way: the reactor (which owns this)
+  // must stay alive until then, even if the generation and the call have ended meanwhile.
+  template <typename Finish, typename Done>
   void Begin(InferenceService& service, const grpc::CallbackServerContext& context,
-             const v1::GenerateRequest& request, GenerationTarget* target, Finish finish) {
-    auto start = [this, &service, &context, &request, target, finish = std::move(finish)] {
+             const v1::GenerateRequest& request, GenerationTarget* target, Finish finish,
+             Done done) {
+    auto start = [this, &service, &context, &request, target, finish = std::move(finish),
+                  done = std::move(done)] {
       absl::StatusOr<std::string> engine_id = StartCall(service, context, request, target);
       if (!engine_id.ok()) {
         finish(ToGrpcStatus(engine_id.status()));
+        done();
         return;
       }
       engine_id_ = *std::move(engine_id);
       submitted_.store(true);  // seq_cst with cancelled_: one of the two sides cancels
       if (cancelled_.load()) core_.Cancel(engine_id_);
+      done();
     };
     if (request.session_id().empty()) {
       start();
@@ -68,6 +73,22 @@ class CallStart {
   std::atomic<bool> cancelled_{false};
 };
 
+// What keeps a reactor alive: gRPC until OnDone; the generation until its last call to the
+// target (Deliver with last, or Fail) has returned, or its start failed; and the start until it
+// has run to its end. The engine thread may still be inside that last call when the write it
+// started lets gRPC end the call on another thread, and a posted start may still be recording the
+// engine id when the whole generation is over; whichever lets go last deletes the reactor.
+class ReactorHolds {
+ public:
+  template <typename Reactor>
+  void Release(Reactor* reactor) {
+    if (count_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete reactor;
+  }
+
+ private:
+  std::atomic<int> count_{3};
+};
+
 // One Generate call: the core's messages become stream writes, one in flight at a time.
 class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateResponse>,
                               public GenerationTarget {
@@ -78,8 +99,13 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateRespon
         queue_(service.deps().model.get() != nullptr
                    ? service.deps().model.get()->prompts->limits().outbound_queue_messages
                    : 1) {
-    start_.Begin(service, context, request, this,
-                 [this](grpc::Status status) { Finish(std::move(status)); });
+    start_.Begin(
+        service, context, request, this,
+        [this](grpc::Status status) {
+          Finish(std::move(status));
+          holds_.Release(this);  // Nothing was started: no generation will call.
+        },
+        [this] { holds_.Release(this); });
   }
 
   void Deliver(v1::GenerateResponse message, bool last) override {
@@ -91,6 +117,7 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateRespon
       action = NextActionLocked();
     }
     Run(action);
+    if (last) holds_.Release(this);
   }
 
   void Fail(absl::Status status) override {
@@ -102,6 +129,7 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateRespon
       action = NextActionLocked();
     }
     Run(action);
+    holds_.Release(this);
   }
 
   void OnWriteDone(bool ok) override {
@@ -122,7 +150,7 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateRespon
 
   void OnCancel() override { CancelEngine(); }
 
-  void OnDone() override { delete this; }
+  void OnDone() override { holds_.Release(this); }
 
  private:
   enum class Action { kNone, kWrite, kFinish };
@@ -141,7 +169,8 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateRespon
     return Action::kNone;
   }
 
-  // Outside the mutex. After Finish the reactor may be deleted at any moment: touch nothing.
+  // Outside the mutex. After Finish gRPC may end the call at any moment (OnDone); the holds keep
+  // the reactor alive until the generation's last call has returned too.
   void Run(Action action) {
     switch (action) {
       case Action::kNone:
@@ -163,6 +192,7 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateRespon
 
   void CancelEngine() { start_.Cancel(); }
 
+  ReactorHolds holds_;
   CallStart start_;
   absl::Mutex mutex_;
   OutboundQueue queue_ ABSL_GUARDED_BY(mutex_);
@@ -180,23 +210,34 @@ class CompleteReactor final : public grpc::ServerUnaryReactor, public Generation
   CompleteReactor(InferenceService& service, const grpc::CallbackServerContext& context,
                   const v1::GenerateRequest& request, v1::GenerateResponse* response)
       : start_(service.core()), response_(response) {
-    start_.Begin(service, context, request, this,
-                 [this](grpc::Status status) { Finish(std::move(status)); });
+    start_.Begin(
+        service, context, request, this,
+        [this](grpc::Status status) {
+          Finish(std::move(status));
+          holds_.Release(this);  // Nothing was started: no generation will call.
+        },
+        [this] { holds_.Release(this); });
   }
 
   void Deliver(v1::GenerateResponse message, bool last) override {
     // Deliveries are ordered (generation_target.h), and gRPC reads the response after Finish.
     MergeResponse(std::move(message), *response_);
-    if (last) Finish(grpc::Status::OK);
+    if (!last) return;
+    Finish(grpc::Status::OK);
+    holds_.Release(this);
   }
 
-  void Fail(absl::Status status) override { Finish(ToGrpcStatus(status)); }
+  void Fail(absl::Status status) override {
+    Finish(ToGrpcStatus(status));
+    holds_.Release(this);
+  }
 
   void OnCancel() override { start_.Cancel(); }
 
-  void OnDone() override { delete this; }
+  void OnDone() override { holds_.Release(this); }
 
  private:
+  ReactorHolds holds_;
   CallStart start_;
   v1::GenerateResponse* const response_;
 };

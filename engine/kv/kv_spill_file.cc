@@ -133,7 +133,9 @@ absl::StatusOr<KvSpill> DecodeKvSpill(absl::string_view file, const KvSpillLayou
   }
   KvSpill spill;
   spill.tokens.resize(num_tokens);
-  std::memcpy(spill.tokens.data(), file.data() + kHeaderBytes, num_tokens * 4);
+  if (num_tokens > 0) {  // memcpy from or to null is undefined even for 0 bytes
+    std::memcpy(spill.tokens.data(), file.data() + kHeaderBytes, num_tokens * 4);
+  }
   spill.blocks.resize(num_blocks * layout.bytes_per_block);
   size_t offset = tokens_end + 4;
   for (uint64_t b = 0; b < num_blocks; ++b) {

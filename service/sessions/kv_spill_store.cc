@@ -182,7 +182,8 @@ void KvSpillStore::EvictLocked() {
     auto oldest = std::min_element(files_.begin(), files_.end(), [](const auto& a, const auto& b) {
       return a.second.last_use < b.second.last_use;
     });
-    RemoveLocked(oldest->first);
+    const std::string id = oldest->first;  // RemoveLocked erases the entry that holds the key
+    RemoveLocked(id);
     ++stats_.evicted_files;
   }
 }
@@ -191,9 +192,9 @@ void KvSpillStore::RemoveLocked(const std::string& id) {
   auto it = files_.find(id);
   if (it == files_.end()) return;
   total_bytes_ -= it->second.bytes;
-  files_.erase(it);
   std::error_code error;
   std::filesystem::remove(PathOf(id), error);
+  files_.erase(it);  // Last: `id` may be the erased entry's own key.
 }
 
 std::shared_ptr<const KvHandle> KvSpillStore::Restore(absl::string_view id,
