@@ -8,11 +8,13 @@
 2. corrupt file: one flipped byte in a session's spill file: the next turn recomputes its history
    (only the shared system prompt may come from the prefix cache) with the same output, and the
    corrupt file is counted.
-3. restart (--session-store redis://, the transcripts outlive the process): SIGTERM drains the
+3. no room: a spill over the budget, and one that hits a full disk (ENOSPC), keep nothing and are
+   counted; the session's next turn recomputes with the same output.
+4. restart (--session-store redis://, the transcripts outlive the process): SIGTERM drains the
    sessions' KV into the spill directory; a new server on the same directory resumes the session
    with cached_prompt_tokens = its history, output equal to a recompute.
 
-Exits 77 (ctest SKIP) when redis-server is not installed (scenario 3 needs it).
+Exits 77 (ctest SKIP) when redis-server is not installed (scenario 4 needs it).
 """
 import argparse
 import os
@@ -116,6 +118,51 @@ def scenario_pin_cap(args, pb, scratch):
         server.kill()
 
 
+def scenario_no_room(args, pb, scratch):
+    """A spill that cannot be written — the budget is smaller than the file, or the disk is full
+    (ENOSPC, from /dev/full behind the temporary file's name) — keeps nothing, is counted, and the
+    session's next turn recomputes with the same output."""
+    ipb, igrpc, spb, sgrpc = pb
+    for label, budget in (("budget full", "4KiB"), ("disk full", "1GiB")):
+        if label == "disk full" and not os.path.exists("/dev/full"):
+            continue
+        spill_dir = os.path.join(scratch, f"spill-{label.replace(' ', '-')}")
+        os.makedirs(spill_dir)
+        server = ServerProcess(args.server, args.model, "--kv-spill-dir", spill_dir,
+                               "--kv-spill-budget", budget, "--session-kv-fraction", "0.001",
+                               metrics=True)
+        try:
+            server.wait_serving()
+            channel = grpc.insecure_channel(server.target)
+            inference = igrpc.InferenceStub(channel)
+            sessions = sgrpc.SessionsStub(channel)
+            a = sessions.CreateSession(spb.CreateSessionRequest(system_prompt="A."), timeout=10)
+            b = sessions.CreateSession(spb.CreateSessionRequest(system_prompt="B."), timeout=10)
+            if label == "disk full":
+                os.symlink("/dev/full", os.path.join(spill_dir, f"{a.session_id}.kv.tmp"))
+            first = inference.Complete(turn_request(ipb, a.session_id, "Tell me about waves.", 1),
+                                       timeout=60)
+            history = first.usage.prompt_tokens + first.usage.completion_tokens
+            inference.Complete(turn_request(ipb, b.session_id, "Tell me about the moon.", 2),
+                               timeout=60)
+            wait_for(server, "minimind_kv_spill_write_errors_total", 1)
+            check(not os.path.exists(os.path.join(spill_dir, f"{a.session_id}.kv")),
+                  f"{label}: a spill file was kept")
+            check(not os.path.lexists(os.path.join(spill_dir, f"{a.session_id}.kv.tmp")),
+                  f"{label}: the temporary file was left behind")
+            text, seed = "And the tides?", 3
+            expected = recompute(ipb, spb, inference, sessions, a.session_id, text, seed)
+            reply = inference.Complete(turn_request(ipb, a.session_id, text, seed), timeout=60)
+            check(reply.usage.cached_prompt_tokens < history - 1,
+                  f"{label}: the turn claims restored KV")
+            check(list(reply.token_ids) == expected, f"{label}: the recomputed turn differs")
+            print(f"{label}: the spill was refused and counted; the next turn recomputed its "
+                  f"history with the same output")
+            channel.close()
+        finally:
+            server.kill()
+
+
 def scenario_restart(args, pb, scratch):
     ipb, igrpc, spb, sgrpc = pb
     redis_server = find("redis-server")
@@ -174,6 +221,7 @@ def main():
         from minimind.v1 import sessions_pb2_grpc as sgrpc
         pb = (ipb, igrpc, spb, sgrpc)
         scenario_pin_cap(args, pb, scratch)
+        scenario_no_room(args, pb, scratch)
         scenario_restart(args, pb, scratch)
     print("kv spill: OK")
 
