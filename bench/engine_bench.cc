@@ -18,12 +18,10 @@
 // MINIMIND_BENCH_WEIGHT_DTYPE=int8 (or f32, f16, bf16) converts the weights at load.
 // MINIMIND_BENCH_THREADS=T sets EngineOptions::forward_threads (default: every usable CPU, as the
 // server's --threads default).
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,13 +31,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "bench/engine_bench_support.h"
 #include "benchmark/benchmark.h"
 #include "engine/model/model_bundle.h"
 #include "engine/model/random_checkpoint.h"
 #include "engine/model/weight_conversion.h"
 #include "engine/runtime/usable_cpus.h"
 #include "engine/scheduler/engine.h"
-#include "engine/tokenizer/byte_tokenizer_files.h"
 
 namespace minimind {
 namespace {
@@ -49,24 +47,15 @@ constexpr int32_t kNewTokens = 128;
 
 const ModelBundle& SmallBundle() {
   static const ModelBundle* bundle = [] {
-    const std::filesystem::path dir =
-        std::filesystem::temp_directory_path() / absl::StrCat("minimind_engine_bench_", getpid());
-    std::filesystem::create_directories(dir);
-    if (!WriteByteTokenizerFiles(dir.string()).ok()) std::abort();
     RandomCheckpointOptions options = MiniMind2SmallShape();
     options.max_position_embeddings = 4096;
     options.seed = 1;
-    if (!WriteRandomCheckpoint(options, dir.string()).ok()) std::abort();
     // MINIMIND_BENCH_WEIGHT_DTYPE=f32|f16|bf16|int8 converts the weights at load (--weight-dtype).
     const char* weight_dtype_name = std::getenv("MINIMIND_BENCH_WEIGHT_DTYPE");
     absl::StatusOr<std::optional<DType>> weight_dtype =
         ParseWeightDType(weight_dtype_name == nullptr ? "auto" : weight_dtype_name);
     if (!weight_dtype.ok()) std::abort();
-    absl::StatusOr<ModelBundle> loaded =
-        LoadModelBundle({.model_path = dir.string(), .weight_dtype = *weight_dtype});
-    if (!loaded.ok()) std::abort();
-    std::filesystem::remove_all(dir);  // The weights stay mapped.
-    return new ModelBundle(*std::move(loaded));
+    return new ModelBundle(bench::LoadRandomBundle(options, "engine_bench", *weight_dtype));
   }();
   return *bundle;
 }
@@ -87,37 +76,8 @@ std::unique_ptr<Engine> MakeEngine(int64_t max_step_tokens) {
   return *std::move(engine);
 }
 
-std::vector<int32_t> Prompt(uint64_t seed, int64_t length) {
-  std::vector<int32_t> prompt;
-  uint64_t state = seed * 0x9E3779B97F4A7C15ull + 12345;
-  for (int64_t i = 0; i < length; ++i) {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    prompt.push_back(3 + static_cast<int32_t>((state >> 33) % 256));
-  }
-  return prompt;
-}
-
-// Counts finished requests; keeps each result.
-class CountingSink : public GenerationSink {
- public:
-  void OnDelta(const TokenDelta&) override {}
-  void OnFinish(absl::StatusOr<GenerationResult> result) override {
-    absl::MutexLock lock(&mutex_);
-    if (!result.ok()) std::abort();
-    result_ = *std::move(result);
-    done_ = true;
-  }
-  GenerationResult Wait() {
-    absl::MutexLock lock(&mutex_);
-    mutex_.Await(absl::Condition(&done_));
-    return result_;
-  }
-
- private:
-  absl::Mutex mutex_;
-  bool done_ = false;
-  GenerationResult result_;
-};
+using bench::Prompt;
+using bench::ResultSink;
 
 GenerationRequest Request(std::string id, std::vector<int32_t> prompt, int32_t max_tokens) {
   GenerationRequest request;
@@ -140,10 +100,10 @@ void BM_DecodeThroughput(benchmark::State& state) {
   double total_seconds = 0, decode_seconds = 0;
   int64_t iteration = 0;
   for (auto _ : state) {
-    std::vector<std::shared_ptr<CountingSink>> sinks;
+    std::vector<std::shared_ptr<ResultSink>> sinks;
     const absl::Time start = absl::Now();
     for (int64_t i = 0; i < concurrency; ++i) {
-      sinks.push_back(std::make_shared<CountingSink>());
+      sinks.push_back(std::make_shared<ResultSink>());
       GenerationRequest request = Request(absl::StrCat(iteration, "-", i),
                                           Prompt(iteration * 1000 + i, kPromptLength), kNewTokens);
       request.use_prefix_cache = false;
@@ -176,7 +136,7 @@ void BM_TimeToFirstToken(benchmark::State& state) {
   std::unique_ptr<Engine> engine = MakeEngine(256);
   const std::vector<int32_t> prefix = Prompt(7, 1950);
   if (cached) {
-    auto sink = std::make_shared<CountingSink>();
+    auto sink = std::make_shared<ResultSink>();
     if (!engine->Submit(Request("warm", prefix, 1), sink).ok()) std::abort();
     sink->Wait();
   }
@@ -188,7 +148,7 @@ void BM_TimeToFirstToken(benchmark::State& state) {
     for (int32_t id : Prompt(100 + iteration, 50)) prompt.push_back(id);
     GenerationRequest request = Request(absl::StrCat("t", iteration), std::move(prompt), 1);
     request.use_prefix_cache = cached;
-    auto sink = std::make_shared<CountingSink>();
+    auto sink = std::make_shared<ResultSink>();
     if (!engine->Submit(std::move(request), sink).ok()) std::abort();
     const GenerationResult result = sink->Wait();
     state.SetIterationTime(absl::ToDoubleSeconds(result.time_to_first_token));

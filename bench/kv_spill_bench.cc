@@ -27,12 +27,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "bench/engine_bench_support.h"
 #include "benchmark/benchmark.h"
 #include "engine/model/model_bundle.h"
 #include "engine/model/random_checkpoint.h"
 #include "engine/runtime/usable_cpus.h"
 #include "engine/scheduler/engine.h"
-#include "engine/tokenizer/byte_tokenizer_files.h"
 #include "service/sessions/kv_spill_store.h"
 
 namespace minimind {
@@ -45,53 +45,17 @@ constexpr int64_t kNewTokens = 10;
 const ModelBundle& Bundle(int64_t shape) {
   static const ModelBundle* bundles[2] = {nullptr, nullptr};
   if (bundles[shape] == nullptr) {
-    const std::filesystem::path dir =
-        std::filesystem::temp_directory_path() /
-        absl::StrCat("minimind_kv_spill_bench_", getpid(), "_", shape);
-    std::filesystem::create_directories(dir);
-    if (!WriteByteTokenizerFiles(dir.string()).ok()) std::abort();
     RandomCheckpointOptions options = shape == 0 ? MiniMind2SmallShape() : Minimind3Shape();
     options.max_position_embeddings = 4096;
     options.seed = 1;
-    if (!WriteRandomCheckpoint(options, dir.string()).ok()) std::abort();
-    absl::StatusOr<ModelBundle> loaded = LoadModelBundle({.model_path = dir.string()});
-    if (!loaded.ok()) std::abort();
-    std::filesystem::remove_all(dir);  // The weights stay mapped.
-    bundles[shape] = new ModelBundle(*std::move(loaded));
+    bundles[shape] =
+        new ModelBundle(bench::LoadRandomBundle(options, absl::StrCat("kv_spill_bench_", shape)));
   }
   return *bundles[shape];
 }
 
-std::vector<int32_t> Prompt(uint64_t seed, int64_t length) {
-  std::vector<int32_t> prompt;
-  uint64_t state = seed * 0x9E3779B97F4A7C15ull + 12345;
-  for (int64_t i = 0; i < length; ++i) {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    prompt.push_back(3 + static_cast<int32_t>((state >> 33) % 256));
-  }
-  return prompt;
-}
-
-class ResultSink : public GenerationSink {
- public:
-  void OnDelta(const TokenDelta&) override {}
-  void OnFinish(absl::StatusOr<GenerationResult> result) override {
-    absl::MutexLock lock(&mutex_);
-    if (!result.ok()) std::abort();
-    result_ = *std::move(result);
-    done_ = true;
-  }
-  GenerationResult Wait() {
-    absl::MutexLock lock(&mutex_);
-    mutex_.Await(absl::Condition(&done_));
-    return std::move(result_);
-  }
-
- private:
-  absl::Mutex mutex_;
-  bool done_ = false;
-  GenerationResult result_;
-};
+using bench::Prompt;
+using bench::ResultSink;
 
 GenerationResult Run(Engine& engine, GenerationRequest request) {
   auto sink = std::make_shared<ResultSink>();

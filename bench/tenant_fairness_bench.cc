@@ -17,11 +17,9 @@
 //   MINIMIND_BENCH_THREADS=2 build/release/bench/tenant_fairness_bench --benchmark_repetitions=5
 // MINIMIND_BENCH_THREADS=T sets EngineOptions::forward_threads (default: every usable CPU, as the
 // server's --threads default).
-#include <unistd.h>
 
 #include <cstdint>
 #include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,12 +28,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "bench/engine_bench_support.h"
 #include "benchmark/benchmark.h"
 #include "engine/model/model_bundle.h"
 #include "engine/model/random_checkpoint.h"
 #include "engine/runtime/usable_cpus.h"
 #include "engine/scheduler/engine.h"
-#include "engine/tokenizer/byte_tokenizer_files.h"
 
 namespace minimind {
 namespace {
@@ -47,18 +45,10 @@ constexpr int kFloodRequests = 64;
 
 const ModelBundle& SmallBundle() {
   static const ModelBundle* bundle = [] {
-    const std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                                      absl::StrCat("minimind_tenant_fairness_bench_", getpid());
-    std::filesystem::create_directories(dir);
-    if (!WriteByteTokenizerFiles(dir.string()).ok()) std::abort();
     RandomCheckpointOptions options = MiniMind2SmallShape();
     options.max_position_embeddings = 4096;
     options.seed = 1;
-    if (!WriteRandomCheckpoint(options, dir.string()).ok()) std::abort();
-    absl::StatusOr<ModelBundle> loaded = LoadModelBundle({.model_path = dir.string()});
-    if (!loaded.ok()) std::abort();
-    std::filesystem::remove_all(dir);  // The weights stay mapped.
-    return new ModelBundle(*std::move(loaded));
+    return new ModelBundle(bench::LoadRandomBundle(options, "tenant_fairness_bench"));
   }();
   return *bundle;
 }
@@ -79,15 +69,7 @@ std::unique_ptr<Engine> MakeEngine(bool fair) {
   return *std::move(engine);
 }
 
-std::vector<int32_t> Prompt(uint64_t seed) {
-  std::vector<int32_t> prompt;
-  uint64_t state = seed * 0x9E3779B97F4A7C15ull + 12345;
-  for (int64_t i = 0; i < kPromptLength; ++i) {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    prompt.push_back(3 + static_cast<int32_t>((state >> 33) % 256));
-  }
-  return prompt;
-}
+std::vector<int32_t> Prompt(uint64_t seed) { return bench::Prompt(seed, kPromptLength); }
 
 // Tells when the first token arrived and when the request finished.
 class FloodSink : public GenerationSink {

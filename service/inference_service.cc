@@ -26,6 +26,22 @@ absl::StatusOr<std::string> StartCall(InferenceService& service,
   return service.core().Start(**tenant, request, target);
 }
 
+// What keeps a reactor alive: gRPC until OnDone; the generation until its last call to the
+// target (Deliver with last, or Fail) has returned, or its start failed; and the start until it
+// has run to its end. The engine thread may still be inside that last call when the write it
+// started lets gRPC end the call on another thread, and a posted start may still be recording the
+// engine id when the whole generation is over; whichever lets go last deletes the reactor.
+class ReactorHolds {
+ public:
+  template <typename Reactor>
+  void Release(Reactor* reactor) {
+    if (count_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete reactor;
+  }
+
+ private:
+  std::atomic<int> count_{3};
+};
+
 // The engine side of one call. A stateless call starts inline; a session turn's start waits on
 // the session store (BeginTurn, a Redis round trip), so it runs on the session-calls executor,
 // never on gRPC's callback threads. Cancel works from any thread at any time, before the start
@@ -34,25 +50,24 @@ class CallStart {
  public:
   explicit CallStart(GenerationCore& core) : core_(core) {}
 
-  // Starts `request` for `target` (inline or posted, see above); on error `finish` gets the status
-  // and nothing runs. `done` is the start's last act, either way: the reactor (which owns this)
-  // must stay alive until then, even if the generation and the call have ended meanwhile.
-  template <typename Finish, typename Done>
+  // Starts `request` for `reactor` (its GenerationTarget; inline or posted, see above). On error
+  // the reactor is finished with the status and nothing runs. The start lets go of its hold on
+  // the reactor as its last act, and of the generation's hold when it started none.
+  template <typename Reactor>
   void Begin(InferenceService& service, const grpc::CallbackServerContext& context,
-             const v1::GenerateRequest& request, GenerationTarget* target, Finish finish,
-             Done done) {
-    auto start = [this, &service, &context, &request, target, finish = std::move(finish),
-                  done = std::move(done)] {
-      absl::StatusOr<std::string> engine_id = StartCall(service, context, request, target);
+             const v1::GenerateRequest& request, Reactor* reactor, ReactorHolds& holds) {
+    auto start = [this, &service, &context, &request, reactor, &holds] {
+      absl::StatusOr<std::string> engine_id = StartCall(service, context, request, reactor);
       if (!engine_id.ok()) {
-        finish(ToGrpcStatus(engine_id.status()));
-        done();
+        reactor->Finish(ToGrpcStatus(engine_id.status()));
+        holds.Release(reactor);  // The generation's: none will call.
+        holds.Release(reactor);  // The start's.
         return;
       }
       engine_id_ = *std::move(engine_id);
       submitted_.store(true);  // seq_cst with cancelled_: one of the two sides cancels
       if (cancelled_.load()) core_.Cancel(engine_id_);
-      done();
+      holds.Release(reactor);  // The start's: nothing of the reactor is touched after it.
     };
     if (request.session_id().empty()) {
       start();
@@ -73,22 +88,6 @@ class CallStart {
   std::atomic<bool> cancelled_{false};
 };
 
-// What keeps a reactor alive: gRPC until OnDone; the generation until its last call to the
-// target (Deliver with last, or Fail) has returned, or its start failed; and the start until it
-// has run to its end. The engine thread may still be inside that last call when the write it
-// started lets gRPC end the call on another thread, and a posted start may still be recording the
-// engine id when the whole generation is over; whichever lets go last deletes the reactor.
-class ReactorHolds {
- public:
-  template <typename Reactor>
-  void Release(Reactor* reactor) {
-    if (count_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete reactor;
-  }
-
- private:
-  std::atomic<int> count_{3};
-};
-
 // One Generate call: the core's messages become stream writes, one in flight at a time.
 class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateResponse>,
                               public GenerationTarget {
@@ -99,13 +98,7 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateRespon
         queue_(service.deps().model.get() != nullptr
                    ? service.deps().model.get()->prompts->limits().outbound_queue_messages
                    : 1) {
-    start_.Begin(
-        service, context, request, this,
-        [this](grpc::Status status) {
-          Finish(std::move(status));
-          holds_.Release(this);  // Nothing was started: no generation will call.
-        },
-        [this] { holds_.Release(this); });
+    start_.Begin(service, context, request, this, holds_);
   }
 
   void Deliver(v1::GenerateResponse message, bool last) override {
@@ -210,13 +203,7 @@ class CompleteReactor final : public grpc::ServerUnaryReactor, public Generation
   CompleteReactor(InferenceService& service, const grpc::CallbackServerContext& context,
                   const v1::GenerateRequest& request, v1::GenerateResponse* response)
       : start_(service.core()), response_(response) {
-    start_.Begin(
-        service, context, request, this,
-        [this](grpc::Status status) {
-          Finish(std::move(status));
-          holds_.Release(this);  // Nothing was started: no generation will call.
-        },
-        [this] { holds_.Release(this); });
+    start_.Begin(service, context, request, this, holds_);
   }
 
   void Deliver(v1::GenerateResponse message, bool last) override {

@@ -12,6 +12,12 @@
 namespace minimind {
 namespace {
 
+// The request's enable_thinking, unset when it has none (the template's default).
+std::optional<bool> ThinkingOf(const v1::GenerateRequest& request) {
+  if (!request.has_enable_thinking()) return std::nullopt;
+  return request.enable_thinking();
+}
+
 bool IsKnownRole(absl::string_view role) {
   return role == "system" || role == "user" || role == "assistant" || role == "tool";
 }
@@ -137,6 +143,14 @@ absl::StatusOr<std::vector<int32_t>> PromptBuilder::EncodeChecked(absl::string_v
   return std::vector<int32_t>(ids->begin(), ids->end());
 }
 
+absl::StatusOr<std::vector<int32_t>> PromptBuilder::RenderPrompt(
+    absl::string_view system_prompt, const std::vector<ChatMessage>& messages,
+    std::optional<bool> enable_thinking) const {
+  absl::StatusOr<std::string> text = Render(system_prompt, messages, true, enable_thinking);
+  if (!text.ok()) return text.status();
+  return EncodeChecked(*text);
+}
+
 absl::StatusOr<std::string> PromptBuilder::Render(absl::string_view system_prompt,
                                                   const std::vector<ChatMessage>& messages,
                                                   bool add_generation_prompt,
@@ -197,11 +211,7 @@ absl::StatusOr<std::vector<int32_t>> PromptBuilder::Build(
       absl::StatusOr<std::vector<ChatMessage>> messages =
           ChatMessagesFromProto(request.messages().messages(), limits_);
       if (!messages.ok()) return messages.status();
-      std::optional<bool> thinking;
-      if (request.has_enable_thinking()) thinking = request.enable_thinking();
-      absl::StatusOr<std::string> text = Render("", *messages, true, thinking);
-      if (!text.ok()) return text.status();
-      absl::StatusOr<std::vector<int32_t>> encoded = EncodeChecked(*text);
+      absl::StatusOr<std::vector<int32_t>> encoded = RenderPrompt("", *messages, ThinkingOf(request));
       if (!encoded.ok()) return encoded.status();
       tokens = *std::move(encoded);
       break;
@@ -260,8 +270,7 @@ absl::StatusOr<PromptBuilder::Turn> PromptBuilder::BuildTurn(
         absl::StrCat("the session would hold ", transcript.size() + turn.new_messages.size(),
                      " messages; the limit is ", limits_.max_messages));
   }
-  std::optional<bool> thinking;
-  if (request.has_enable_thinking()) thinking = request.enable_thinking();
+  const std::optional<bool> thinking = ThinkingOf(request);
   std::vector<ChatMessage> all = transcript;
   all.insert(all.end(), turn.new_messages.begin(), turn.new_messages.end());
   absl::StatusOr<std::string> full = Render(system_prompt, all, true, thinking);
@@ -325,9 +334,7 @@ absl::StatusOr<PromptBuilder::Fit> PromptBuilder::FitWindow(
     std::vector<ChatMessage> kept = pinned;
     kept.insert(kept.end(), window.begin() + k, window.end());
     kept.insert(kept.end(), new_messages.begin(), new_messages.end());
-    absl::StatusOr<std::string> text = Render(system_prompt, kept, true, enable_thinking);
-    if (!text.ok()) return text.status();
-    absl::StatusOr<std::vector<int32_t>> tokens = EncodeChecked(*text);
+    absl::StatusOr<std::vector<int32_t>> tokens = RenderPrompt(system_prompt, kept, enable_thinking);
     if (!tokens.ok()) return tokens.status();
     return &rendered.emplace(k, *std::move(tokens)).first->second;
   };
@@ -380,12 +387,9 @@ absl::StatusOr<PromptBuilder::FittedPrompt> PromptBuilder::BuildTruncated(
   absl::StatusOr<std::vector<ChatMessage>> messages =
       ChatMessagesFromProto(request.messages().messages(), limits_);
   if (!messages.ok()) return messages.status();
-  std::optional<bool> thinking;
-  if (request.has_enable_thinking()) thinking = request.enable_thinking();
-  absl::StatusOr<std::string> text = Render("", *messages, true, thinking);
-  if (!text.ok()) return text.status();
+  const std::optional<bool> thinking = ThinkingOf(request);
   FittedPrompt prompt;
-  absl::StatusOr<std::vector<int32_t>> encoded = EncodeChecked(*text);
+  absl::StatusOr<std::vector<int32_t>> encoded = RenderPrompt("", *messages, thinking);
   if (!encoded.ok()) return encoded.status();
   prompt.tokens = *std::move(encoded);
   if (budget.max_context <= 0 ||

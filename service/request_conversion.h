@@ -126,6 +126,10 @@ class PromptBuilder {
                                      bool add_generation_prompt,
                                      std::optional<bool> enable_thinking) const;
   absl::StatusOr<std::vector<int32_t>> EncodeChecked(absl::string_view text) const;
+  // The tokens of `messages` after the system prompt, rendered with the generation prompt.
+  absl::StatusOr<std::vector<int32_t>> RenderPrompt(absl::string_view system_prompt,
+                                                    const std::vector<ChatMessage>& messages,
+                                                    std::optional<bool> enable_thinking) const;
   absl::Status CheckTokenCount(int64_t count) const;
   // The fewest leading whole turns of `window` to drop so that system + pinned + window[k..] +
   // new_messages, rendered afresh, fits `budget` (see BuildTruncated); returns k and the tokens.
