@@ -145,23 +145,66 @@ def session_state(sessions_stub, sessions_pb, session_id):
     return session.turns, len(session.messages), session.busy
 
 
+class RedisReplica:
+    """A redis-server (in `redis_dir`; persistent: append-only) and one minimind-server using it,
+    with stubs; faults on the Redis process; everything stopped on exit."""
+
+    def __init__(self, args, model_dir, redis_dir, *flags, persistent=False, metrics=False):
+        self.args, self.model_dir, self.redis_dir = args, model_dir, redis_dir
+        self.flags, self.persistent, self.metrics = flags, persistent, metrics
+
+    def __enter__(self):
+        self.redis_server = find("redis-server")
+        self.port = free_port()
+        self.redis = start_redis(self.redis_server, self.port, self.redis_dir,
+                                 persistent=self.persistent)
+        try:
+            self.server = ServerProcess(self.args.server, self.model_dir, "--session-store",
+                                        f"redis://127.0.0.1:{self.port}/0", *self.flags,
+                                        metrics=self.metrics)
+            self.server.wait_serving()
+        except BaseException:
+            self.kill_redis()
+            raise
+        self.channel = grpc.insecure_channel(self.server.target)
+        return self
+
+    def stubs(self, pb):
+        _, inference_grpc, _, sessions_grpc = pb
+        return (inference_grpc.InferenceStub(self.channel),
+                sessions_grpc.SessionsStub(self.channel))
+
+    def pause(self):
+        os.kill(self.redis.pid, signal.SIGSTOP)
+
+    def resume(self):
+        os.kill(self.redis.pid, signal.SIGCONT)
+
+    def kill_redis(self):
+        self.redis.kill()
+        self.redis.wait()
+
+    def restart_redis(self):
+        self.redis = start_redis(self.redis_server, self.port, self.redis_dir,
+                                 persistent=self.persistent)
+
+    def __exit__(self, *exc):
+        self.channel.close()
+        self.server.kill()
+        if self.redis.poll() is None:
+            self.resume()
+            self.kill_redis()
+        return False
+
+
 def scenario_pause(args, model_dir, scratch, pb):
-    inference_pb, inference_grpc, sessions_pb, sessions_grpc = pb
-    redis_server = find("redis-server")
-    port = free_port()
-    redis = start_redis(redis_server, port, scratch)
-    server = ServerProcess(args.server, model_dir, "--session-store", f"redis://127.0.0.1:{port}/0",
-                           metrics=True)
-    try:
-        server.wait_serving()
-        channel = grpc.insecure_channel(server.target)
-        inference = inference_grpc.InferenceStub(channel)
-        sessions = sessions_grpc.SessionsStub(channel)
+    inference_pb, _, sessions_pb, _ = pb
+    with RedisReplica(args, model_dir, scratch, metrics=True) as replica:
+        server = replica.server
+        inference, sessions = replica.stubs(pb)
         ids = create_sessions(sessions, sessions_pb, TURNS)
         turns, streams, faulted, restored = run_turns_through_fault(
-            inference, inference_pb, ids,
-            lambda: os.kill(redis.pid, signal.SIGSTOP),
-            lambda: os.kill(redis.pid, signal.SIGCONT), outage=8.0)
+            inference, inference_pb, ids, replica.pause, replica.resume, outage=8.0)
         check_streams(streams, faulted, restored, "pause")
         for turn, session_id in zip(turns, ids):
             check(turn.error is None, f"pause: a turn failed: {turn.error!r}")
@@ -179,31 +222,17 @@ def scenario_pause(args, model_dir, scratch, pb):
         check(saved == TURNS, f"pause: {saved} commits counted saved")
         print(f"pause: {TURNS} turns ended during the outage, committed after Redis came back "
               f"(last message {min(t.finished_at for t in turns) - restored:+.2f} s after)")
-        channel.close()
-    finally:
-        server.kill()
-        os.kill(redis.pid, signal.SIGCONT)
-        redis.kill()
-        redis.wait()
 
 
 def scenario_deadline(args, model_dir, scratch, pb):
-    inference_pb, inference_grpc, sessions_pb, sessions_grpc = pb
-    redis_server = find("redis-server")
-    port = free_port()
-    redis = start_redis(redis_server, port, scratch)
-    server = ServerProcess(args.server, model_dir, "--session-store", f"redis://127.0.0.1:{port}/0",
-                           "--session-commit-deadline", "2s", metrics=True)
-    try:
-        server.wait_serving()
-        channel = grpc.insecure_channel(server.target)
-        inference = inference_grpc.InferenceStub(channel)
-        sessions = sessions_grpc.SessionsStub(channel)
+    inference_pb, _, sessions_pb, _ = pb
+    with RedisReplica(args, model_dir, scratch, "--session-commit-deadline", "2s",
+                      metrics=True) as replica:
+        server = replica.server
+        inference, sessions = replica.stubs(pb)
         ids = create_sessions(sessions, sessions_pb, TURNS)
         turns, streams, faulted, restored = run_turns_through_fault(
-            inference, inference_pb, ids,
-            lambda: os.kill(redis.pid, signal.SIGSTOP),
-            lambda: os.kill(redis.pid, signal.SIGCONT), outage=6.0)
+            inference, inference_pb, ids, replica.pause, replica.resume, outage=6.0)
         check_streams(streams, faulted, restored, "deadline")
         time.sleep(0.5)  # Whatever was queued in the paused server's sockets runs now.
         for turn, session_id in zip(turns, ids):
@@ -232,33 +261,20 @@ def scenario_deadline(args, model_dir, scratch, pb):
         check(unsaved == TURNS, f"deadline: {unsaved} commits counted store_unavailable")
         print("deadline: after Redis came back every session held no trace of the unsaved turn "
               "and took the retried turn at once")
-        channel.close()
-    finally:
-        server.kill()
-        os.kill(redis.pid, signal.SIGCONT)
-        redis.kill()
-        redis.wait()
 
 
 def scenario_begin(args, model_dir, scratch, pb):
     """Session turns and Sessions calls made while Redis is paused wait for it (BeginTurn, Get and
     Create need Redis) and then fail UNAVAILABLE; they run off gRPC's callback threads, so the
     stateless stream must not stall meanwhile."""
-    inference_pb, inference_grpc, sessions_pb, sessions_grpc = pb
-    redis_server = find("redis-server")
-    port = free_port()
-    redis = start_redis(redis_server, port, scratch)
-    server = ServerProcess(args.server, model_dir, "--session-store", f"redis://127.0.0.1:{port}/0")
-    try:
-        server.wait_serving()
-        channel = grpc.insecure_channel(server.target)
-        inference = inference_grpc.InferenceStub(channel)
-        sessions = sessions_grpc.SessionsStub(channel)
+    inference_pb, _, sessions_pb, _ = pb
+    with RedisReplica(args, model_dir, scratch) as replica:
+        inference, sessions = replica.stubs(pb)
         ids = create_sessions(sessions, sessions_pb, 16)
         streams = StatelessStreams(inference, inference_pb)
         streams.start()
         time.sleep(0.5)
-        os.kill(redis.pid, signal.SIGSTOP)
+        replica.pause()
         faulted = time.monotonic()
         codes = []
 
@@ -285,7 +301,7 @@ def scenario_begin(args, model_dir, scratch, pb):
         for thread in threads:
             thread.start()
         time.sleep(5)
-        os.kill(redis.pid, signal.SIGCONT)
+        replica.resume()
         restored = time.monotonic()
         for thread in threads:
             thread.join(60)
@@ -297,38 +313,17 @@ def scenario_begin(args, model_dir, scratch, pb):
         check(set(codes) <= {"OK", "UNAVAILABLE"}, f"begin: codes {codes}")
         print(f"begin: {len(ids)} session turns and Sessions calls during a 5 s pause: "
               f"{sorted(codes)}")
-        channel.close()
-    finally:
-        server.kill()
-        os.kill(redis.pid, signal.SIGCONT)
-        redis.kill()
-        redis.wait()
 
 
 def scenario_kill(args, model_dir, scratch, pb):
-    inference_pb, inference_grpc, sessions_pb, sessions_grpc = pb
-    redis_server = find("redis-server")
-    port = free_port()
+    inference_pb, _, sessions_pb, _ = pb
     data = os.path.join(scratch, "redis-aof")
     os.makedirs(data)
-    redis = [start_redis(redis_server, port, data, persistent=True)]
-    server = ServerProcess(args.server, model_dir, "--session-store", f"redis://127.0.0.1:{port}/0")
-    try:
-        server.wait_serving()
-        channel = grpc.insecure_channel(server.target)
-        inference = inference_grpc.InferenceStub(channel)
-        sessions = sessions_grpc.SessionsStub(channel)
+    with RedisReplica(args, model_dir, data, persistent=True) as replica:
+        inference, sessions = replica.stubs(pb)
         ids = create_sessions(sessions, sessions_pb, TURNS)
-
-        def kill():
-            redis[0].kill()
-            redis[0].wait()
-
-        def restart():
-            redis[0] = start_redis(redis_server, port, data, persistent=True)
-
         turns, streams, faulted, restored = run_turns_through_fault(
-            inference, inference_pb, ids, kill, restart, outage=2.0)
+            inference, inference_pb, ids, replica.kill_redis, replica.restart_redis, outage=2.0)
         check_streams(streams, faulted, restored, "kill")
         outcomes = []
         for turn, session_id in zip(turns, ids):
@@ -342,11 +337,6 @@ def scenario_kill(args, model_dir, scratch, pb):
             outcomes.append("saved" if usage.session_saved else "not saved")
         print(f"kill: redis-server killed and restarted after 2 s; turns: {outcomes}; every "
               "session matches what its client was told")
-        channel.close()
-    finally:
-        server.kill()
-        redis[0].kill()
-        redis[0].wait()
 
 
 def main():

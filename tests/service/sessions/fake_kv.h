@@ -1,4 +1,5 @@
-// Test support for the session tests: a stand-in for the engine's KvHandle and a manual clock.
+// Test support for the session tests: a stand-in for the engine's KvHandle, a manual clock and
+// chat messages.
 //
 // The store treats KvHandle as opaque: it only holds std::shared_ptr<const KvHandle> and asks the
 // injected SessionStoreOptions::kv_blocks how many blocks one pins. FakeKv values are handed to it
@@ -10,6 +11,8 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <utility>
 
 #include "absl/time/time.h"
 #include "service/sessions/memory_session_store.h"
@@ -40,6 +43,13 @@ class ManualClock {
  private:
   std::atomic<int64_t> nanos_{int64_t{1'700'000'000} * 1'000'000'000};
 };
+
+inline ChatMessage Message(std::string role, std::string content) {
+  ChatMessage message;
+  message.role = std::move(role);
+  message.content = std::move(content);
+  return message;
+}
 
 inline SessionStoreOptions TestOptions(const ManualClock& clock) {
   SessionStoreOptions options;

@@ -19,13 +19,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-ChatMessage Message(std::string role, std::string content) {
-  ChatMessage message;
-  message.role = std::move(role);
-  message.content = std::move(content);
-  return message;
-}
-
 class SessionStoreTest : public ::testing::Test {
  protected:
   std::unique_ptr<SessionStore> MakeStore(SessionStoreOptions options) {

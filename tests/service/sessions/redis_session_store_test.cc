@@ -20,13 +20,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-ChatMessage Message(std::string role, std::string content) {
-  ChatMessage message;
-  message.role = std::move(role);
-  message.content = std::move(content);
-  return message;
-}
-
 // Each test gets its own redis-server; two stores on it are two replicas.
 class RedisSessionStoreTest : public ::testing::Test {
  protected:

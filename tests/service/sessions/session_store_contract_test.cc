@@ -20,13 +20,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-ChatMessage Message(std::string role, std::string content) {
-  ChatMessage message;
-  message.role = std::move(role);
-  message.content = std::move(content);
-  return message;
-}
-
 struct MemoryStoreFactory {
   static constexpr bool kNeedsRedis = false;
   std::unique_ptr<SessionStore> Make(SessionStoreOptions options, RedisServer* /*redis*/) {

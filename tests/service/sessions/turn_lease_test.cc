@@ -16,13 +16,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-ChatMessage Message(std::string role, std::string content) {
-  ChatMessage message;
-  message.role = std::move(role);
-  message.content = std::move(content);
-  return message;
-}
-
 class TurnLeaseTest : public ::testing::Test {
  protected:
   void SetUp() override {
