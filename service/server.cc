@@ -326,7 +326,7 @@ DrainReport Server::Shutdown(absl::Duration grace) {
     }
   }
   // Session turns the engine finished are committed before their last message goes out; the
-  // committer gives up on a store after its commit deadline, so this wait is bounded.
+  // commits executor gives up on a store after its commit deadline, so this wait is bounded.
   if (model_ != nullptr) model_->commits->Flush(absl::Seconds(30));
   // Every engine call has delivered its last message; give gRPC a moment to flush them (a client
   // that stopped reading is cut off), then stop.

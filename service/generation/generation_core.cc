@@ -185,7 +185,7 @@ absl::StatusOr<PreparedCall> Prepare(GenerationCore& core, const ServingModel& m
 }
 
 // Receives the engine's callbacks for one call and converts them to minimind.v1 messages. Deltas
-// arrive on the engine thread; a session turn's end moves to the turn committer, which commits or
+// arrive on the engine thread; a session turn's end moves to the commits executor, which commits or
 // releases the lease and then delivers the last message.
 class CallSink final : public GenerationSink, public std::enable_shared_from_this<CallSink> {
  public:
@@ -237,7 +237,7 @@ class CallSink final : public GenerationSink, public std::enable_shared_from_thi
       return;
     }
     // Rendering, tokenizing and the store's write (a network round trip with Redis) happen on
-    // the committer; this thread goes back to the batch at once.
+    // the commits executor; this thread goes back to the batch at once.
     model_.commits->Post(
         [self = shared_from_this(), result = std::move(result), ended = absl::Now()]() mutable {
           std::optional<absl::Status> saved = self->CommitTurn(result, ended);

@@ -1,7 +1,7 @@
 // GenerationTarget: where one generation's output goes — a gRPC reactor or an HTTP response; the
 // generation core (generation_core.h) does not know which.
 //
-// Called on the engine thread (deltas) or on the turn committer (a session turn's last message or
+// Called on the engine thread (deltas) or on the commits executor (a session turn's last message or
 // failure, after the commit); never both at once for one target, in the order produced. Neither
 // method may block: push to a queue and return. Errors arrive as absl::Status; each front end
 // converts them once, at its edge.
