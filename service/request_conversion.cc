@@ -151,6 +151,19 @@ absl::StatusOr<std::vector<int32_t>> PromptBuilder::RenderPrompt(
   return EncodeChecked(*text);
 }
 
+absl::StatusOr<std::vector<int32_t>> PromptBuilder::WindowTokens(
+    absl::string_view system_prompt, const std::vector<ChatMessage>& transcript,
+    int64_t window_start) const {
+  if (window_start < 0 || window_start > static_cast<int64_t>(transcript.size())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("window start ", window_start, " outside ", transcript.size(), " messages"));
+  }
+  const std::vector<ChatMessage> window(transcript.begin() + window_start, transcript.end());
+  absl::StatusOr<std::string> text = Render(system_prompt, window, false, std::nullopt);
+  if (!text.ok()) return text.status();
+  return EncodeChecked(*text);
+}
+
 absl::StatusOr<std::string> PromptBuilder::Render(absl::string_view system_prompt,
                                                   const std::vector<ChatMessage>& messages,
                                                   bool add_generation_prompt,
@@ -211,7 +224,8 @@ absl::StatusOr<std::vector<int32_t>> PromptBuilder::Build(
       absl::StatusOr<std::vector<ChatMessage>> messages =
           ChatMessagesFromProto(request.messages().messages(), limits_);
       if (!messages.ok()) return messages.status();
-      absl::StatusOr<std::vector<int32_t>> encoded = RenderPrompt("", *messages, ThinkingOf(request));
+      absl::StatusOr<std::vector<int32_t>> encoded =
+          RenderPrompt("", *messages, ThinkingOf(request));
       if (!encoded.ok()) return encoded.status();
       tokens = *std::move(encoded);
       break;
@@ -334,7 +348,8 @@ absl::StatusOr<PromptBuilder::Fit> PromptBuilder::FitWindow(
     std::vector<ChatMessage> kept = pinned;
     kept.insert(kept.end(), window.begin() + k, window.end());
     kept.insert(kept.end(), new_messages.begin(), new_messages.end());
-    absl::StatusOr<std::vector<int32_t>> tokens = RenderPrompt(system_prompt, kept, enable_thinking);
+    absl::StatusOr<std::vector<int32_t>> tokens =
+        RenderPrompt(system_prompt, kept, enable_thinking);
     if (!tokens.ok()) return tokens.status();
     return &rendered.emplace(k, *std::move(tokens)).first->second;
   };

@@ -118,6 +118,14 @@ class PromptBuilder {
                                        const std::vector<int32_t>& output_tokens,
                                        std::optional<bool> enable_thinking) const;
 
+  // A session's window tokens rendered and tokenized afresh: the system prompt and
+  // transcript[window_start..] without a generation prompt, as a session holding only them has
+  // after its last turn. For sessions whose tokens came from another tokenizer (a state file of
+  // another model).
+  absl::StatusOr<std::vector<int32_t>> WindowTokens(absl::string_view system_prompt,
+                                                    const std::vector<ChatMessage>& transcript,
+                                                    int64_t window_start) const;
+
   const ServiceLimits& limits() const { return limits_; }
 
  private:

@@ -6,11 +6,13 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "engine/base/status_macros.h"
 #include "engine/kv/kv_cache_config.h"
 #include "engine/model/model_config.h"
 #include "engine/model/weight_conversion.h"
@@ -20,6 +22,7 @@
 #include "service/sessions/memory_session_store.h"
 #include "service/sessions/redis_session_store.h"
 #include "service/sessions/redis_url.h"
+#include "service/sessions/session_state_file.h"
 
 namespace minimind {
 namespace {
@@ -207,6 +210,64 @@ absl::Status Server::LoadModel() {
   return ServeModel(*std::move(bundle));
 }
 
+namespace {
+
+// Takes back the sessions a drained server saved to `path` (--session-state-file), then removes
+// the file, so a later crash never brings back an older state. Sessions whose TTL ran out meanwhile
+// stay gone; tokens of another model are rendered again from the transcript. A torn file is set
+// aside (renamed *.corrupt) and the server starts without its sessions; a file that is not a
+// session state file is an error (it is not ours to overwrite on drain).
+absl::Status RestoreSessions(const std::string& path, const std::string& fingerprint,
+                             const PromptBuilder& prompts, SessionStore& store) {
+  absl::StatusOr<SessionState> state = ReadSessionStateFile(path);
+  if (absl::IsNotFound(state.status())) return absl::OkStatus();
+  if (absl::IsFailedPrecondition(state.status())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("--session-state-file ", path, ": ", state.status().message()));
+  }
+  std::error_code error;
+  if (!state.ok()) {
+    std::cerr << "minimind-server: " << path << ": " << state.status().message()
+              << "; starting without its sessions (kept as " << path << ".corrupt)" << std::endl;
+    std::filesystem::rename(path, path + ".corrupt", error);
+    return absl::OkStatus();
+  }
+  // Least recently used first, so the store's LRU order is the saved one.
+  std::sort(
+      state->sessions.begin(), state->sessions.end(),
+      [](const SessionSnapshot& a, const SessionSnapshot& b) { return a.last_used < b.last_used; });
+  const bool retokenize = state->model_fingerprint != fingerprint;
+  int64_t restored = 0, expired = 0, failed = 0;
+  for (SessionSnapshot& session : state->sessions) {
+    if (retokenize) {
+      absl::StatusOr<std::vector<int32_t>> tokens =
+          prompts.WindowTokens(session.system_prompt, session.messages, session.window_start);
+      if (!tokens.ok()) {
+        ++failed;
+        continue;
+      }
+      session.tokens = *std::move(tokens);
+    }
+    const absl::Status adopted = store.AdoptSession(std::move(session));
+    if (adopted.ok()) {
+      ++restored;
+    } else if (absl::IsDeadlineExceeded(adopted)) {
+      ++expired;
+    } else {
+      ++failed;
+      std::cerr << "minimind-server: " << path << ": " << adopted.message() << std::endl;
+    }
+  }
+  std::filesystem::remove(path, error);
+  std::cout << "minimind-server: restored " << restored << " sessions from " << path << " ("
+            << expired << " expired meanwhile, " << failed << " not restored"
+            << (retokenize ? "; saved by another model, tokens rendered again" : "") << ")"
+            << std::endl;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status Server::ServeModel(ModelBundle bundle) {
   if (model_ != nullptr) return absl::FailedPreconditionError("a model is already served");
   absl::StatusOr<KvElementType> dtype = ParseKvElementType(options_.kv_cache_dtype);
@@ -214,6 +275,7 @@ absl::Status Server::ServeModel(ModelBundle bundle) {
     return absl::InvalidArgumentError(absl::StrCat("--kv-cache-dtype: ", dtype.status().message()));
   }
   auto model = std::make_unique<ServingModel>(std::move(bundle));
+  model_fingerprint_ = ModelFingerprint(options_.model_path, options_.weight_dtype);
   EngineOptions engine_options;
   engine_options.kv.element_type = *dtype;
   engine_options.kv.block_size = options_.block_size;
@@ -247,12 +309,11 @@ absl::Status Server::ServeModel(ModelBundle bundle) {
     spill.dir = options_.kv_spill_dir;
     spill.budget_bytes = options_.kv_spill_budget_bytes;
     const KvCacheConfig& kv = engine->kv_config();
-    spill.layout = KvSpillLayout{
-        .model_fingerprint = ModelFingerprint(options_.model_path, options_.weight_dtype),
-        .element_type = kv.element_type,
-        .block_size = kv.block_size,
-        .shape = kv.shape,
-        .bytes_per_block = kv.BytesPerBlock()};
+    spill.layout = KvSpillLayout{.model_fingerprint = model_fingerprint_,
+                                 .element_type = kv.element_type,
+                                 .block_size = kv.block_size,
+                                 .shape = kv.shape,
+                                 .bytes_per_block = kv.BytesPerBlock()};
     spill.export_kv = [engine](const KvHandle& handle) { return engine->ExportKv(handle); };
     spill.import_kv = [engine](KvSpill data) { return engine->ImportKv(std::move(data)); };
     absl::StatusOr<std::unique_ptr<KvSpillStore>> opened = KvSpillStore::Open(std::move(spill));
@@ -265,11 +326,25 @@ absl::Status Server::ServeModel(ModelBundle bundle) {
                                    std::string id, std::shared_ptr<const KvHandle> kv) {
       spill_store->Spill(std::move(id), std::move(kv));
     };
+    // Nothing of an expired or evicted session stays on disk.
+    store_options.session_gone = [spill_store = model->kv_spill.get()](std::string id) {
+      spill_store->Forget(id);
+    };
+  }
+  if (!options_.session_state_file.empty() && options_.session_store != "memory") {
+    return absl::InvalidArgumentError(
+        "--session-state-file is for --session-store memory; a Redis store keeps its sessions "
+        "itself");
   }
   absl::StatusOr<std::unique_ptr<SessionStore>> store = MakeSessionStore(
       options_.session_store, std::move(store_options), options_.session_commit_deadline);
   if (!store.ok()) return store.status();
   model->sessions = *std::move(store);
+  if (!options_.session_state_file.empty()) {
+    MINIMIND_RETURN_IF_ERROR(RestoreSessions(options_.session_state_file,
+                                             absl::StrCat(absl::Hex(model_fingerprint_)),
+                                             *model->prompts, *model->sessions));
+  }
   model->commits = std::make_unique<IoExecutor>();
   model->reaper = std::make_unique<SessionReaper>(*model->sessions, options_.reaper_interval);
   model_ = std::move(model);
@@ -348,6 +423,17 @@ DrainReport Server::Shutdown(absl::Duration grace) {
         model_->kv_spill->Spill(std::move(id), std::move(kv));
       }
       model_->kv_spill->Flush(absl::Seconds(30));
+    }
+    if (!options_.session_state_file.empty()) {
+      SessionState state;
+      state.model_fingerprint = absl::StrCat(absl::Hex(model_fingerprint_));
+      state.sessions = model_->sessions->VolatileSessions();
+      const absl::Status saved = WriteSessionStateFile(options_.session_state_file, state);
+      if (saved.ok()) {
+        report.sessions_saved = static_cast<int64_t>(state.sessions.size());
+      } else {
+        std::cerr << "minimind-server: sessions not saved: " << saved.message() << std::endl;
+      }
     }
     model_->sessions
         .reset();  // Releases the sessions' KV handles (a Redis store keeps transcripts).

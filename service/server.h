@@ -50,6 +50,8 @@ struct DrainReport {
   // Blocks in use after every call ended and the sessions released their KV: 0 unless something
   // leaked. -1 when no model was served.
   int64_t kv_blocks_in_use = -1;
+  // Sessions written to --session-state-file; -1 when none was written.
+  int64_t sessions_saved = -1;
 };
 
 class Server {
@@ -119,6 +121,7 @@ class Server {
   std::unique_ptr<OpenAiHttpServer> openai_http_;    // Likewise.
   int port_ = 0;
   bool shut_down_ = false;
+  uint64_t model_fingerprint_ = 0;  // of the served model (KV spill files, session state file)
 };
 
 }  // namespace minimind

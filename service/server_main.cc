@@ -91,6 +91,10 @@ int Run(int argc, char** argv) {
             << " finished, " << report.cancelled
             << " cancelled at the grace limit; KV blocks in use " << report.kv_blocks_in_use
             << std::endl;
+  if (report.sessions_saved >= 0) {
+    std::cout << "minimind-server: saved " << report.sessions_saved << " sessions to "
+              << options->session_state_file << std::endl;
+  }
   return report.kv_blocks_in_use > 0 ? 3 : 0;
 }
 

@@ -83,6 +83,9 @@ const std::vector<ServerFlag>& ServerFlags() {
       {"kv-spill-dir", "MINIMIND_KV_SPILL_DIR",
        "directory where sessions' KV goes instead of being dropped (pin cap, drain) and comes "
        "back from on their next turn; empty = off (default)"},
+      {"session-state-file", "MINIMIND_SESSION_STATE_FILE",
+       "file the memory store's sessions are saved to on drain and taken back from at start, so "
+       "a restart loses no conversation; empty = off (default)"},
       {"kv-spill-budget", "MINIMIND_KV_SPILL_BUDGET",
        "bytes the spill directory may hold, least recently used files deleted first (1GiB)"},
       {"session-commit-deadline", "MINIMIND_SESSION_COMMIT_DEADLINE",
@@ -247,6 +250,8 @@ absl::StatusOr<ServerOptions> ParseServerOptions(
       set_duration(options.max_session_ttl);
     } else if (name == "kv-spill-dir") {
       options.kv_spill_dir = value;
+    } else if (name == "session-state-file") {
+      options.session_state_file = value;
     } else if (name == "session-commit-deadline") {
       set_duration(options.session_commit_deadline);
     } else if (name == "max-sessions") {

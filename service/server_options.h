@@ -39,6 +39,9 @@ struct ServerOptions {
   // The KV spill tier (service/sessions/kv_spill_store.h): off when the directory is empty.
   std::string kv_spill_dir;
   int64_t kv_spill_budget_bytes = int64_t{1} << 30;
+  // The memory store's state file (service/sessions/session_state_file.h): written on drain, read
+  // and removed at start. Empty: sessions of the memory store end with the process.
+  std::string session_state_file;
   // Redis store: how long a turn's commit retries (RedisSessionStoreOptions::commit_deadline).
   absl::Duration session_commit_deadline = absl::Seconds(10);
   int64_t max_sessions = 10000;

@@ -1,11 +1,10 @@
 #include "engine/kv/kv_spill_file.h"
 
-#include <zlib.h>
-
 #include <cstring>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "engine/base/crc32.h"
 
 namespace minimind {
 namespace {
@@ -15,18 +14,6 @@ constexpr uint32_t kVersion = 1;
 // magic, version, fingerprint, element type, block size, layers, kv heads, head dim, bytes per
 // block, token count, block count.
 constexpr size_t kHeaderBytes = 8 + 4 + 8 + 4 * 5 + 8 * 3;
-
-uint32_t Crc(const void* data, size_t size) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  const auto* bytes = static_cast<const Bytef*>(data);
-  while (size > 0) {  // zlib takes uInt lengths
-    const uInt chunk = static_cast<uInt>(std::min<size_t>(size, 1u << 30));
-    crc = crc32(crc, bytes, chunk);
-    bytes += chunk;
-    size -= chunk;
-  }
-  return static_cast<uint32_t>(crc);
-}
 
 template <typename T>
 void Put(std::string& out, T value) {
@@ -74,11 +61,11 @@ std::string EncodeKvSpill(const KvSpillLayout& layout, absl::Span<const int32_t>
   Put<uint64_t>(out, tokens.size());
   Put<uint64_t>(out, num_blocks);
   for (const int32_t token : tokens) Put<int32_t>(out, token);
-  Put<uint32_t>(out, Crc(out.data(), out.size()));
+  Put<uint32_t>(out, Crc32(out.data(), out.size()));
   for (uint64_t b = 0; b < num_blocks; ++b) {
     const std::byte* block = blocks.data() + b * layout.bytes_per_block;
     out.append(reinterpret_cast<const char*>(block), layout.bytes_per_block);
-    Put<uint32_t>(out, Crc(block, layout.bytes_per_block));
+    Put<uint32_t>(out, Crc32(block, layout.bytes_per_block));
   }
   return out;
 }
@@ -118,7 +105,7 @@ absl::StatusOr<KvSpill> DecodeKvSpill(absl::string_view file, const KvSpillLayou
   const size_t tokens_end = kHeaderBytes + num_tokens * 4;
   uint32_t header_crc;
   std::memcpy(&header_crc, file.data() + tokens_end, 4);
-  if (header_crc != Crc(file.data(), tokens_end)) {
+  if (header_crc != Crc32(file.data(), tokens_end)) {
     return absl::DataLossError("KV spill file is corrupt: its header or token ids fail their CRC");
   }
   if (!(found == layout)) {
@@ -142,7 +129,7 @@ absl::StatusOr<KvSpill> DecodeKvSpill(absl::string_view file, const KvSpillLayou
     const char* block = file.data() + offset;
     uint32_t crc;
     std::memcpy(&crc, block + layout.bytes_per_block, 4);
-    if (crc != Crc(block, layout.bytes_per_block)) {
+    if (crc != Crc32(block, layout.bytes_per_block)) {
       return absl::DataLossError(absl::StrCat("KV spill file is corrupt: block ", b, " of ",
                                               num_blocks, " fails its CRC"));
     }

@@ -46,11 +46,11 @@ std::string GrpcStatusCodeName(int code) {
 }
 
 ServiceMetrics::ServiceMetrics()
-    : queue_time_(LatencyBuckets()),
+    : session_commit_time_(LatencyBuckets()),
+      queue_time_(LatencyBuckets()),
       time_to_first_token_(LatencyBuckets()),
       time_per_output_token_(PerTokenBuckets()),
-      e2e_latency_(LatencyBuckets()),
-      session_commit_time_(LatencyBuckets()) {
+      e2e_latency_(LatencyBuckets()) {
   // Every finish reason is exported from the start, so rate() sees the first increment.
   for (const absl::string_view reason : {"stop", "length", "stop_sequence", "cancelled", "error"}) {
     finished_.At({std::string(reason)});

@@ -1,14 +1,7 @@
 #include "service/sessions/kv_spill_store.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -18,38 +11,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "engine/scheduler/kv_handle.h"
+#include "service/sessions/file_io.h"
 
 namespace minimind {
 namespace {
 
 constexpr absl::string_view kSuffix = ".kv";
 constexpr absl::string_view kTemporarySuffix = ".kv.tmp";
-
-// Writes `data` to `path` and flushes it to the disk; the errno text on failure.
-absl::Status WriteFile(const std::string& path, absl::string_view data) {
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return absl::UnavailableError(absl::StrCat("open ", path, ": ", strerror(errno)));
-  size_t written = 0;
-  while (written < data.size()) {
-    const ssize_t n = write(fd, data.data() + written, data.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int error = errno;
-      close(fd);
-      return absl::UnavailableError(absl::StrCat("write ", path, ": ", strerror(error)));
-    }
-    written += static_cast<size_t>(n);
-  }
-  if (fsync(fd) != 0) {
-    const int error = errno;
-    close(fd);
-    return absl::UnavailableError(absl::StrCat("fsync ", path, ": ", strerror(error)));
-  }
-  if (close(fd) != 0) {
-    return absl::UnavailableError(absl::StrCat("close ", path, ": ", strerror(errno)));
-  }
-  return absl::OkStatus();
-}
 
 }  // namespace
 
@@ -154,14 +122,7 @@ void KvSpillStore::Write() {
         status = absl::ResourceExhaustedError("the spill file is larger than the whole budget");
       }
     }
-    const std::string path = PathOf(job.id);
-    const std::string temporary = absl::StrCat(path, ".tmp");
-    if (status.ok()) status = WriteFile(temporary, file);
-    if (status.ok() && std::rename(temporary.c_str(), path.c_str()) != 0) {
-      status = absl::UnavailableError(absl::StrCat("rename ", temporary, ": ", strerror(errno)));
-    }
-    std::error_code error;
-    if (!status.ok()) std::filesystem::remove(temporary, error);
+    if (status.ok()) status = WriteFileAtomically(PathOf(job.id), file);
     absl::MutexLock lock(&mutex_);
     writing_ = false;
     if (!status.ok()) {
@@ -209,9 +170,9 @@ std::shared_ptr<const KvHandle> KvSpillStore::Restore(absl::string_view id,
     }
     it->second.last_use = ++use_clock_;
   }
-  std::ifstream stream(PathOf(id), std::ios::binary);
-  std::string file((std::istreambuf_iterator<char>(stream)), std::istreambuf_iterator<char>());
-  absl::StatusOr<KvSpill> spill = DecodeKvSpill(file, options_.layout);
+  absl::StatusOr<std::string> file = ReadWholeFile(PathOf(id));
+  absl::StatusOr<KvSpill> spill =
+      file.ok() ? DecodeKvSpill(*file, options_.layout) : absl::StatusOr<KvSpill>(file.status());
   const std::string key(id);
   if (!spill.ok()) {
     absl::MutexLock lock(&mutex_);
@@ -237,7 +198,7 @@ std::shared_ptr<const KvHandle> KvSpillStore::Restore(absl::string_view id,
     return nullptr;
   }
   ++stats_.restored_files;
-  stats_.restored_bytes += static_cast<int64_t>(file.size());
+  stats_.restored_bytes += static_cast<int64_t>(file->size());
   stats_.restore_seconds += absl::ToDoubleSeconds(absl::Now() - start);
   return *std::move(kv);
 }

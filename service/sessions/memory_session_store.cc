@@ -167,6 +167,7 @@ void MemorySessionStore::RemoveLocked(Shard& shard, SessionRecord& session, Remo
   owned->second.Remove(key);
   if (owned->second.size() == 0) shard.by_owner.erase(owned);
   shard.AddTombstone(key, Tombstone{static_cast<int>(reason), session.ttl, session.owner});
+  if (reason != Removal::kDeleted) garbage.gone_ids.push_back(SessionKeyToId(key));
   garbage.sessions.push_back(shard.sessions.Extract(key));
   session_count_.fetch_sub(1, std::memory_order_relaxed);
   switch (reason) {
@@ -234,7 +235,7 @@ bool MemorySessionStore::EvictLeastRecentlyUsed() {
   for (int attempt = 0; attempt < 8; ++attempt) {
     const auto [oldest_shard, oldest_sequence] = OldestIdle(shards_, &Shard::lru);
     if (oldest_shard == nullptr) return false;
-    Garbage garbage;
+    Garbage garbage(&options_.session_gone);
     absl::MutexLock lock(&oldest_shard->mutex);
     SessionRecord* candidate = oldest_shard->lru.LeastRecentIdle();
     if (candidate == nullptr || candidate->use_sequence != oldest_sequence) continue;
@@ -251,7 +252,7 @@ void MemorySessionStore::EnforcePinCap() {
     std::string id;
     std::shared_ptr<const KvHandle> dropped;
     {
-      Garbage garbage;
+      Garbage garbage(&options_.session_gone);
       absl::MutexLock lock(&oldest_shard->mutex);
       SessionRecord* candidate = oldest_shard->kv_lru.LeastRecentIdle();
       if (candidate == nullptr) continue;
@@ -274,6 +275,68 @@ MemorySessionStore::RetainedKv() const {
     });
   }
   return retained;
+}
+
+std::vector<SessionSnapshot> MemorySessionStore::VolatileSessions() const {
+  std::vector<SessionSnapshot> sessions;
+  for (const auto& shard : shards_) {
+    absl::MutexLock lock(&shard->mutex);
+    shard->sessions.ForEach([&](const SessionRecord& session) {
+      SessionSnapshot snapshot = MakeSnapshot(session, /*with_transcript=*/true);
+      snapshot.kv = nullptr;
+      snapshot.kv_blocks = 0;
+      snapshot.busy = false;  // what a turn in progress would change is not committed
+      sessions.push_back(std::move(snapshot));
+    });
+  }
+  return sessions;
+}
+
+absl::Status MemorySessionStore::AdoptSession(SessionSnapshot saved) {
+  MINIMIND_ASSIGN_OR_RETURN(const SessionKey key, SessionKeyFromId(saved.id));
+  if (saved.ttl <= absl::ZeroDuration() || saved.ttl > options_.max_ttl) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("session ", saved.id, ": idle TTL ", absl::FormatDuration(saved.ttl),
+                     " is outside (0, ", absl::FormatDuration(options_.max_ttl), "]"));
+  }
+  MINIMIND_RETURN_IF_ERROR(ValidateSessionLabels(saved.labels, options_));
+  if (saved.window_start < 0 || saved.window_start > static_cast<int64_t>(saved.messages.size())) {
+    return absl::InvalidArgumentError(absl::StrCat("session ", saved.id, ": window start ",
+                                                   saved.window_start, " outside its ",
+                                                   saved.messages.size(), " messages"));
+  }
+  const absl::Time now = clock_();
+  if (saved.last_used + saved.ttl <= now) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("session ", saved.id, " expired while the server was down"));
+  }
+  if (session_count_.fetch_add(1, std::memory_order_relaxed) >= options_.max_sessions &&
+      !EvictLeastRecentlyUsed()) {
+    session_count_.fetch_sub(1, std::memory_order_relaxed);
+    return AllSessionsBusyError(options_);
+  }
+  auto session = std::make_unique<SessionRecord>();
+  session->key = key;
+  session->owner = std::move(saved.owner);
+  session->system_prompt = std::move(saved.system_prompt);
+  session->labels = std::move(saved.labels);
+  session->messages = std::move(saved.messages);
+  session->tokens = std::move(saved.tokens);
+  session->context_overflow = saved.context_overflow;
+  session->window_start = saved.window_start;
+  session->turns = saved.turns;
+  session->created = saved.created;
+  session->last_used = std::min(saved.last_used, now);
+  session->ttl = saved.ttl;
+  session->expires = session->last_used + session->ttl;
+  Shard& shard = ShardOf(key);
+  absl::MutexLock lock(&shard.mutex);
+  if (shard.sessions.Find(key) != nullptr) {
+    session_count_.fetch_sub(1, std::memory_order_relaxed);
+    return absl::AlreadyExistsError(absl::StrCat("session ", saved.id, " already exists"));
+  }
+  InsertLocked(shard, std::move(session));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<SessionSnapshot> MemorySessionStore::CreateSession(
@@ -313,7 +376,7 @@ absl::StatusOr<SessionSnapshot> MemorySessionStore::Get(absl::string_view id,
   if (!key.ok()) return key.status();
   Shard& shard = ShardOf(*key);
   const absl::Time now = clock_();
-  Garbage garbage;
+  Garbage garbage(&options_.session_gone);
   absl::MutexLock lock(&shard.mutex);
   absl::StatusOr<SessionRecord*> session = FindLocked(shard, *key, owner, now, garbage);
   if (!session.ok()) return session.status();
@@ -325,7 +388,7 @@ absl::Status MemorySessionStore::Touch(absl::string_view id, absl::string_view o
   if (!key.ok()) return key.status();
   Shard& shard = ShardOf(*key);
   const absl::Time now = clock_();
-  Garbage garbage;
+  Garbage garbage(&options_.session_gone);
   absl::MutexLock lock(&shard.mutex);
   absl::StatusOr<SessionRecord*> session = FindLocked(shard, *key, owner, now, garbage);
   if (!session.ok()) return session.status();
@@ -339,7 +402,7 @@ absl::StatusOr<TurnLease> MemorySessionStore::BeginTurn(absl::string_view id,
   if (!key.ok()) return key.status();
   Shard& shard = ShardOf(*key);
   const absl::Time now = clock_();
-  Garbage garbage;
+  Garbage garbage(&options_.session_gone);
   absl::MutexLock lock(&shard.mutex);
   absl::StatusOr<SessionRecord*> session = FindLocked(shard, *key, owner, now, garbage);
   if (!session.ok()) return session.status();
@@ -359,7 +422,7 @@ absl::Status MemorySessionStore::CommitTurn(const SessionKey& key,
   Shard& shard = ShardOf(key);
   const absl::Time now = clock_();
   {
-    Garbage garbage;
+    Garbage garbage(&options_.session_gone);
     absl::MutexLock lock(&shard.mutex);
     SessionRecord* found = shard.sessions.Find(key);
     // The lease holder is the owner: it may learn why.
@@ -399,7 +462,7 @@ absl::Status MemorySessionStore::Delete(absl::string_view id, absl::string_view 
   if (!key.ok()) return key.status();
   Shard& shard = ShardOf(*key);
   const absl::Time now = clock_();
-  Garbage garbage;
+  Garbage garbage(&options_.session_gone);
   absl::MutexLock lock(&shard.mutex);
   absl::StatusOr<SessionRecord*> session = FindLocked(shard, *key, owner, now, garbage);
   if (!session.ok()) return session.status();
@@ -421,7 +484,7 @@ absl::StatusOr<SessionSnapshot> MemorySessionStore::Fork(absl::string_view id,
   auto child = std::make_unique<SessionRecord>();
   {
     Shard& shard = ShardOf(*parent_key);
-    Garbage garbage;
+    Garbage garbage(&options_.session_gone);
     absl::MutexLock lock(&shard.mutex);
     absl::StatusOr<SessionRecord*> found = FindLocked(shard, *parent_key, owner, now, garbage);
     if (!found.ok()) return found.status();
@@ -506,7 +569,7 @@ int64_t MemorySessionStore::ReapExpired(absl::Time now) {
   int64_t reaped = 0;
   for (const auto& shard_pointer : shards_) {
     Shard& shard = *shard_pointer;
-    Garbage garbage;
+    Garbage garbage(&options_.session_gone);
     absl::MutexLock lock(&shard.mutex);
     while (!shard.expiry.empty() && shard.expiry.front().expires <= now) {
       std::pop_heap(shard.expiry.begin(), shard.expiry.end(), LaterExpiry());

@@ -105,6 +105,8 @@ class MemorySessionStore final : public SessionStore {
   int64_t ReapExpired(absl::Time now) override;
 
   std::vector<std::pair<std::string, std::shared_ptr<const KvHandle>>> RetainedKv() const override;
+  std::vector<SessionSnapshot> VolatileSessions() const override;
+  absl::Status AdoptSession(SessionSnapshot session) override;
   SessionStoreStats stats() const override;
   absl::Time Now() const override { return clock_(); }
   const SessionStoreOptions& options() const { return options_; }

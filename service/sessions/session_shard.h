@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -209,10 +210,22 @@ struct alignas(64) Shard {
 };
 
 // What a store operation removed, destroyed after the shard mutex is released (declare it before
-// the lock): a KvHandle's destructor posts to the engine, and transcripts may be large.
+// the lock): a KvHandle's destructor posts to the engine, and transcripts may be large. The ids
+// of sessions the store removed by itself (expired, evicted) are told to `on_gone`
+// (SessionStoreOptions::session_gone) then too.
 struct Garbage {
+  explicit Garbage(const std::function<void(std::string)>* on_gone) : on_gone(on_gone) {}
+  Garbage(const Garbage&) = delete;
+  Garbage& operator=(const Garbage&) = delete;
+  ~Garbage() {
+    if (on_gone == nullptr || !*on_gone) return;
+    for (std::string& id : gone_ids) (*on_gone)(std::move(id));
+  }
+
+  const std::function<void(std::string)>* on_gone;
   std::vector<std::unique_ptr<SessionRecord>> sessions;
   std::vector<std::shared_ptr<const KvHandle>> kvs;
+  std::vector<std::string> gone_ids;
 };
 
 }  // namespace sessions_internal

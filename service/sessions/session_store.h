@@ -60,6 +60,10 @@ struct SessionStoreOptions {
   // Called, outside the store's locks, with a session's KV when the pin cap drops it, so it can
   // be kept elsewhere (the KV spill tier: the server's kv_spill_store.h). Null: dropped KV is gone.
   std::function<void(std::string id, std::shared_ptr<const KvHandle> kv)> kv_dropped;
+  // Called, outside the store's locks, with the id of each session the store removed by itself
+  // (idle TTL, LRU eviction), so what is kept elsewhere for it (its spilled KV) goes too. Delete
+  // does not call it: its caller knows. Null: nothing is told.
+  std::function<void(std::string id)> session_gone;
 };
 
 // InvalidArgument naming the first inconsistent option (non-positive shards, caps or TTLs,
@@ -150,6 +154,20 @@ class SessionStore {
   // The KV handles this replica holds, by session id (a draining server spills them).
   virtual std::vector<std::pair<std::string, std::shared_ptr<const KvHandle>>> RetainedKv()
       const = 0;
+
+  // Sessions that live only in this process and end with it, complete but without KV, so a
+  // draining server can save them (session_state_file.h): every session of the memory store; none
+  // of a store that keeps them elsewhere (Redis).
+  virtual std::vector<SessionSnapshot> VolatileSessions() const { return {}; }
+
+  // Takes back a session saved by VolatileSessions in an earlier process, with its id, owner,
+  // transcript, tokens, times and TTL (kv is ignored). AlreadyExists for an id in use;
+  // DeadlineExceeded when its idle TTL ran out meanwhile; Unimplemented by stores that do not
+  // need it; otherwise as Create (eviction at max_sessions, label and TTL checks).
+  virtual absl::Status AdoptSession(SessionSnapshot session) {
+    (void)session;
+    return absl::UnimplementedError("this session store keeps its sessions itself");
+  }
 
   virtual SessionStoreStats stats() const = 0;
   virtual absl::Time Now() const = 0;

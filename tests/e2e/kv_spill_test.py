@@ -13,6 +13,14 @@
 4. restart (--session-store redis://, the transcripts outlive the process): SIGTERM drains the
    sessions' KV into the spill directory; a new server on the same directory resumes the session
    with cached_prompt_tokens = its history, output equal to a recompute.
+5. restart with the memory store (--session-state-file): the drain saves every session's
+   transcript and spills its KV; a new server takes the sessions back (transcript, labels,
+   overflow policy, window) and resumes one with cached_prompt_tokens = its history and output
+   equal to a recompute; the file is consumed.
+6. another model (the same weights served as bf16: another fingerprint) on the same files: the
+   spill file is foreign (ignored, counted), the sessions are restored with their tokens rendered
+   again, and a turn equals a stateless request of the whole conversation. A state file with one
+   altered byte is set aside (*.corrupt) and the server starts without its sessions.
 
 Exits 77 (ctest SKIP) when redis-server is not installed (scenario 4 needs it).
 """
@@ -208,6 +216,103 @@ def scenario_restart(args, pb, scratch):
         redis.wait()
 
 
+def scenario_memory_restart(args, pb, scratch):
+    ipb, igrpc, spb, sgrpc = pb
+    spill_dir = os.path.join(scratch, "spill-memory")
+    state_file = os.path.join(scratch, "sessions.state")
+    flags = ["--kv-spill-dir", spill_dir, "--session-state-file", state_file]
+
+    def start(*extra):
+        server = ServerProcess(args.server, args.model, *flags, *extra, metrics=True)
+        server.wait_serving()
+        channel = grpc.insecure_channel(server.target)
+        return server, channel, igrpc.InferenceStub(channel), sgrpc.SessionsStub(channel)
+
+    def drain(server, channel, expect_saved):
+        channel.close()
+        server.process.send_signal(signal.SIGTERM)
+        code, rest = server.finish(timeout=60)
+        check(code == 0, f"the drain exited {code}")
+        check(f"saved {expect_saved} sessions to {state_file}" in rest,
+              f"the drain did not report saving {expect_saved} sessions: {rest!r}")
+
+    server, channel, inference, sessions = start()
+    try:
+        chat = sessions.CreateSession(spb.CreateSessionRequest(
+            system_prompt="Be brief.", labels={"app": "e2e"}), timeout=10)
+        strict = sessions.CreateSession(spb.CreateSessionRequest(
+            system_prompt="Be exact.", context_overflow=ipb.CONTEXT_OVERFLOW_ERROR), timeout=10)
+        conversation = [("Why is the sea salty?", 5), ("Name one salt.", 6)]
+        for text, seed in conversation:
+            last = inference.Complete(turn_request(ipb, chat.session_id, text, seed), timeout=60)
+        history = last.usage.prompt_tokens + last.usage.completion_tokens
+        before = sessions.GetSession(spb.GetSessionRequest(session_id=chat.session_id),
+                                     timeout=10)
+        drain(server, channel, 2)
+        check(os.path.exists(state_file), "no state file after the drain")
+
+        server, channel, inference, sessions = start()
+        check(not os.path.exists(state_file), "the state file was not consumed")
+        after = sessions.GetSession(spb.GetSessionRequest(session_id=chat.session_id), timeout=10)
+        before.kv_cached = after.kv_cached = False  # the KV is in the spill directory now
+        check(after == before, f"the restored session differs:\n{before}\n{after}")
+        got = sessions.GetSession(spb.GetSessionRequest(session_id=strict.session_id), timeout=10)
+        check(got.context_overflow == ipb.CONTEXT_OVERFLOW_ERROR, "the overflow policy was lost")
+        text, seed = "And why is it blue?", 7
+        expected = recompute(ipb, spb, inference, sessions, chat.session_id, text, seed)
+        reply = inference.Complete(turn_request(ipb, chat.session_id, text, seed), timeout=60)
+        check(reply.usage.cached_prompt_tokens == history - 1,
+              f"after the restart the turn cached {reply.usage.cached_prompt_tokens} of "
+              f"{history} history tokens")
+        check(list(reply.token_ids) == expected, "the resumed turn differs from the recompute")
+        conversation.append((text, seed))
+        print(f"memory restart: 2 sessions saved and taken back as they were; the resumed turn "
+              f"cached {history - 1} of {history} history tokens, output equal to the recompute")
+        final = sessions.GetSession(spb.GetSessionRequest(session_id=chat.session_id), timeout=10)
+        drain(server, channel, 2)
+
+        # Another model: the same weights as bf16 (another fingerprint).
+        server, channel, inference, sessions = start("--weight-dtype", "bf16")
+        after = sessions.GetSession(spb.GetSessionRequest(session_id=chat.session_id), timeout=10)
+        check(list(after.messages) == list(final.messages), "the transcript changed")
+        text, seed = "Is it drinkable?", 8
+        reply = inference.Complete(turn_request(ipb, chat.session_id, text, seed), timeout=60)
+        check(value(server.scrape(), "minimind_kv_spill_foreign_files_total") >= 1,
+              "the other model's spill file was not counted as foreign")
+        check(reply.usage.cached_prompt_tokens < history,
+              f"KV of another model was used ({reply.usage.cached_prompt_tokens} cached)")
+        stateless = ipb.GenerateRequest(
+            max_tokens=24, seed=seed, temperature=0.8, use_cache=False,
+            messages=ipb.ChatMessages(messages=[
+                ipb.ChatMessage(role="system", content=final.system_prompt), *final.messages,
+                ipb.ChatMessage(role="user", content=text)]))
+        fresh = inference.Complete(stateless, timeout=60)
+        check(list(reply.token_ids) == list(fresh.token_ids),
+              f"the turn after another model's restore differs from a stateless request: prompt "
+              f"{reply.usage.prompt_tokens} vs {fresh.usage.prompt_tokens}")
+        print("another model: the spill file was ignored as foreign; the sessions' tokens were "
+              "rendered again; the next turn equals a stateless request of the conversation")
+        drain(server, channel, 2)
+
+        # A torn state file: set aside, the server starts without its sessions.
+        with open(state_file, "r+b") as f:
+            f.seek(os.path.getsize(state_file) // 2)
+            byte = f.read(1)
+            f.seek(-1, os.SEEK_CUR)
+            f.write(bytes([byte[0] ^ 0x01]))
+        server, channel, inference, sessions = start()
+        try:
+            sessions.GetSession(spb.GetSessionRequest(session_id=chat.session_id), timeout=10)
+            check(False, "a session came back from a corrupt state file")
+        except grpc.RpcError as error:
+            check(error.code() == grpc.StatusCode.NOT_FOUND, f"got {error.code()}")
+        check(os.path.exists(state_file + ".corrupt"), "the corrupt state file was not set aside")
+        print("corrupt state file: detected, set aside, the server started without its sessions")
+        channel.close()
+    finally:
+        server.kill()
+
+
 def main():
     parser = argparse.ArgumentParser()
     add_common_arguments(parser)
@@ -223,6 +328,7 @@ def main():
         scenario_pin_cap(args, pb, scratch)
         scenario_no_room(args, pb, scratch)
         scenario_restart(args, pb, scratch)
+        scenario_memory_restart(args, pb, scratch)
     print("kv spill: OK")
 
 

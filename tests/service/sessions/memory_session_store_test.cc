@@ -193,6 +193,85 @@ TEST_F(SessionStoreTest, ReapRemovesExactlyTheExpired) {
   EXPECT_EQ(store->stats().evicted_ttl, 13);
 }
 
+TEST_F(SessionStoreTest, SessionsTheStoreRemovesByItselfAreReported) {
+  std::vector<std::string> gone;
+  SessionStoreOptions options = TestOptions(clock_);
+  options.max_sessions = 3;
+  options.session_gone = [&gone](std::string id) { gone.push_back(std::move(id)); };
+  auto store = MakeStore(options);
+  const std::string expiring = CreateSession(*store, "alice", absl::Seconds(5));
+  const std::string deleted = CreateSession(*store);
+  const std::string lazily_expired = CreateSession(*store, "alice", absl::Seconds(5));
+  ASSERT_TRUE(store->Delete(deleted, "alice").ok());  // its caller knows: not reported
+  EXPECT_TRUE(gone.empty());
+  clock_.Advance(absl::Seconds(6));
+  // A lookup that finds the session expired removes it too.
+  EXPECT_EQ(store->Get(lazily_expired, "alice").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->ReapExpired(clock_.Now()), 1);
+  EXPECT_THAT(gone, ::testing::UnorderedElementsAre(expiring, lazily_expired));
+  gone.clear();
+  const std::string a = CreateSession(*store);
+  CreateSession(*store);
+  CreateSession(*store);
+  CreateSession(*store);  // over max_sessions: `a`, the least recently used, is evicted
+  EXPECT_THAT(gone, ::testing::ElementsAre(a));
+}
+
+TEST_F(SessionStoreTest, VolatileSessionsAreAdoptedByAnotherStoreAsTheyWere) {
+  auto store = MakeStore();
+  absl::StatusOr<SessionSnapshot> created = store->Create(
+      "alice", "be brief", absl::Seconds(600), {{"app", "cli"}}, ContextOverflow::kError);
+  ASSERT_TRUE(created.ok());
+  CommitTurn(*store, created->id, MakeFakeKv(4));
+  const std::string other = CreateSession(*store, "bob");
+  clock_.Advance(absl::Seconds(10));
+  const std::vector<SessionSnapshot> saved = store->VolatileSessions();
+  ASSERT_EQ(saved.size(), 2u);
+  for (const SessionSnapshot& session : saved) EXPECT_EQ(session.kv, nullptr);
+
+  auto restarted = MakeStore();
+  for (const SessionSnapshot& session : saved) ASSERT_TRUE(restarted->AdoptSession(session).ok());
+  absl::StatusOr<SessionSnapshot> adopted = restarted->Get(created->id, "alice");
+  ASSERT_TRUE(adopted.ok()) << adopted.status();
+  const absl::StatusOr<SessionSnapshot> original = store->Get(created->id, "alice");
+  EXPECT_EQ(adopted->system_prompt, "be brief");
+  EXPECT_EQ(adopted->labels, original->labels);
+  ASSERT_EQ(adopted->messages.size(), 2u);
+  EXPECT_EQ(adopted->messages[1].content, "hello");
+  EXPECT_EQ(adopted->tokens, original->tokens);
+  EXPECT_EQ(adopted->turns, 1);
+  EXPECT_EQ(adopted->context_overflow, ContextOverflow::kError);
+  EXPECT_EQ(adopted->created, original->created);
+  EXPECT_EQ(adopted->expires, original->expires);
+  EXPECT_EQ(adopted->kv, nullptr);
+  // Another owner still cannot see it; its owner can take a turn.
+  EXPECT_EQ(restarted->Get(created->id, "bob").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(restarted->Get(other, "bob").ok());
+  CommitTurn(*restarted, created->id, nullptr);
+  EXPECT_EQ(restarted->Get(created->id, "alice")->turns, 2);
+
+  // An id in use, a session whose TTL ran out, and a malformed one are refused.
+  EXPECT_EQ(restarted->AdoptSession(saved[0]).code(), absl::StatusCode::kAlreadyExists);
+  auto later = MakeStore();
+  clock_.Advance(absl::Seconds(60));  // bob's session had the 60 s default
+  for (const SessionSnapshot& session : saved) {
+    const absl::Status status = later->AdoptSession(session);
+    if (session.id == other) {
+      EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded);
+    } else {
+      EXPECT_TRUE(status.ok()) << status;
+    }
+  }
+  SessionSnapshot bad = saved[0];
+  bad.id = "nope";
+  EXPECT_EQ(later->AdoptSession(bad).code(), absl::StatusCode::kInvalidArgument);
+  bad = saved[0];
+  bad.id = std::string(32, 'a');
+  bad.window_start = 7;
+  EXPECT_EQ(later->AdoptSession(bad).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(later->stats().sessions, 1);
+}
+
 TEST_F(SessionStoreTest, BusySessionsOutliveTheirTtl) {
   auto store = MakeStore();
   const std::string id = CreateSession(*store, "a", absl::Seconds(5));

@@ -288,8 +288,12 @@ TYPED_TEST(SessionStoreContractTest, ContextPolicyAndWindowPersist) {
   absl::StatusOr<SessionPage> page = store->List("alice", 0, "");
   ASSERT_TRUE(page.ok());
   for (const SessionSnapshot& listed : page->sessions) {
-    if (listed.id == id) EXPECT_EQ(listed.window_start, 2);
-    if (listed.id == strict->id) EXPECT_EQ(listed.context_overflow, ContextOverflow::kError);
+    if (listed.id == id) {
+      EXPECT_EQ(listed.window_start, 2);
+    }
+    if (listed.id == strict->id) {
+      EXPECT_EQ(listed.context_overflow, ContextOverflow::kError);
+    }
   }
 }
 
