@@ -81,10 +81,23 @@ int64_t KvCache::ExportedBlockBytes() const {
 }
 
 std::vector<std::byte> KvCache::ExportBlocks(const PagedKvSequence& seq) const {
+  std::vector<std::byte> out(seq.block_table().size() * ExportedBlockBytes());
+  const absl::Status exported = ExportBlocksInto(seq, absl::MakeSpan(out));
+  (void)exported;  // the size is right by construction
+  return out;
+}
+
+absl::Status KvCache::ExportBlocksInto(const PagedKvSequence& seq,
+                                       absl::Span<std::byte> out) const {
   const BlockPool& pool = allocator_->pool();
   const int64_t code_bytes = pool.code_bytes_per_block();
   const int64_t scale_bytes = pool.scales_per_block() * static_cast<int64_t>(sizeof(float));
-  std::vector<std::byte> out(seq.block_table().size() * ExportedBlockBytes());
+  const int64_t want = static_cast<int64_t>(seq.block_table().size()) * ExportedBlockBytes();
+  if (static_cast<int64_t>(out.size()) != want) {
+    return absl::InvalidArgumentError(absl::StrCat("exporting ", seq.block_table().size(),
+                                                   " KV blocks needs ", want, " bytes, got ",
+                                                   out.size()));
+  }
   std::byte* cursor = out.data();
   for (const BlockId block : seq.block_table()) {
     std::memcpy(cursor, pool.Codes(block), code_bytes);
@@ -94,7 +107,7 @@ std::vector<std::byte> KvCache::ExportBlocks(const PagedKvSequence& seq) const {
       cursor += scale_bytes;
     }
   }
-  return out;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<PagedKvSequence>> KvCache::ImportBlocks(

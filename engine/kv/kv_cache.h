@@ -59,6 +59,10 @@ class KvCache {
   // (int8) its scales as f32 — ExportedBlockBytes() each, positions past num_positions included.
   // For moving a sequence's KV out of the pool (the KV spill tier) and back with ImportBlocks.
   std::vector<std::byte> ExportBlocks(const PagedKvSequence& seq) const;
+  // The same into `out`, which holds exactly ExportedBlockBytes() per block of `seq`
+  // (InvalidArgument otherwise). Reads only the pool's geometry and `seq`'s blocks, so it may run
+  // on any thread while no one writes those blocks (KvReleaseQueue::ExportHeld).
+  absl::Status ExportBlocksInto(const PagedKvSequence& seq, absl::Span<std::byte> out) const;
   // Bytes per block in ExportBlocks' layout.
   int64_t ExportedBlockBytes() const;
   // A new sequence of `num_positions` positions holding `bytes` (ExportBlocks' layout, from a

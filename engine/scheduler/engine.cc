@@ -184,12 +184,10 @@ absl::StatusOr<KvSpill> Engine::ExportKv(const KvHandle& handle) {
   }
   KvSpill spill;
   spill.tokens = handle.tokens();
-  absl::Notification done;
-  loop_->release_queue()->RunOnEngine([&](KvCache& cache) {
-    spill.blocks = cache.ExportBlocks(*handle.sequence_);
-    done.Notify();
-  });
-  done.WaitForNotification();
+  // On this thread: the engine thread is not involved (KvReleaseQueue::ExportHeld).
+  spill.blocks.resize(handle.sequence_->block_table().size() * kv_config().BytesPerBlock());
+  MINIMIND_RETURN_IF_ERROR(
+      loop_->release_queue()->ExportHeld(*handle.sequence_, absl::MakeSpan(spill.blocks)));
   return spill;
 }
 

@@ -86,9 +86,10 @@ class Engine {
   // never fails admission.
   int64_t MaxNewTokens(int64_t prompt_tokens, int64_t tenant_kv_block_limit = 0) const;
 
-  // Moving a retained KV out of the pool and back (the KV spill tier). Both run on the engine
-  // thread at the start of its next step (or at once once it has stopped) and wait for it; call
-  // them from threads that may wait, never from a GenerationSink.
+  // Moving a retained KV out of the pool and back (the KV spill tier). ExportKv copies on the
+  // caller's thread (a held KV never changes); ImportKv runs on the engine thread at the start of
+  // its next step (or at once once it has stopped) and waits for it. Call them from threads that
+  // may wait, never from a GenerationSink.
   // The tokens and the blocks, bit for bit, of `handle` (from this engine): what a spill file
   // holds. FailedPrecondition for a handle of another engine.
   absl::StatusOr<KvSpill> ExportKv(const KvHandle& handle);

@@ -10,7 +10,8 @@
 // by the engine and every live handle, so the pool outlives the last handle. Tasks that move KV
 // in or out of the pool (Engine::ExportKv / ImportKv) cross the same way: queued under the lock,
 // run by the engine thread after the releases of its next step, or at once under the lock when
-// the engine has stopped.
+// the engine has stopped; an export only reads a held sequence's blocks and runs on the caller's
+// thread (ExportHeld).
 #ifndef MINIMIND_ENGINE_SCHEDULER_KV_RELEASE_QUEUE_H_
 #define MINIMIND_ENGINE_SCHEDULER_KV_RELEASE_QUEUE_H_
 
@@ -44,6 +45,13 @@ class KvReleaseQueue {
   void Release(std::unique_ptr<PagedKvSequence> sequence);
   // Any thread: runs `task` with the cache on the engine thread (see the class comment).
   void RunOnEngine(absl::AnyInvocable<void(KvCache&) &&> task);
+  // Any thread, without the engine: copies the blocks of `sequence`, which a live KvHandle of this
+  // queue holds, into `out` (KvCache::ExportBlocksInto). Safe beside a running engine: a held
+  // sequence never changes, its blocks are never written while shared (other sequences copy a
+  // shared block before writing to it) nor reused while referenced, and the pool never moves.
+  absl::Status ExportHeld(const PagedKvSequence& sequence, absl::Span<std::byte> out) const {
+    return cache_.ExportBlocksInto(sequence, out);
+  }
 
   // Engine thread: releases the blocks of every sequence posted so far.
   void DrainPending();

@@ -12,10 +12,10 @@
 // layout (FailedPrecondition) is counted and left alone, one whose tokens are not a prefix of the
 // session's is stale and deleted; each answers null and the turn recomputes, never wrong KV.
 //
-// Threads: Spill never blocks (a writer thread exports the blocks through the engine, encodes and
-// writes); Restore blocks its caller on a file read and an engine import, so callers run it off the
-// engine thread and off gRPC's callback threads (the session-calls executor). Every method is
-// thread-safe. The engine (through the export/import functions) must outlive the store.
+// Threads: Spill never blocks (a writer thread copies the blocks out, without the engine, encodes
+// and writes); Restore blocks its caller on a file read and an engine import, so callers run it
+// off the engine thread and off gRPC's callback threads (the session-calls executor). Every method
+// is thread-safe. The engine (through the export/import functions) must outlive the store.
 #ifndef MINIMIND_SERVICE_SESSIONS_KV_SPILL_STORE_H_
 #define MINIMIND_SERVICE_SESSIONS_KV_SPILL_STORE_H_
 

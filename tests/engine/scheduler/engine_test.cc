@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -391,6 +392,45 @@ TEST(EngineTest, ExportedKvImportsIntoAnotherEngineAndResumesBitwise) {
     });
     EXPECT_EQ(stats.kv.blocks_used, 0);
   }
+}
+
+// ExportKv reads a held KV on the caller's thread while the engine runs: requests resuming from
+// the same handle share its blocks (and copy its partial last block before writing), others
+// allocate and free blocks around it. Every export taken meanwhile equals the one taken idle.
+TEST(EngineTest, ExportWhileTheEngineRunsSeesTheHeldKvUnchanged) {
+  std::unique_ptr<Engine> engine = MakeEngine(TinyEngineOptions(64));
+  GenerationRequest turn1 = MakeRequest("t1", MakePrompt(40, 37), 8, 5);  // 45 positions held
+  turn1.retain_kv = true;
+  auto sink1 = std::make_shared<RecordingSink>();
+  ASSERT_TRUE(engine->Submit(turn1, sink1).ok());
+  ASSERT_TRUE(sink1->Wait().ok());
+  std::shared_ptr<const KvHandle> handle = sink1->TakeKv();
+  ASSERT_NE(handle, nullptr);
+  const absl::StatusOr<KvSpill> idle = engine->ExportKv(*handle);
+  ASSERT_TRUE(idle.ok()) << idle.status();
+
+  std::vector<std::shared_ptr<RecordingSink>> sinks;
+  for (int i = 0; i < 6; ++i) {
+    GenerationRequest request =
+        i % 2 == 0 ? MakeRequest(absl::StrCat("resume-", i), handle->tokens(), 40, 10 + i)
+                   : MakeRequest(absl::StrCat("other-", i), MakePrompt(50 + i, 30), 40, 10 + i);
+    if (i % 2 == 0) {
+      for (int32_t id : MakePrompt(60 + i, 5)) request.prompt_tokens.push_back(id);
+      request.resume = handle;
+    }
+    sinks.push_back(std::make_shared<RecordingSink>());
+    ASSERT_TRUE(engine->Submit(request, sinks.back()).ok());
+  }
+  int exports = 0;
+  while (engine->LiveRequests() > 0 || exports < 10) {
+    absl::StatusOr<KvSpill> busy = engine->ExportKv(*handle);
+    ASSERT_TRUE(busy.ok()) << busy.status();
+    ASSERT_EQ(busy->tokens, idle->tokens);
+    ASSERT_TRUE(busy->blocks == idle->blocks) << "export " << exports << " saw the KV change";
+    ++exports;
+  }
+  for (const auto& sink : sinks) ASSERT_TRUE(sink->Wait().ok());
+  EXPECT_GE(exports, 10);
 }
 
 TEST(EngineTest, ImportKvChecksItsBlocksAndTheEngine) {
