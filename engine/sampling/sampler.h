@@ -2,7 +2,8 @@
 //
 // Pipeline per step (all on a private copy of the row; the input is never modified):
 //   1. Reject rows with NaN or +inf, or with every logit -inf (CheckLogits).
-//   2. Penalties (repetition, frequency, presence) from the TokenHistory.
+//   2. Penalties (repetition, frequency, presence) from the TokenHistory; then a constraint's
+//      TokenMask, if any, sets the logits of disallowed tokens to -inf.
 //   3. Greedy (temperature < kGreedyTemperature): the argmax in canonical order (highest
 //      logit, lowest id on ties); the RNG is not touched.
 //      Otherwise: divide by the temperature, truncate by top-k -> top-p -> min-p and draw one
@@ -23,6 +24,7 @@
 #ifndef MINIMIND_ENGINE_SAMPLING_SAMPLER_H_
 #define MINIMIND_ENGINE_SAMPLING_SAMPLER_H_
 
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -49,6 +51,15 @@ struct SampledToken {
   friend bool operator==(const SampledToken&, const SampledToken&) = default;
 };
 
+// The tokens a constraint allows at this step (engine/constrain): token `id` is allowed when bit
+// `id` of `words` is set or it is in `also_allowed` (the end-of-sequence ids where the constraint
+// may end). Every other token's logit is -inf before greedy choice or truncation, so the sampled
+// token is always allowed; logprobs still describe the raw logits.
+struct TokenMask {
+  absl::Span<const uint64_t> words;
+  absl::Span<const TokenId> also_allowed;
+};
+
 // Scratch memory for Sampler::Sample: O(vocab_size) floats, reused across steps and requests so
 // the hot path does not allocate. Holds no request state; one per sampling thread.
 class SamplingWorkspace {
@@ -58,6 +69,7 @@ class SamplingWorkspace {
   std::vector<float> processed_;  // [vocab_size]: the row after penalties and temperature.
   TruncatedDistribution distribution_;
   std::vector<Candidate> top_scratch_;
+  std::vector<std::pair<TokenId, float>> mask_kept_;
 };
 
 class Sampler {
@@ -71,12 +83,14 @@ class Sampler {
   // under penalties/temperature; OutOfRange for a history id outside the vocabulary. On error
   // the RNG is not advanced.
   absl::StatusOr<SampledToken> Sample(absl::Span<const float> logits, const TokenHistory& history,
-                                      SamplingWorkspace& workspace);
+                                      SamplingWorkspace& workspace,
+                                      const TokenMask* mask = nullptr);
 
   bool greedy() const { return params_.temperature < kGreedyTemperature; }
 
  private:
   Sampler(const SamplingParams& params, uint64_t seed) : params_(params), rng_(seed) {}
+  static void ApplyMask(const TokenMask& mask, SamplingWorkspace& workspace);
 
   absl::StatusOr<TokenId> SampleProcessed(SamplingWorkspace& workspace);
 

@@ -87,9 +87,14 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const Model& model,
   const int64_t max_context = limits.max_context;
   auto loop = std::make_unique<EngineLoop>(std::move(runner), tokenizer, std::move(limits),
                                            std::move(release_queue), inbox);
-  return std::unique_ptr<Engine>(new Engine(model.config.vocab_size, max_context, kv_config,
+  std::unique_ptr<Engine> engine(new Engine(model.config.vocab_size, max_context, kv_config,
                                             num_blocks, options.forward_threads, std::move(inbox),
                                             std::move(loop)));
+  engine->constraints_ = std::make_unique<ConstraintCompiler>(
+      std::make_shared<const TokenVocabulary>(
+          TokenVocabulary::FromTokenizer(tokenizer, sampling_vocab_size)),
+      ConstraintLimits{});
+  return engine;
 }
 
 Engine::Engine(int64_t model_vocab_size, int64_t max_context, KvCacheConfig kv_config,
@@ -137,6 +142,10 @@ absl::Status Engine::Validate(const GenerationRequest& request) const {
   if (request.resume != nullptr &&
       request.resume->release_queue_.get() != loop_->release_queue().get()) {
     return absl::InvalidArgumentError("the resume KV handle belongs to another engine");
+  }
+  if (request.constraint != nullptr &&
+      &request.constraint->vocabulary() != &constraints_->vocabulary()) {
+    return absl::InvalidArgumentError("the constraint was compiled for another engine");
   }
 
   const int64_t prompt = static_cast<int64_t>(request.prompt_tokens.size());

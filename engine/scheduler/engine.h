@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "engine/constrain/constraint.h"
 #include "engine/kv/kv_cache_config.h"
 #include "engine/kv/kv_spill_file.h"
 #include "engine/model/model.h"
@@ -99,6 +100,16 @@ class Engine {
   // after reclaiming idle cached blocks, cannot supply them.
   absl::StatusOr<std::shared_ptr<const KvHandle>> ImportKv(KvSpill spill);
 
+  // Structured output: the automaton of a constraint over this engine's sampling vocabulary, for
+  // GenerationRequest::constraint (compiled once per distinct constraint; engine/constrain).
+  // InvalidArgument / ResourceExhausted as CompileConstraintGrammar. Thread-safe; may take a while
+  // for a large schema, so call it off latency-critical threads.
+  absl::StatusOr<std::shared_ptr<ConstraintAutomaton>> CompileConstraint(
+      const ConstraintSpec& spec) {
+    return constraints_->Compile(spec);
+  }
+  ConstraintCompilerStats constraint_stats() const { return constraints_->stats(); }
+
  private:
   Engine(int64_t model_vocab_size, int64_t max_context, KvCacheConfig kv_config,
          int64_t kv_num_blocks, int forward_threads, std::shared_ptr<RequestInbox> inbox,
@@ -113,6 +124,7 @@ class Engine {
   int forward_threads_;
   std::shared_ptr<RequestInbox> inbox_;
   std::unique_ptr<EngineLoop> loop_;
+  std::unique_ptr<ConstraintCompiler> constraints_;
   std::thread thread_;
 };
 

@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -108,8 +109,19 @@ void EngineLoop::Accept(SubmittedRequest submitted) {
     submitted.sink->OnFinish(!sampler.ok() ? sampler.status() : stop_checker.status());
     return;
   }
+  absl::StatusOr<int32_t> constraint_start = 0;
+  if (submitted.request.constraint != nullptr) {
+    constraint_start = submitted.request.constraint->Start();
+  }
+  if (!constraint_start.ok()) {
+    inbox_->Finished(submitted.request.request_id);
+    ++stats_.failed;
+    submitted.sink->OnFinish(constraint_start.status());
+    return;
+  }
   auto generation = std::make_unique<Generation>(std::move(submitted), *std::move(sampler),
                                                  *std::move(stop_checker));
+  generation->constraint_state = *constraint_start;
   const KvCacheConfig& config = kv_->cache().config();
   // Without max_tokens, a generation runs until the context, the whole KV pool or its tenant's
   // KV share is full.
@@ -491,17 +503,60 @@ void EngineLoop::ProcessOutputs(const std::vector<Planned>& plan, const ForwardL
 }
 
 bool EngineLoop::SampleNext(Generation& generation, absl::Span<const float> logits) {
-  absl::StatusOr<SampledToken> sampled =
-      generation.sampler.Sample(logits, generation.history, workspace_);
+  ConstraintAutomaton* const constraint = generation.request().constraint.get();
+  std::shared_ptr<const TokenMaskWords> mask_words;
+  TokenMask mask;
+  if (constraint != nullptr) {
+    absl::StatusOr<std::shared_ptr<const TokenMaskWords>> allowed =
+        constraint->Mask(generation.constraint_state);
+    if (!allowed.ok()) {
+      Finish(generation, allowed.status(), "");
+      return false;
+    }
+    mask_words = *std::move(allowed);
+    mask.words = absl::MakeConstSpan(*mask_words);
+    if (constraint->Accepting(generation.constraint_state) &&
+        !generation.request().params.ignore_eos) {
+      mask.also_allowed = limits_.eos_token_ids;
+    }
+  }
+  absl::StatusOr<SampledToken> sampled = generation.sampler.Sample(
+      logits, generation.history, workspace_, constraint != nullptr ? &mask : nullptr);
   if (!sampled.ok()) {
+    if (constraint != nullptr) {
+      // Nothing allowed: the constraint needs bytes no token of this vocabulary can continue.
+      sampled = absl::FailedPreconditionError(absl::StrCat(
+          "the output constraint cannot be continued with this model's vocabulary after ",
+          generation.tokens.size() - generation.prompt_size, " tokens (",
+          sampled.status().message(), ")"));
+    }
     Finish(generation, sampled.status(), "");
     return false;
   }
   const TokenId token = sampled->id;
+  bool constraint_complete = false;
+  if (constraint != nullptr && !absl::c_linear_search(mask.also_allowed, token)) {
+    absl::StatusOr<int32_t> next = constraint->NextToken(generation.constraint_state, token);
+    if (!next.ok() || *next == ConstraintAutomaton::kDead) {
+      Finish(generation,
+             !next.ok() ? next.status()
+                        : absl::InternalError(absl::StrCat("sampled token ", token,
+                                                           " outside the constraint's mask")),
+             "");
+      return false;
+    }
+    generation.constraint_state = *next;
+    constraint_complete = constraint->Complete(*next);
+  }
   absl::StatusOr<StopCheckResult> check = generation.stop_checker.Add(token);
   if (!check.ok()) {
     Finish(generation, check.status(), "");
     return false;
+  }
+  if (constraint_complete && !check->finish_reason.has_value()) {
+    // Nothing may follow: the output is done.
+    check->text += generation.stop_checker.Finish();
+    check->finish_reason = FinishReason::kStop;
   }
   generation.tokens.push_back(token);
   generation.history.AddOutput(token);

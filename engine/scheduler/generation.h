@@ -48,6 +48,8 @@ struct Generation {
   Sampler sampler;
   StopChecker stop_checker;
   TokenHistory history;
+  // The constraint automaton's state after the output so far (request().constraint).
+  int32_t constraint_state = 0;
 
   int64_t arrival = 0;  // Order of acceptance by the engine thread (kept across preemptions).
   std::unique_ptr<PagedKvSequence> kv;  // Set while admitted (running).

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/constrain/constraint_automaton.h"
 #include "engine/sampling/sampling_params.h"
 #include "engine/scheduler/kv_handle.h"
 
@@ -32,6 +33,11 @@ struct GenerationRequest {
   std::shared_ptr<const KvHandle> resume;
   // On success, GenerationResult::kv carries a KvHandle of the sequence (prompt + output).
   bool retain_kv = false;
+  // Structured output (Engine::CompileConstraint): every sampled token keeps the output a prefix
+  // of something the constraint allows; the end-of-sequence ids are allowed only where the output
+  // is complete, and an output that can take no more bytes finishes with kStop at once. Null: no
+  // constraint.
+  std::shared_ptr<ConstraintAutomaton> constraint;
   // Who the request is for; empty = the default tenant. The engine admits fairly across tenants
   // (docs/scheduler.md) and applies tenant_kv_block_limit per tenant.
   std::string tenant;

@@ -64,6 +64,13 @@ class Tokenizer {
   // Id of an exact token string (vocabulary or added token), e.g. "<|im_end|>".
   std::optional<TokenId> FindToken(absl::string_view token) const;
 
+  // The bytes a vocabulary token decodes to; empty for added tokens and ids with no token (for
+  // byte-level constraints: engine/constrain/token_vocabulary.h).
+  absl::string_view VocabularyBytes(TokenId id) const {
+    if (id < 0 || id >= vocab_size() || !has_token_[id] || is_added_[id]) return {};
+    return token_bytes_[id];
+  }
+
   bool IsSpecial(TokenId id) const {
     return id >= 0 && id < vocab_size() && is_special_[id];
   }

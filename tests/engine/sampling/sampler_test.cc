@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -265,6 +266,49 @@ TEST(SamplerTest, WorkspaceServesAnyVocabularySize) {
   large[150000] = 1.0f;
   EXPECT_EQ(SampleId(sampler, large, workspace), 150000);
   EXPECT_EQ(SampleId(sampler, std::vector<float>{0.0f, 2.0f, 1.0f}, workspace), 1);
+}
+
+}  // namespace
+}  // namespace minimind
+
+namespace minimind {
+namespace {
+
+// A constraint's mask: disallowed tokens are never chosen, greedy or sampled; also_allowed ids
+// are; logprobs still describe the raw logits.
+TEST(SamplerTest, MaskedTokensAreNeverChosen) {
+  std::vector<float> logits(200);
+  for (size_t i = 0; i < logits.size(); ++i) logits[i] = static_cast<float>(i % 17) * 0.3f;
+  logits[150] = 50.0f;  // by far the most likely, and not allowed
+  std::vector<uint64_t> words(4, 0);
+  for (const TokenId id : {3, 64, 130, 199}) words[id >> 6] |= uint64_t{1} << (id & 63);
+  const std::vector<TokenId> also = {7};
+  const TokenMask mask{absl::MakeConstSpan(words), absl::MakeConstSpan(also)};
+  SamplingWorkspace workspace;
+  SamplingParams greedy;
+  greedy.temperature = 0.0f;
+  greedy.seed = 1;
+  greedy.logprobs = true;
+  Sampler chooser = *Sampler::Create(greedy);
+  absl::StatusOr<SampledToken> best = chooser.Sample(logits, TokenHistory(), workspace, &mask);
+  ASSERT_TRUE(best.ok()) << best.status();
+  EXPECT_EQ(best->id, 64);           // 64 % 17 = 13: the largest allowed logit (3.9); 199 % 17 = 12
+  EXPECT_LT(best->logprob, -40.0f);  // under the raw logits, where 150 dominates
+  SamplingParams sampled;
+  sampled.temperature = 2.0f;
+  sampled.seed = 9;
+  Sampler sampler = *Sampler::Create(sampled);
+  std::set<TokenId> seen;
+  for (int i = 0; i < 500; ++i) {
+    absl::StatusOr<SampledToken> token = sampler.Sample(logits, TokenHistory(), workspace, &mask);
+    ASSERT_TRUE(token.ok());
+    seen.insert(token->id);
+  }
+  EXPECT_EQ(seen, (std::set<TokenId>{3, 7, 64, 130, 199}));
+  // Nothing allowed: an error, never a disallowed token.
+  const std::vector<uint64_t> none(4, 0);
+  const TokenMask empty{absl::MakeConstSpan(none), {}};
+  EXPECT_FALSE(chooser.Sample(logits, TokenHistory(), workspace, &empty).ok());
 }
 
 }  // namespace

@@ -1,0 +1,86 @@
+// Structured output: what a request may constrain its output to, compiled into a
+// ConstraintAutomaton (constraint_automaton.h) whose token masks the engine applies before
+// sampling (engine/scheduler: GenerationRequest::constraint).
+//
+//   kJsonSchema  a JSON document valid under `text`, a JSON Schema (json_schema_compiler.h)
+//   kJsonObject  any JSON object
+//   kRegex       a full match of the regular expression `text` (regex_compiler.h)
+//   kChoice      exactly one of `choices`
+//
+// ConstraintCompiler compiles once per distinct constraint and keeps the automata (with their
+// lazily built states and masks) in a bounded LRU cache, so a schema used by many requests is
+// compiled once. Thread-safe.
+#ifndef MINIMIND_ENGINE_CONSTRAIN_CONSTRAINT_H_
+#define MINIMIND_ENGINE_CONSTRAIN_CONSTRAINT_H_
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "engine/constrain/constraint_automaton.h"
+#include "engine/constrain/grammar.h"
+#include "engine/constrain/token_vocabulary.h"
+
+namespace minimind {
+
+enum class ConstraintKind { kJsonSchema, kJsonObject, kRegex, kChoice };
+
+struct ConstraintSpec {
+  ConstraintKind kind = ConstraintKind::kJsonObject;
+  std::string text;                  // kJsonSchema, kRegex
+  std::vector<std::string> choices;  // kChoice
+};
+
+inline constexpr int64_t kMaxConstraintTextBytes = 65536;
+inline constexpr int kMaxChoices = 1024;
+inline constexpr int64_t kMaxChoiceBytes = 4096;
+
+// "json_schema", "json_object", "regex", "choice".
+const char* ConstraintKindName(ConstraintKind kind);
+
+// The grammar of `spec`. InvalidArgument for a malformed or unsupported constraint or a limit
+// (the message names it); ResourceExhausted past limits.max_grammar_states.
+absl::StatusOr<Grammar> CompileConstraintGrammar(const ConstraintSpec& spec,
+                                                 const ConstraintLimits& limits);
+
+struct ConstraintCompilerStats {
+  int64_t compiled = 0;
+  int64_t cache_hits = 0;
+  int64_t cached = 0;  // automata in the cache now
+  double compile_seconds = 0;
+};
+
+class ConstraintCompiler {
+ public:
+  ConstraintCompiler(std::shared_ptr<const TokenVocabulary> vocabulary, ConstraintLimits limits,
+                     int64_t cache_entries = 64);
+
+  // The automaton of `spec`, compiled or from the cache. Errors as CompileConstraintGrammar, and
+  // InvalidArgument when no token of the vocabulary can begin the output.
+  absl::StatusOr<std::shared_ptr<ConstraintAutomaton>> Compile(const ConstraintSpec& spec);
+
+  ConstraintCompilerStats stats() const;
+  const TokenVocabulary& vocabulary() const { return *vocabulary_; }
+
+ private:
+  const std::shared_ptr<const TokenVocabulary> vocabulary_;
+  const ConstraintLimits limits_;
+  const int64_t cache_entries_;
+  mutable absl::Mutex mutex_;
+  // Most recently used first.
+  std::list<std::pair<std::string, std::shared_ptr<ConstraintAutomaton>>> lru_
+      ABSL_GUARDED_BY(mutex_);
+  absl::flat_hash_map<std::string, decltype(lru_)::iterator> index_ ABSL_GUARDED_BY(mutex_);
+  ConstraintCompilerStats stats_ ABSL_GUARDED_BY(mutex_);
+};
+
+}  // namespace minimind
+
+#endif  // MINIMIND_ENGINE_CONSTRAIN_CONSTRAINT_H_

@@ -1,0 +1,107 @@
+// ConstraintAutomaton: a Grammar (grammar.h) run over bytes as a DFA built lazily, and the set of
+// tokens (TokenVocabulary) each DFA state allows: the token mask applied before sampling.
+//
+// A DFA state is the set of the grammar's configurations — (NFA state, call stack) — reachable
+// after the bytes so far, closed over epsilon edges, calls (push the return state) and rule ends
+// (pop). Stacks are interned as a tree, so a configuration is two ints. States and their byte
+// transitions are made on first use and kept; a state's token mask is computed on first use by
+// walking the token trie through the DFA (a token is allowed when every one of its bytes is) and
+// kept too, within a byte budget (past it the kept masks are dropped and recomputed on demand).
+// Everything depends only on the grammar and the vocabulary: the same bytes reach the same state
+// and the same mask in any order of use, so constrained sampling stays deterministic alone or
+// batched.
+//
+// Limits: more than max_states DFA states is ResourceExhausted (the request fails with a message;
+// the automaton stays usable for the states it has); calls nested deeper than max_depth are not
+// followed (JSON nested deeper than that is not generated).
+//
+// Thread-safety: every method is safe to call concurrently (one mutex); the engine thread is the
+// only caller in practice.
+#ifndef MINIMIND_ENGINE_CONSTRAIN_CONSTRAINT_AUTOMATON_H_
+#define MINIMIND_ENGINE_CONSTRAIN_CONSTRAINT_AUTOMATON_H_
+
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "engine/constrain/grammar.h"
+#include "engine/constrain/token_vocabulary.h"
+
+namespace minimind {
+
+struct ConstraintLimits {
+  int64_t max_grammar_states = 200000;
+  int64_t max_dfa_states = 50000;
+  int max_depth = 64;
+  int64_t max_mask_bytes = int64_t{64} << 20;
+};
+
+// A token mask: bit `id` of `words` set = token allowed. Shared, immutable.
+using TokenMaskWords = std::vector<uint64_t>;
+
+class ConstraintAutomaton {
+ public:
+  static constexpr int32_t kDead = -1;
+
+  ConstraintAutomaton(Grammar grammar, std::shared_ptr<const TokenVocabulary> vocabulary,
+                      ConstraintLimits limits);
+  ConstraintAutomaton(const ConstraintAutomaton&) = delete;
+  ConstraintAutomaton& operator=(const ConstraintAutomaton&) = delete;
+
+  // The state before any byte.
+  absl::StatusOr<int32_t> Start();
+  // The state after `byte` (kDead when the grammar does not allow it).
+  absl::StatusOr<int32_t> Next(int32_t state, uint8_t byte);
+  // The state after token `id`'s bytes (kDead when not allowed; added tokens never are).
+  absl::StatusOr<int32_t> NextToken(int32_t state, TokenId id);
+  // The bytes so far are a complete match.
+  bool Accepting(int32_t state);
+  // Accepting, and no byte may follow: the output is finished.
+  bool Complete(int32_t state);
+  // The tokens allowed in `state` (the end-of-sequence ids are not in it: allow them when
+  // Accepting).
+  absl::StatusOr<std::shared_ptr<const TokenMaskWords>> Mask(int32_t state);
+
+  const TokenVocabulary& vocabulary() const { return *vocabulary_; }
+  int64_t num_states();
+
+ private:
+  struct DfaState {
+    std::vector<uint64_t> configurations;  // with byte edges only, sorted
+    bool accepting = false;
+  };
+  using Key = std::pair<std::vector<uint64_t>, bool>;
+
+  absl::StatusOr<int32_t> StartLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  absl::StatusOr<int32_t> NextLocked(int32_t state, uint8_t byte)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // The DFA state of the closure of `seeds`.
+  absl::StatusOr<int32_t> Close(std::vector<uint64_t> seeds) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  int32_t PushStack(int32_t stack, int32_t return_state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+
+  const Grammar grammar_;
+  const std::shared_ptr<const TokenVocabulary> vocabulary_;
+  const ConstraintLimits limits_;
+
+  absl::Mutex mutex_;
+  int32_t start_ ABSL_GUARDED_BY(mutex_) = -2;  // -2: not made yet
+  std::vector<DfaState> states_ ABSL_GUARDED_BY(mutex_);
+  absl::flat_hash_map<Key, int32_t> index_ ABSL_GUARDED_BY(mutex_);
+  // 256 per state: the next state, kDead, or kUnknown.
+  std::vector<int32_t> transitions_ ABSL_GUARDED_BY(mutex_);
+  std::vector<std::shared_ptr<const TokenMaskWords>> masks_ ABSL_GUARDED_BY(mutex_);
+  int64_t mask_bytes_ ABSL_GUARDED_BY(mutex_) = 0;
+  // Interned call stacks: id 0 is the empty stack; others are (parent, return state).
+  std::vector<std::pair<int32_t, int32_t>> stacks_ ABSL_GUARDED_BY(mutex_) = {{-1, -1}};
+  std::vector<int32_t> stack_depths_ ABSL_GUARDED_BY(mutex_) = {0};
+  absl::flat_hash_map<std::pair<int32_t, int32_t>, int32_t> stack_index_ ABSL_GUARDED_BY(mutex_);
+};
+
+}  // namespace minimind
+
+#endif  // MINIMIND_ENGINE_CONSTRAIN_CONSTRAINT_AUTOMATON_H_
