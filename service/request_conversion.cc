@@ -151,6 +151,36 @@ absl::StatusOr<std::vector<int32_t>> PromptBuilder::RenderPrompt(
   return EncodeChecked(*text);
 }
 
+absl::StatusOr<std::optional<ConstraintSpec>> ConstraintSpecFromProto(
+    const v1::GenerateRequest& request) {
+  ConstraintSpec spec;
+  switch (request.constraint_case()) {
+    case v1::GenerateRequest::CONSTRAINT_NOT_SET:
+      return std::optional<ConstraintSpec>();
+    case v1::GenerateRequest::kJsonSchema:
+      spec.kind = ConstraintKind::kJsonSchema;
+      spec.text = request.json_schema();
+      break;
+    case v1::GenerateRequest::kJsonObject:
+      spec.kind = ConstraintKind::kJsonObject;
+      break;
+    case v1::GenerateRequest::kRegex:
+      spec.kind = ConstraintKind::kRegex;
+      spec.text = request.regex();
+      break;
+    case v1::GenerateRequest::kChoice:
+      spec.kind = ConstraintKind::kChoice;
+      spec.choices.assign(request.choice().choices().begin(), request.choice().choices().end());
+      break;
+  }
+  if (request.has_enable_thinking() && request.enable_thinking()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "enable_thinking cannot be combined with a ", ConstraintKindName(spec.kind),
+        " constraint: the constraint applies to the whole reply, which then has no think block"));
+  }
+  return spec;
+}
+
 absl::StatusOr<std::vector<int32_t>> PromptBuilder::WindowTokens(
     absl::string_view system_prompt, const std::vector<ChatMessage>& transcript,
     int64_t window_start) const {

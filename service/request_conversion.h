@@ -19,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "engine/constrain/constraint.h"
 #include "engine/sampling/sampling_params.h"
 #include "engine/tokenizer/chat_template.h"
 #include "engine/tokenizer/tokenizer.h"
@@ -49,6 +50,12 @@ absl::Status ValidateIdField(absl::string_view field, absl::string_view id,
 absl::StatusOr<std::vector<ChatMessage>> ChatMessagesFromProto(
     const google::protobuf::RepeatedPtrField<v1::ChatMessage>& messages,
     const ServiceLimits& limits);
+
+// The request's structured-output constraint (nullopt when it has none). InvalidArgument for an
+// empty regex or choice list, or a constraint beside enable_thinking (the constraint would forbid
+// the think block).
+absl::StatusOr<std::optional<ConstraintSpec>> ConstraintSpecFromProto(
+    const v1::GenerateRequest& request);
 
 // How a prompt has to fit the context, and whether to drop old turns to make it fit
 // (v1::ContextOverflow TRUNCATE) or leave an overflow to fail in the engine.

@@ -128,6 +128,13 @@ absl::StatusOr<PreparedCall> Prepare(GenerationCore& core, const ServingModel& m
   PreparedCall call;
   MINIMIND_ASSIGN_OR_RETURN(call.request.params, SamplingParamsFromProto(proto, limits));
   MINIMIND_RETURN_IF_ERROR(CheckTenantMaxTokens(proto, tenant));
+  MINIMIND_ASSIGN_OR_RETURN(const std::optional<ConstraintSpec> constraint,
+                            ConstraintSpecFromProto(proto));
+  if (constraint.has_value()) {
+    // Compiled once per distinct constraint (the engine keeps the automata).
+    MINIMIND_ASSIGN_OR_RETURN(call.request.constraint,
+                              model.engine->CompileConstraint(*constraint));
+  }
   call.client_request_id = proto.request_id().empty() ? core.NextRequestId() : proto.request_id();
   call.request.request_id = EngineRequestId(tenant.name, call.client_request_id);
   const bool use_cache = !proto.has_use_cache() || proto.use_cache();

@@ -3,6 +3,7 @@
 #include <limits>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -124,6 +125,104 @@ absl::Status Sampling(const json& body, v1::GenerateRequest& out) {
   return absl::OkStatus();
 }
 
+// Fields this server reads, on both endpoints and on one; fields it accepts and ignores because
+// they never change the reply. Any other field is refused, so nothing a client asks for is
+// silently dropped.
+const absl::flat_hash_set<std::string>& SharedFields() {
+  static const auto* const kFields = new absl::flat_hash_set<std::string>{"model",
+                                                                          "max_tokens",
+                                                                          "max_completion_tokens",
+                                                                          "temperature",
+                                                                          "top_p",
+                                                                          "min_p",
+                                                                          "top_k",
+                                                                          "presence_penalty",
+                                                                          "frequency_penalty",
+                                                                          "repetition_penalty",
+                                                                          "seed",
+                                                                          "ignore_eos",
+                                                                          "stop",
+                                                                          "n",
+                                                                          "stream",
+                                                                          "stream_options",
+                                                                          "session_id",
+                                                                          "context_overflow",
+                                                                          "response_format",
+                                                                          "regex",
+                                                                          "choice",
+                                                                          "logprobs"};
+  return *kFields;
+}
+const absl::flat_hash_set<std::string>& IgnoredFields() {
+  static const auto* const kFields =
+      new absl::flat_hash_set<std::string>{"user", "metadata", "store", "service_tier"};
+  return *kFields;
+}
+
+absl::Status CheckFields(OpenAiEndpoint endpoint, const json& body) {
+  for (const auto& [name, value] : body.items()) {
+    if (SharedFields().contains(name) || IgnoredFields().contains(name)) continue;
+    if (endpoint == OpenAiEndpoint::kChatCompletions &&
+        (name == "messages" || name == "top_logprobs")) {
+      continue;
+    }
+    if (endpoint == OpenAiEndpoint::kCompletions && name == "prompt") continue;
+    return Invalid(name,
+                   "is not supported by this server (docs/http_api.md lists the fields it "
+                   "reads and the ones it ignores)");
+  }
+  return absl::OkStatus();
+}
+
+// response_format, and the regex / choice extensions: at most one constraint.
+absl::Status Constraint(absl::string_view text, const json& body, v1::GenerateRequest& out) {
+  int given = 0;
+  if (auto it = body.find("response_format"); it != body.end() && !it->is_null()) {
+    if (!it->is_object() || !it->contains("type") || !(*it)["type"].is_string()) {
+      return Invalid("response_format", "must be an object with a string \"type\"");
+    }
+    const std::string type = (*it)["type"].get<std::string>();
+    if (type == "json_object") {
+      out.mutable_json_object();
+      ++given;
+    } else if (type == "json_schema") {
+      auto spec = it->find("json_schema");
+      if (spec == it->end() || !spec->is_object() || !spec->contains("schema") ||
+          !((*spec)["schema"].is_object() || (*spec)["schema"].is_boolean())) {
+        return Invalid("response_format.json_schema",
+                       "must be {\"name\", \"schema\": {...}, \"strict\"}");
+      }
+      // The schema's own key order decides the order of the reply's properties: read it again
+      // from the text (nlohmann::json sorts keys).
+      const nlohmann::ordered_json ordered = nlohmann::ordered_json::parse(text, nullptr, false);
+      out.set_json_schema(ordered["response_format"]["json_schema"]["schema"].dump(
+          -1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+      ++given;
+    } else if (type != "text") {
+      return Invalid("response_format.type",
+                     "must be \"text\", \"json_object\" or \"json_schema\"");
+    }
+  }
+  if (auto it = body.find("regex"); it != body.end() && !it->is_null()) {
+    if (!it->is_string()) return Invalid("regex", "must be a string");
+    out.set_regex(it->get<std::string>());
+    ++given;
+  }
+  if (auto it = body.find("choice"); it != body.end() && !it->is_null()) {
+    if (!it->is_array()) return Invalid("choice", "must be an array of strings");
+    for (const json& choice : *it) {
+      if (!choice.is_string()) return Invalid("choice", "must be an array of strings");
+      out.mutable_choice()->add_choices(choice.get<std::string>());
+    }
+    ++given;
+  }
+  if (given > 1) {
+    return Invalid("response_format",
+                   "only one of response_format (json), regex and choice may be given");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<OpenAiRequest> ParseOpenAiRequest(OpenAiEndpoint endpoint, absl::string_view body) {
@@ -133,7 +232,9 @@ absl::StatusOr<OpenAiRequest> ParseOpenAiRequest(OpenAiEndpoint endpoint, absl::
   }
   OpenAiRequest request;
   v1::GenerateRequest& out = request.generate;
+  if (absl::Status s = CheckFields(endpoint, parsed); !s.ok()) return s;
   if (absl::Status s = Sampling(parsed, out); !s.ok()) return s;
+  if (absl::Status s = Constraint(body, parsed, out); !s.ok()) return s;
   if (absl::Status s = Boolean(parsed, "stream", [&](bool v) { request.stream = v; }); !s.ok()) {
     return s;
   }

@@ -3,12 +3,14 @@
 //
 // Requests: POST /v1/chat/completions {model, messages, max_tokens | max_completion_tokens,
 // temperature, top_p, stop (string or array), seed, presence_penalty, frequency_penalty,
-// logprobs, top_logprobs, n (1 only), stream, stream_options.include_usage, user} and
+// logprobs, top_logprobs, n (1 only), stream, stream_options.include_usage, response_format
+// ({type: text | json_object | json_schema, json_schema: {name, schema, strict}})} and
 // POST /v1/completions {model, prompt (string, or an array of one string or of token ids), the same
 // sampling fields}. Extensions: top_k, min_p, repetition_penalty, ignore_eos, session_id (continue
-// a session: `messages` are then only the new ones), context_overflow ("truncate" | "error").
-// Unknown fields are ignored, as OpenAI does for fields it deprecates; wrong types are
-// invalid_request_error naming the field.
+// a session: `messages` are then only the new ones), context_overflow ("truncate" | "error"),
+// regex (the reply matches it), choice (the reply is one of these strings).
+// Fields accepted and ignored (they never change the reply): user, metadata, store, service_tier.
+// Any other field is invalid_request_error naming it (never silently ignored); so are wrong types.
 #ifndef MINIMIND_SERVICE_HTTP_OPENAI_JSON_H_
 #define MINIMIND_SERVICE_HTTP_OPENAI_JSON_H_
 

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Structured output (issue 27) through the real server and the official `openai` npm client,
+every document checked by validators nobody here wrote (structured_output_client.mjs: ajv with
+ajv-formats for JSON Schema, JavaScript's RegExp for regex):
+
+1. the shipped model over /v1/chat/completions: 22 schemas x DOCS documents (unary and streaming),
+   json_object, 4 regexes and a choice list; every reply finishes "stop" and validates;
+2. a random checkpoint (byte tokenizer, no chat template) over /v1/completions: the same schemas,
+   fewer documents each.
+An unsupported keyword is a 400 naming it. Exits 77 (ctest SKIP) without node/npm or when the
+locked npm packages cannot be installed (offline)."""
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
+from e2e_support import ServerProcess, check, free_port, make_random_model, skip  # noqa: E402
+
+
+def ensure_packages():
+    for tool in ("node", "npm"):
+        if shutil.which(tool) is None:
+            skip(f"{tool} is not installed")
+    needed = ("openai", "ajv", "ajv-formats")
+    if not all(os.path.isdir(os.path.join(HERE, "node_modules", name)) for name in needed):
+        if subprocess.run(["npm", "ci", "--prefix", HERE, "--no-audit", "--no-fund",
+                           "--loglevel=error"]).returncode != 0:
+            skip("npm ci failed (offline?); run it once with network")
+
+
+def serve(args, model, keys, *extra):
+    http_port = free_port()
+    server = ServerProcess(args.server, model, "--http-listen", f"127.0.0.1:{http_port}",
+                           "--api-keys-file", keys, *extra)
+    base = f"http://127.0.0.1:{http_port}/v1"
+    deadline = time.time() + 60
+    while True:
+        try:
+            request = urllib.request.Request(f"{base}/models",
+                                             headers={"Authorization": "Bearer sk-test"})
+            with urllib.request.urlopen(request, timeout=5) as response:
+                if response.status == 200:
+                    return server, base
+        except OSError:
+            pass
+        check(time.time() < deadline, "the HTTP API never answered /v1/models")
+        time.sleep(0.1)
+
+
+def run_client(base, mode, docs, max_tokens):
+    result = subprocess.run(["node", os.path.join(HERE, "structured_output_client.mjs"), base,
+                             "sk-test", mode, str(docs), str(max_tokens)],
+                            capture_output=True, text=True, timeout=900)
+    check(result.returncode == 0, f"the client failed: {result.stderr[-3000:]}")
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    for failure in out["failures"][:10]:
+        print("FAILURE", json.dumps(failure)[:600])
+    check(not out["failures"], f"{len(out['failures'])} replies failed their validator")
+    check(out["documents"] == out["schemas"] * docs == out["valid"], f"counts: {out}")
+    check(out["json_object"] + out["json_object_length"] == docs and
+          out["regex"] == out["regexes"] * docs and
+          out["choice"] == docs, f"counts: {out}")
+    bad = out["bad_input"]
+    check(isinstance(bad, dict) and bad["status"] == 400 and "minimum" in bad["message"],
+          f"an unsupported keyword was not refused: {bad}")
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--server", required=True)
+    parser.add_argument("--cli", required=True)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--docs", type=int, default=10)
+    parser.add_argument("--random-docs", type=int, default=3)
+    args = parser.parse_args()
+    ensure_packages()
+    with tempfile.TemporaryDirectory(prefix="minimind_structured_") as scratch:
+        keys = os.path.join(scratch, "keys.json")
+        with open(keys, "w") as f:
+            json.dump({"tenants": {"web": {}}, "keys": [
+                {"sha256": hashlib.sha256(b"sk-test").hexdigest(), "tenant": "web"}]}, f)
+        server, base = serve(args, args.model, keys)
+        try:
+            out = run_client(base, "chat", args.docs, 300)
+        finally:
+            server.kill()
+        print(f"shipped model: {out['valid']} documents over {out['schemas']} schemas valid "
+              f"under ajv ({out['streamed']} streamed), {out['json_object']} JSON objects "
+              f"({out['json_object_length']} more cut at max_tokens), "
+              f"{out['regex']} regex matches, {out['choice']} choices")
+        random_model = make_random_model(args.cli, os.path.join(scratch, "random"))
+        server, base = serve(args, random_model, keys)
+        try:
+            out = run_client(base, "completions", args.random_docs, 1500)
+        finally:
+            server.kill()
+        print(f"random checkpoint: {out['valid']} documents over {out['schemas']} schemas valid "
+              f"under ajv, {out['json_object']} JSON objects ({out['json_object_length']} more cut at "
+              f"max_tokens), {out['regex']} regex matches, "
+              f"{out['choice']} choices")
+    print("structured output: OK")
+
+
+if __name__ == "__main__":
+    main()
