@@ -7,7 +7,8 @@ ajv-formats for JSON Schema, JavaScript's RegExp for regex):
    json_object, 4 regexes and a choice list; every reply finishes "stop" and validates;
 2. a random checkpoint (byte tokenizer, no chat template) over /v1/completions: the same schemas,
    fewer documents each.
-An unsupported keyword is a 400 naming it. Exits 77 (ctest SKIP) without node/npm or when the
+An unsupported keyword, an unknown field, two constraints at once and malformed response_format
+are 400s naming them; a session turn may be constrained and the next one free. Exits 77 (ctest SKIP) without node/npm or when the
 locked npm packages cannot be installed (offline)."""
 import argparse
 import hashlib
@@ -74,6 +75,61 @@ def run_client(base, mode, docs, max_tokens):
     return out
 
 
+def http(method, url, body=None):
+    """(status, parsed JSON body) of one request."""
+    import urllib.error
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Authorization": "Bearer sk-test",
+                                              "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def check_http_edges(base):
+    """Bad input over HTTP, and a constrained turn of a session."""
+    chat = {"model": "m", "max_tokens": 20, "messages": [{"role": "user", "content": "hi"}]}
+    for extra, needle in [
+            ({"tools": []}, "tools is not supported"),
+            ({"logit_bias": {"5": 1}}, "logit_bias is not supported"),
+            ({"response_format": {"type": "json_object"}, "regex": "a"}, "only one of"),
+            ({"response_format": {"type": "xml"}}, "response_format.type"),
+            ({"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}},
+             "response_format.json_schema"),
+            ({"choice": "yes"}, "choice must be an array of strings"),
+            ({"regex": "(?=a)b"}, "lookaround")]:
+        status, body = http("POST", f"{base}/chat/completions", {**chat, **extra})
+        check(status == 400 and needle in body["error"]["message"],
+              f"{extra}: {status} {body}")
+    status, body = http("POST", f"{base}/chat/completions", {**chat, "user": "u-1",
+                                                              "metadata": {"a": "b"}})
+    check(status == 200, f"ignored fields were refused: {status} {body}")
+    # A session turn with a constraint, then one without: the transcript holds both replies.
+    status, session = http("POST", f"{base}/sessions", {"system_prompt": "Reply in JSON."})
+    check(status == 200, f"create session {status} {session}")
+    schema = {"type": "object", "properties": {"mood": {"enum": ["happy", "sad"]}},
+              "required": ["mood"], "additionalProperties": False}
+    status, first = http("POST", f"{base}/chat/completions", {
+        "model": "m", "session_id": session["id"], "max_tokens": 40, "seed": 4,
+        "messages": [{"role": "user", "content": "How are you?"}],
+        "response_format": {"type": "json_schema", "json_schema": {"name": "m", "schema": schema}}})
+    check(status == 200 and first["usage"]["session_saved"] is True, f"turn {status} {first}")
+    reply = json.loads(first["choices"][0]["message"]["content"])
+    check(reply["mood"] in ("happy", "sad"), f"constrained session reply {reply}")
+    status, second = http("POST", f"{base}/chat/completions", {
+        "model": "m", "session_id": session["id"], "max_tokens": 8, "seed": 5,
+        "messages": [{"role": "user", "content": "Why?"}]})
+    check(status == 200 and second["usage"]["prompt_tokens_details"]["cached_tokens"] > 0,
+          f"the next turn did not reuse the session's KV: {second}")
+    status, got = http("GET", f"{base}/sessions/{session['id']}")
+    check(status == 200 and len(got["messages"]) == 4 and
+          got["messages"][1]["content"] == first["choices"][0]["message"]["content"],
+          f"session transcript {got}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--server", required=True)
@@ -91,6 +147,7 @@ def main():
         server, base = serve(args, args.model, keys)
         try:
             out = run_client(base, "chat", args.docs, 300)
+            check_http_edges(base)
         finally:
             server.kill()
         print(f"shipped model: {out['valid']} documents over {out['schemas']} schemas valid "
