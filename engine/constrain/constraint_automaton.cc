@@ -73,7 +73,7 @@ absl::StatusOr<int32_t> ConstraintAutomaton::Close(std::vector<uint64_t> work) {
                      " automaton states for this output; simplify it or lower max_tokens"));
   }
   const int32_t id = static_cast<int32_t>(states_.size());
-  states_.push_back(DfaState{key.first, accepting});
+  states_.push_back(DfaState{key.first, accepting, {}});
   index_.emplace(std::move(key), id);
   transitions_.resize(transitions_.size() + 256, kUnknown);
   masks_.emplace_back();
@@ -96,7 +96,7 @@ absl::StatusOr<int32_t> ConstraintAutomaton::Start() {
 
 absl::StatusOr<int32_t> ConstraintAutomaton::NextLocked(int32_t state, uint8_t byte) {
   if (state < 0) return kDead;
-  int32_t& cached = transitions_[static_cast<size_t>(state) * 256 + byte];
+  const int32_t cached = transitions_[static_cast<size_t>(state) * 256 + byte];
   if (cached != kUnknown) return cached;
   const std::vector<Grammar::State>& states = grammar_.states();
   std::vector<uint64_t> seeds;
@@ -107,11 +107,24 @@ absl::StatusOr<int32_t> ConstraintAutomaton::NextLocked(int32_t state, uint8_t b
       }
     }
   }
-  absl::StatusOr<int32_t> next = seeds.empty() ? absl::StatusOr<int32_t>(kDead) : Close(seeds);
-  if (!next.ok()) return next.status();
+  if (seeds.empty()) {
+    transitions_[static_cast<size_t>(state) * 256 + byte] = kDead;
+    return kDead;
+  }
+  std::sort(seeds.begin(), seeds.end());
+  seeds.erase(std::unique(seeds.begin(), seeds.end()), seeds.end());
+  int32_t next;
+  if (auto it = states_[state].by_seeds.find(seeds); it != states_[state].by_seeds.end()) {
+    next = it->second;
+  } else {
+    absl::StatusOr<int32_t> closed = Close(seeds);
+    if (!closed.ok()) return closed.status();
+    next = *closed;
+    states_[state].by_seeds.emplace(std::move(seeds), next);  // states_ may have grown: index again
+  }
   // Close may have grown transitions_: index again.
-  transitions_[static_cast<size_t>(state) * 256 + byte] = *next;
-  return *next;
+  transitions_[static_cast<size_t>(state) * 256 + byte] = next;
+  return next;
 }
 
 absl::StatusOr<int32_t> ConstraintAutomaton::Next(int32_t state, uint8_t byte) {

@@ -74,6 +74,9 @@ class ConstraintAutomaton {
   struct DfaState {
     std::vector<uint64_t> configurations;  // with byte edges only, sorted
     bool accepting = false;
+    // Next states by the configurations a byte leads to (before closure): bytes that behave
+    // alike (every character inside a string) share one closure.
+    absl::flat_hash_map<std::vector<uint64_t>, int32_t> by_seeds;
   };
   using Key = std::pair<std::vector<uint64_t>, bool>;
 
