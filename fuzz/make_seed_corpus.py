@@ -107,6 +107,23 @@ def main():
     write("session_request", "cancel", b"\x05" + field(1, 2, b"req-1"))
     write("session_request", "tokenize", b"\x07" + field(1, 2, "你好 world".encode()))
     write("session_request", "detokenize", b"\x08" + field(1, 2, b"\x01\x02\x03"))
+    # constraint: a first byte 0 (JSON Schema) or 1 (regex), then the text.
+    schemas = {
+        "object": {"type": "object", "properties": {"a": {"type": "string", "maxLength": 3},
+                                                     "b": {"type": "integer"}},
+                   "required": ["a"]},
+        "array": {"type": "array", "items": {"enum": [1, "x", None]}, "maxItems": 3},
+        "ref": {"$defs": {"n": {"type": "object", "properties": {"k": {"$ref": "#/$defs/n"}}}},
+                "$ref": "#/$defs/n"},
+        "anyof": {"anyOf": [{"type": "number"}, {"type": "string", "format": "date"}]},
+        "pattern": {"type": "string", "pattern": "^[a-z\\\"]{1,4}$"},
+        "unsupported": {"type": "integer", "minimum": 1},
+    }
+    for name, schema in schemas.items():
+        write("constraint", f"schema-{name}", b"\x00" + json.dumps(schema).encode())
+    for name, regex in {"date": "[0-9]{4}-[0-9]{2}", "alt": "(a|bc)*d?", "class": "[^a-z]\\w+",
+                        "utf8": "é{2}[α-ω]", "escape": "\\x{1F600}\\.", "bad": "(a"}.items():
+        write("constraint", f"regex-{name}", b"\x01" + regex.encode())
     print(f"seed corpora written under {CORPUS}")
 
 

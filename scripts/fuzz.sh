@@ -13,7 +13,7 @@ shift || true
 targets=("$@")
 if ((${#targets[@]} == 0)); then
   targets=(tokenizer_json bpe_round_trip chat_template safetensors pth model_config request
-           session_request)
+           session_request constraint)
 fi
 if ! command -v clang++-16 >/dev/null; then
   sudo=""

@@ -368,6 +368,7 @@ std::string Server::RenderMetrics() const {
       inputs.sessions = sessions->stats();
     }
     if (model->kv_spill != nullptr) inputs.kv_spill = model->kv_spill->stats();
+    inputs.constraints = model->engine->constraint_stats();
     ModelInfoLabels labels;
     labels.model = ServedModelName(options_.model_path);
     labels.architecture = ArchitectureName(model->bundle.model.config.architecture);

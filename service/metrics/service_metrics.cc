@@ -186,6 +186,19 @@ std::string ServiceMetrics::Render(const ScrapeInputs& inputs) const {
     out.Counter("minimind_kv_spill_evicted_files_total",
                 "Spill files deleted to stay within the budget.", spill.evicted_files);
   }
+  if (inputs.constraints.has_value()) {
+    const ConstraintCompilerStats& constraints = *inputs.constraints;
+    out.Counter("minimind_constraint_compiles_total",
+                "Structured-output constraints compiled (JSON Schema, JSON object, regex, choice).",
+                constraints.compiled);
+    out.Counter("minimind_constraint_cache_hits_total",
+                "Requests whose constraint was already compiled.", constraints.cache_hits);
+    out.Family("minimind_constraint_compile_seconds_total", "counter",
+               "Time spent compiling constraints: divide by compiles.");
+    out.Sample("minimind_constraint_compile_seconds_total", {}, constraints.compile_seconds);
+    out.Gauge("minimind_constraints_cached", "Compiled constraints kept for reuse.",
+              static_cast<double>(constraints.cached));
+  }
   if (inputs.engine.has_value()) {
     const EngineStats& engine = *inputs.engine;
     out.Gauge("minimind_num_requests_running", "Sequences in the running batch.",

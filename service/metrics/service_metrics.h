@@ -14,6 +14,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "engine/constrain/constraint.h"
 #include "engine/scheduler/engine_stats.h"
 #include "engine/scheduler/generation_result.h"
 #include "service/metrics/metric_types.h"
@@ -36,6 +37,7 @@ struct ScrapeInputs {
   std::optional<EngineStats> engine;
   std::optional<SessionStoreStats> sessions;
   std::optional<KvSpillStats> kv_spill;
+  std::optional<ConstraintCompilerStats> constraints;
   std::optional<ModelInfoLabels> model;
   bool draining = false;
 };

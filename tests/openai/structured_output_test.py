@@ -23,7 +23,8 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-from e2e_support import ServerProcess, check, free_port, make_random_model, skip  # noqa: E402
+from e2e_support import (ServerProcess, check, free_port, make_random_model, skip,  # noqa: E402
+                         value)
 
 
 def ensure_packages():
@@ -40,7 +41,7 @@ def ensure_packages():
 def serve(args, model, keys, *extra):
     http_port = free_port()
     server = ServerProcess(args.server, model, "--http-listen", f"127.0.0.1:{http_port}",
-                           "--api-keys-file", keys, *extra)
+                           "--api-keys-file", keys, *extra, metrics=True)
     base = f"http://127.0.0.1:{http_port}/v1"
     deadline = time.time() + 60
     while True:
@@ -148,6 +149,13 @@ def main():
         try:
             out = run_client(base, "chat", args.docs, 300)
             check_http_edges(base)
+            scraped = server.scrape()
+            compiles = value(scraped, "minimind_constraint_compiles_total")
+            hits = value(scraped, "minimind_constraint_cache_hits_total")
+            # 22 schemas + json_object + 4 regexes + 1 choice list + the session's schema, each
+            # compiled once; every further document of them was a cache hit.
+            check(compiles == 29 and hits >= 22 * (args.docs - 1),
+                  f"constraint metrics: {compiles} compiles, {hits} cache hits")
         finally:
             server.kill()
         print(f"shipped model: {out['valid']} documents over {out['schemas']} schemas valid "
