@@ -31,12 +31,19 @@ def table_rows():
 
 
 def expand(value):
-    """Strings "@c*N" become c repeated N times, recursively."""
+    """Recursively: a string "@c*N" becomes c repeated N times; inside a string, "@(text)*N"
+    becomes text repeated N times; a list element "@each*N:text" becomes N elements "text"."""
     if isinstance(value, str):
         match = re.fullmatch(r"@(.)\*(\d+)", value)
-        return match.group(1) * int(match.group(2)) if match else value
+        if match:
+            return match.group(1) * int(match.group(2))
+        return re.sub(r"@\((.*?)\)\*(\d+)", lambda m: m.group(1) * int(m.group(2)), value)
     if isinstance(value, list):
-        return [expand(v) for v in value]
+        out = []
+        for v in value:
+            match = re.fullmatch(r"@each\*(\d+):(.*)", v) if isinstance(v, str) else None
+            out.extend([match.group(2)] * int(match.group(1)) if match else [expand(v)])
+        return out
     if isinstance(value, dict):
         return {expand(k): expand(v) for k, v in value.items()}
     return value
