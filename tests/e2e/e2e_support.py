@@ -1,6 +1,7 @@
 """Shared pieces of the end-to-end tests: skipping, checks, Python stubs generated from proto/ at
 test time, random models, and a running minimind-server process with its gRPC channel and
 /metrics scrapes. Only the Python standard library, python3-grpcio and python3-protobuf."""
+import json
 import os
 import re
 import shutil
@@ -8,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 
@@ -150,6 +152,19 @@ class ServerProcess:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+
+
+def http_json(method, url, body=None, key="sk-test"):
+    """(status, parsed JSON body) of one HTTP request with a bearer key."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Authorization": f"Bearer {key}",
+                                              "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
 
 
 def free_port():

@@ -15,59 +15,44 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-from e2e_support import ServerProcess, check, free_port, skip  # noqa: E402
-
-
-def http(method, url, body=None, key="sk-test"):
-    """(status, parsed JSON body) of one request."""
-    import urllib.error
-    import urllib.request
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Authorization": f"Bearer {key}",
-                                              "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+from e2e_support import ServerProcess, check, free_port, http_json, skip  # noqa: E402
 
 
 def check_session_routes(base):
     """The /v1/sessions extension routes: create, a turn, get, list, fork, delete, bad input."""
-    status, created = http("POST", f"{base}/sessions",
-                           {"system_prompt": "Be brief.", "ttl_seconds": 600,
-                            "labels": {"app": "test"}})
+    status, created = http_json("POST", f"{base}/sessions",
+                                {"system_prompt": "Be brief.", "ttl_seconds": 600,
+                                 "labels": {"app": "test"}})
     check(status == 200 and created["object"] == "session" and len(created["id"]) == 32 and
           created["labels"] == {"app": "test"} and created["ttl_seconds"] == 600,
           f"create {status} {created}")
     sid = created["id"]
-    status, reply = http("POST", f"{base}/chat/completions",
-                         {"model": "m", "session_id": sid, "max_tokens": 6, "seed": 3,
-                          "messages": [{"role": "user", "content": "hello"}]})
+    status, reply = http_json("POST", f"{base}/chat/completions",
+                              {"model": "m", "session_id": sid, "max_tokens": 6, "seed": 3,
+                               "messages": [{"role": "user", "content": "hello"}]})
     check(status == 200 and reply["usage"]["session_saved"] is True, f"turn {status} {reply}")
-    status, got = http("GET", f"{base}/sessions/{sid}")
+    status, got = http_json("GET", f"{base}/sessions/{sid}")
     check(status == 200 and got["turns"] == 1 and len(got["messages"]) == 2 and
           got["messages"][0] == {"role": "user", "content": "hello"} and
           got["messages"][1]["content"] == reply["choices"][0]["message"]["content"] and
           got["kv_cached"] is True, f"get {status} {got}")
-    status, listed = http("GET", f"{base}/sessions?limit=100")
+    status, listed = http_json("GET", f"{base}/sessions?limit=100")
     check(status == 200 and listed["object"] == "list" and
           sid in [entry["id"] for entry in listed["data"]], f"list {status} {listed}")
-    status, fork = http("POST", f"{base}/sessions/{sid}/fork", {})
+    status, fork = http_json("POST", f"{base}/sessions/{sid}/fork", {})
     check(status == 200 and fork["id"] != sid and len(fork["messages"]) == 2 and
           fork["ttl_seconds"] == 600, f"fork {status} {fork}")
-    status, deleted = http("DELETE", f"{base}/sessions/{fork['id']}")
+    status, deleted = http_json("DELETE", f"{base}/sessions/{fork['id']}")
     check(status == 200 and deleted["deleted"] is True, f"delete {status} {deleted}")
-    status, gone = http("GET", f"{base}/sessions/{fork['id']}")
+    status, gone = http_json("GET", f"{base}/sessions/{fork['id']}")
     check(status == 404 and gone["error"]["type"] == "not_found_error" and
           "was deleted" in gone["error"]["message"], f"deleted session {status} {gone}")
-    status, bad = http("POST", f"{base}/sessions", {"ttl_seconds": "soon"})
+    status, bad = http_json("POST", f"{base}/sessions", {"ttl_seconds": "soon"})
     check(status == 400 and "ttl_seconds must be an integer" in bad["error"]["message"],
           f"bad create {status} {bad}")
-    status, bad = http("GET", f"{base}/sessions?limit=-1")
+    status, bad = http_json("GET", f"{base}/sessions?limit=-1")
     check(status == 400 and "limit" in bad["error"]["message"], f"bad list {status} {bad}")
-    status, foreign = http("GET", f"{base}/sessions/{sid}", key="sk-wrong")
+    status, foreign = http_json("GET", f"{base}/sessions/{sid}", key="sk-wrong")
     check(status == 401, f"wrong key on a session route {status} {foreign}")
     print(f"/v1/sessions: create, turn (session_saved), get (1 turn, 2 messages), list, fork, "
           f"delete -> 404 '{gone['error']['message']}', bad input 400")

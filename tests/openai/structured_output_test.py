@@ -8,8 +8,8 @@ ajv-formats for JSON Schema, JavaScript's RegExp for regex):
 2. a random checkpoint (byte tokenizer, no chat template) over /v1/completions: the same schemas,
    fewer documents each.
 An unsupported keyword, an unknown field, two constraints at once and malformed response_format
-are 400s naming them; a session turn may be constrained and the next one free. Exits 77 (ctest SKIP) without node/npm or when the
-locked npm packages cannot be installed (offline)."""
+are 400s naming them; a session turn may be constrained and the next one free. Exits 77 (ctest
+SKIP) without node/npm or when the locked npm packages cannot be installed (offline)."""
 import argparse
 import hashlib
 import json
@@ -23,8 +23,8 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-from e2e_support import (ServerProcess, check, free_port, make_random_model, skip,  # noqa: E402
-                         value)
+from e2e_support import (ServerProcess, check, free_port, http_json,  # noqa: E402
+                         make_random_model, skip, value)
 
 
 def ensure_packages():
@@ -76,20 +76,6 @@ def run_client(base, mode, docs, max_tokens):
     return out
 
 
-def http(method, url, body=None):
-    """(status, parsed JSON body) of one request."""
-    import urllib.error
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Authorization": "Bearer sk-test",
-                                              "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
 def check_http_edges(base):
     """Bad input over HTTP, and a constrained turn of a session."""
     chat = {"model": "m", "max_tokens": 20, "messages": [{"role": "user", "content": "hi"}]}
@@ -102,30 +88,31 @@ def check_http_edges(base):
              "response_format.json_schema"),
             ({"choice": "yes"}, "choice must be an array of strings"),
             ({"regex": "(?=a)b"}, "lookaround")]:
-        status, body = http("POST", f"{base}/chat/completions", {**chat, **extra})
+        status, body = http_json("POST", f"{base}/chat/completions", {**chat, **extra})
         check(status == 400 and needle in body["error"]["message"],
               f"{extra}: {status} {body}")
-    status, body = http("POST", f"{base}/chat/completions", {**chat, "user": "u-1",
-                                                              "metadata": {"a": "b"}})
+    status, body = http_json("POST", f"{base}/chat/completions", {**chat, "user": "u-1",
+                                                                   "metadata": {"a": "b"}})
     check(status == 200, f"ignored fields were refused: {status} {body}")
     # A session turn with a constraint, then one without: the transcript holds both replies.
-    status, session = http("POST", f"{base}/sessions", {"system_prompt": "Reply in JSON."})
+    status, session = http_json("POST", f"{base}/sessions", {"system_prompt": "Reply in JSON."})
     check(status == 200, f"create session {status} {session}")
     schema = {"type": "object", "properties": {"mood": {"enum": ["happy", "sad"]}},
               "required": ["mood"], "additionalProperties": False}
-    status, first = http("POST", f"{base}/chat/completions", {
-        "model": "m", "session_id": session["id"], "max_tokens": 40, "seed": 4,
-        "messages": [{"role": "user", "content": "How are you?"}],
-        "response_format": {"type": "json_schema", "json_schema": {"name": "m", "schema": schema}}})
+    status, first = http_json("POST", f"{base}/chat/completions", {
+             "model": "m", "session_id": session["id"], "max_tokens": 40, "seed": 4,
+             "messages": [{"role": "user", "content": "How are you?"}],
+             "response_format": {"type": "json_schema",
+                                 "json_schema": {"name": "m", "schema": schema}}})
     check(status == 200 and first["usage"]["session_saved"] is True, f"turn {status} {first}")
     reply = json.loads(first["choices"][0]["message"]["content"])
     check(reply["mood"] in ("happy", "sad"), f"constrained session reply {reply}")
-    status, second = http("POST", f"{base}/chat/completions", {
-        "model": "m", "session_id": session["id"], "max_tokens": 8, "seed": 5,
-        "messages": [{"role": "user", "content": "Why?"}]})
+    status, second = http_json("POST", f"{base}/chat/completions", {
+             "model": "m", "session_id": session["id"], "max_tokens": 8, "seed": 5,
+             "messages": [{"role": "user", "content": "Why?"}]})
     check(status == 200 and second["usage"]["prompt_tokens_details"]["cached_tokens"] > 0,
           f"the next turn did not reuse the session's KV: {second}")
-    status, got = http("GET", f"{base}/sessions/{session['id']}")
+    status, got = http_json("GET", f"{base}/sessions/{session['id']}")
     check(status == 200 and len(got["messages"]) == 4 and
           got["messages"][1]["content"] == first["choices"][0]["message"]["content"],
           f"session transcript {got}")
@@ -169,9 +156,9 @@ def main():
         finally:
             server.kill()
         print(f"random checkpoint: {out['valid']} documents over {out['schemas']} schemas valid "
-              f"under ajv, {out['json_object']} JSON objects ({out['json_object_length']} more cut at "
-              f"max_tokens), {out['regex']} regex matches, "
-              f"{out['choice']} choices")
+              f"under ajv, {out['json_object']} JSON objects "
+              f"({out['json_object_length']} more cut at max_tokens), "
+              f"{out['regex']} regex matches, {out['choice']} choices")
     print("structured output: OK")
 
 
