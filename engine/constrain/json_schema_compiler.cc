@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <string>
 #include <utility>
 #include <vector>
@@ -68,6 +69,27 @@ std::string Dump(const Json& value) {
   return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+// Whether `value` is of a type `type` (a name or a list of names) allows.
+bool HasAllowedType(const Json& value, const Json& type) {
+  auto is = [&value](const Json& name) {
+    if (!name.is_string()) return false;
+    const std::string t = name.get<std::string>();
+    if (t == "null") return value.is_null();
+    if (t == "boolean") return value.is_boolean();
+    if (t == "string") return value.is_string();
+    if (t == "array") return value.is_array();
+    if (t == "object") return value.is_object();
+    if (t == "number") return value.is_number();
+    if (t == "integer") {
+      return value.is_number_integer() ||
+             (value.is_number_float() && value.get<double>() == std::floor(value.get<double>()));
+    }
+    return false;
+  };
+  if (type.is_array()) return std::any_of(type.begin(), type.end(), is);
+  return is(type);
+}
+
 class SchemaCompiler {
  public:
   SchemaCompiler(const Json& root, GrammarBuilder& builder, const JsonSchemaLimits& limits)
@@ -129,16 +151,24 @@ class SchemaCompiler {
       return Compile(all[0], pointer + "/allOf/0", depth + 1);
     }
     if (schema.contains("const") || schema.contains("enum")) {
-      std::vector<Fragment> options;
+      std::vector<const Json*> values;
       if (schema.contains("const")) {
-        options.push_back(builder_.Literal(Dump(schema["const"])));
+        values.push_back(&schema["const"]);
       } else {
-        const Json& values = schema["enum"];
-        if (!values.is_array() || values.empty()) {
+        const Json& listed = schema["enum"];
+        if (!listed.is_array() || listed.empty()) {
           return Error(pointer, "\"enum\" must be a non-empty array");
         }
-        for (const Json& value : values) options.push_back(builder_.Literal(Dump(value)));
+        for (const Json& value : listed) values.push_back(&value);
       }
+      // Beside "type", only the values of an allowed type.
+      std::vector<Fragment> options;
+      for (const Json* value : values) {
+        if (!schema.contains("type") || HasAllowedType(*value, schema["type"])) {
+          options.push_back(builder_.Literal(Dump(*value)));
+        }
+      }
+      if (options.empty()) return Error(pointer, "no enum/const value has the schema's type");
       return builder_.Alternatives(options);
     }
     // The types this schema allows.

@@ -80,6 +80,10 @@ TEST(JsonSchemaCompilerTest, EnumsConstsAnyOfAndTypeLists) {
   ForGenerated(R"({"enum":["red",1,null,{"a":[true]}]})", [](const Json& doc, const std::string&) {
     EXPECT_TRUE(doc == "red" || doc == 1 || doc.is_null() || doc == Json::parse(R"({"a":[true]})"));
   });
+  ForGenerated(R"({"type":"string","enum":["a",1,null,"b"]})",
+               [](const Json& doc, const std::string&) { EXPECT_TRUE(doc == "a" || doc == "b"); });
+  EXPECT_THAT(CompileJsonSchema(R"({"type":"string","enum":[1,2]})").status().message(),
+              HasSubstr("no enum/const value has the schema's type"));
   ForGenerated(R"({"const":"x\"y"})",
                [](const Json& doc, const std::string&) { EXPECT_EQ(doc, "x\"y"); });
   ForGenerated(R"({"anyOf":[{"type":"integer"},{"type":"boolean"}]})",
