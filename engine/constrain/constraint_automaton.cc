@@ -160,10 +160,45 @@ int64_t ConstraintAutomaton::num_states() {
   return static_cast<int64_t>(states_.size());
 }
 
+std::vector<uint64_t> ConstraintAutomaton::MaskKey(int32_t state) {
+  const std::vector<Grammar::State>& states = grammar_.states();
+  // Any input a token can be is at most this long: farther bounds are out of its reach.
+  const int64_t horizon = vocabulary_->max_token_bytes() + 1;
+  std::vector<uint64_t> key;
+  key.reserve(2 * states_[state].configurations.size() + 1);
+  key.push_back(states_[state].accepting ? 1 : 0);
+  for (const uint64_t configuration : states_[state].configurations) {
+    const Grammar::State& at = states[StateOf(configuration)];
+    if (at.repeat_group < 0) {
+      key.push_back(configuration);
+      key.push_back(0);
+      continue;
+    }
+    const Grammar::RepeatBounds& bounds = grammar_.repeat_bounds(at.repeat_group);
+    const int64_t left = bounds.max < 0 ? horizon : bounds.max - at.repeat_position;
+    const int64_t owed = std::max<int64_t>(0, bounds.min - at.repeat_position);
+    // High bit: a repeat copy's state by (group, offset, capped distances), and its stack.
+    key.push_back((uint64_t{1} << 63) | (static_cast<uint64_t>(at.repeat_group) << 32) |
+                  static_cast<uint32_t>(at.repeat_offset));
+    key.push_back((static_cast<uint64_t>(std::min(left, horizon)) << 48) |
+                  (static_cast<uint64_t>(std::min(owed, horizon)) << 32) |
+                  static_cast<uint32_t>(StackOf(configuration)));
+  }
+  return key;
+}
+
 absl::StatusOr<std::shared_ptr<const TokenMaskWords>> ConstraintAutomaton::Mask(int32_t state) {
   absl::MutexLock lock(&mutex_);
   if (state < 0) return std::make_shared<const TokenMaskWords>(vocabulary_->mask_words(), 0);
   if (masks_[state] != nullptr) return masks_[state];
+  std::vector<uint64_t> key;
+  if (limits_.share_masks) {
+    key = MaskKey(state);
+    if (auto it = shared_masks_.find(key); it != shared_masks_.end()) {
+      masks_[state] = it->second;
+      return it->second;
+    }
+  }
   auto words = std::make_shared<TokenMaskWords>(vocabulary_->mask_words(), 0);
   const std::vector<TokenVocabulary::Node>& nodes = vocabulary_->nodes();
   const std::vector<uint8_t>& child_bytes = vocabulary_->child_bytes();
@@ -188,10 +223,12 @@ absl::StatusOr<std::shared_ptr<const TokenMaskWords>> ConstraintAutomaton::Mask(
   const int64_t bytes = static_cast<int64_t>(words->size() * sizeof(uint64_t));
   if (mask_bytes_ + bytes > limits_.max_mask_bytes) {
     for (auto& kept : masks_) kept.reset();
+    shared_masks_.clear();
     mask_bytes_ = 0;
   }
   mask_bytes_ += bytes;
   masks_[state] = words;
+  if (limits_.share_masks) shared_masks_.emplace(std::move(key), words);
   return std::shared_ptr<const TokenMaskWords>(std::move(words));
 }
 

@@ -39,6 +39,10 @@ struct ConstraintLimits {
   int64_t max_dfa_states = 50000;
   int max_depth = 64;
   int64_t max_mask_bytes = int64_t{64} << 20;
+  // States that differ only in how far they are into a bounded repeat (a maxLength string's
+  // characters), when both are farther than the longest token from the repeat's bounds, allow the
+  // same tokens: compute the mask once (false only in tests, to compare).
+  bool share_masks = true;
 };
 
 // A token mask: bit `id` of `words` set = token allowed. Shared, immutable.
@@ -86,6 +90,9 @@ class ConstraintAutomaton {
   // The DFA state of the closure of `seeds`.
   absl::StatusOr<int32_t> Close(std::vector<uint64_t> seeds) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   int32_t PushStack(int32_t stack, int32_t return_state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // The configurations of `state` with repeat positions capped beyond the longest token: states
+  // with equal keys allow the same tokens.
+  std::vector<uint64_t> MaskKey(int32_t state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   const Grammar grammar_;
   const std::shared_ptr<const TokenVocabulary> vocabulary_;
@@ -98,6 +105,8 @@ class ConstraintAutomaton {
   // 256 per state: the next state, kDead, or kUnknown.
   std::vector<int32_t> transitions_ ABSL_GUARDED_BY(mutex_);
   std::vector<std::shared_ptr<const TokenMaskWords>> masks_ ABSL_GUARDED_BY(mutex_);
+  absl::flat_hash_map<std::vector<uint64_t>, std::shared_ptr<const TokenMaskWords>> shared_masks_
+      ABSL_GUARDED_BY(mutex_);
   int64_t mask_bytes_ ABSL_GUARDED_BY(mutex_) = 0;
   // Interned call stacks: id 0 is the empty stack; others are (parent, return state).
   std::vector<std::pair<int32_t, int32_t>> stacks_ ABSL_GUARDED_BY(mutex_) = {{-1, -1}};

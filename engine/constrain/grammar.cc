@@ -238,14 +238,33 @@ GrammarBuilder::Fragment GrammarBuilder::Plus(Fragment f) {
 
 GrammarBuilder::Fragment GrammarBuilder::Repeat(const std::function<Fragment()>& make, int64_t min,
                                                 int64_t max) {
+  const int32_t group = static_cast<int32_t>(grammar_.repeat_bounds_.size());
+  grammar_.repeat_bounds_.push_back({min, max});
+  // A copy at `position`, its new states marked (those of a repeat inside it keep their own).
+  auto copy = [&](int64_t position) {
+    const int64_t first = num_states();
+    const Fragment fragment = make();
+    if (!over_limit_) {
+      for (int64_t id = first; id < num_states(); ++id) {
+        Grammar::State& state = grammar_.states_[id];
+        if (state.repeat_group >= 0) continue;
+        state.repeat_group = group;
+        state.repeat_position = static_cast<int32_t>(position);
+        state.repeat_offset = static_cast<int32_t>(id - first);
+      }
+    }
+    return fragment;
+  };
   std::vector<Fragment> parts;
-  for (int64_t i = 0; i < min && !over_limit_; ++i) parts.push_back(make());
+  for (int64_t i = 0; i < min && !over_limit_; ++i) parts.push_back(copy(i));
   if (max < 0) {
-    parts.push_back(Star(make()));
+    parts.push_back(Star(copy(min)));
   } else if (max > min) {
-    // (x(x(x)?)?)?
-    Fragment tail = Optional(make());
-    for (int64_t i = min + 1; i < max && !over_limit_; ++i) tail = Optional(Concat(make(), tail));
+    // (x(x(x)?)?)?, built from the last position backwards.
+    Fragment tail = Optional(copy(max - 1));
+    for (int64_t position = max - 2; position >= min && !over_limit_; --position) {
+      tail = Optional(Concat(copy(position), tail));
+    }
     parts.push_back(tail);
   }
   return parts.empty() ? Empty() : Concat(parts);

@@ -35,17 +35,31 @@ class Grammar {
     int32_t call = -1;  // a rule: it runs from here, then call_return continues
     int32_t call_return = -1;
     bool rule_end = false;  // its rule ends here
+    // Set on the states of a copy made by GrammarBuilder::Repeat with a bound (the innermost
+    // repeat wins): which repeat, the copy's position in it, and the state's offset inside the
+    // copy. Copies are built alike, so two states with the same group and offset whose positions
+    // are far enough from both bounds behave alike for any short input (ConstraintAutomaton
+    // shares their token masks).
+    int32_t repeat_group = -1;
+    int32_t repeat_position = 0;
+    int32_t repeat_offset = 0;
+  };
+  struct RepeatBounds {
+    int64_t min = 0;
+    int64_t max = -1;  // -1: unbounded
   };
 
   const std::vector<State>& states() const { return states_; }
   int32_t rule_start(int32_t rule) const { return rule_starts_[rule]; }
   int32_t root_rule() const { return root_rule_; }
   int64_t num_rules() const { return static_cast<int64_t>(rule_starts_.size()); }
+  const RepeatBounds& repeat_bounds(int32_t group) const { return repeat_bounds_[group]; }
 
  private:
   friend class GrammarBuilder;
   std::vector<State> states_;
   std::vector<int32_t> rule_starts_;
+  std::vector<RepeatBounds> repeat_bounds_;
   int32_t root_rule_ = 0;
 };
 

@@ -13,6 +13,8 @@ TokenVocabulary::TokenVocabulary(std::vector<std::string> token_bytes, int64_t v
   std::vector<TokenId> order;
   for (TokenId id = 0; id < static_cast<TokenId>(token_bytes_.size()); ++id) {
     if (!token_bytes_[id].empty()) order.push_back(id);
+    max_token_bytes_ =
+        std::max<int64_t>(max_token_bytes_, static_cast<int64_t>(token_bytes_[id].size()));
   }
   std::sort(order.begin(), order.end(), [this](TokenId a, TokenId b) {
     return token_bytes_[a] != token_bytes_[b] ? token_bytes_[a] < token_bytes_[b] : a < b;

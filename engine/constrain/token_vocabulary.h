@@ -29,6 +29,8 @@ class TokenVocabulary {
   int64_t mask_words() const { return (vocab_size_ + 63) / 64; }
   const std::string& bytes(TokenId id) const { return token_bytes_[id]; }
   int64_t num_tokens() const { return static_cast<int64_t>(token_bytes_.size()); }
+  // The longest token's byte count.
+  int64_t max_token_bytes() const { return max_token_bytes_; }
 
   // The trie: node 0 is the root (no bytes). A node's children are sorted by byte.
   struct Node {
@@ -46,6 +48,7 @@ class TokenVocabulary {
 
  private:
   int64_t vocab_size_;
+  int64_t max_token_bytes_ = 0;
   std::vector<std::string> token_bytes_;
   std::vector<Node> nodes_;
   std::vector<uint8_t> child_bytes_;

@@ -1,6 +1,7 @@
 #include "engine/constrain/constraint_automaton.h"
 
 #include <memory>
+#include <random>
 #include <string>
 
 #include "engine/constrain/constraint.h"
@@ -107,6 +108,67 @@ TEST(ConstraintAutomatonTest, MaskCacheStaysWithinItsBudget) {
   }
   // The first mask was dropped from the cache but recomputes the same.
   EXPECT_EQ(**a->Mask(*a->Start()), *first);
+}
+
+}  // namespace
+}  // namespace minimind
+
+namespace minimind {
+namespace {
+
+// Shared masks (states that differ only in how far they are into a bounded repeat, farther than
+// the longest token from its bounds) equal the masks computed state by state, on every state
+// random walks reach: strings with min/maxLength, counted regexes (also of copies that may be
+// empty, nested, and next to their bounds) and arrays of bounded length.
+TEST(ConstraintAutomatonTest, SharedMasksEqualMasksComputedAlone) {
+  std::vector<std::string> tokens = {"ab",   "aaa", "\"}", "a\",", "aaaa\"", "\":1", "b\"",
+                                     "\\\"", "1,2", "é",   "éé",   "xyz",    "a\"}"};
+  const std::shared_ptr<const TokenVocabulary> vocabulary =
+      testing::ByteVocabulary(std::move(tokens));
+  const std::vector<ConstraintSpec> specs = {
+      {ConstraintKind::kJsonSchema,
+       R"({"type":"object","properties":{"s":{"type":"string","minLength":3,"maxLength":30},
+           "t":{"type":"string","maxLength":12},"n":{"type":"array","items":{"type":"integer"},
+           "maxItems":9}},"required":["s","t"]})",
+       {}},
+      {ConstraintKind::kRegex, "a{5,40}b", {}},
+      {ConstraintKind::kRegex, "(a?){3,25}\"", {}},
+      {ConstraintKind::kRegex, "((ab){2,6}x){1,9}", {}},
+      {ConstraintKind::kRegex, "[aé]{0,50}", {}},
+  };
+  for (const ConstraintSpec& spec : specs) {
+    SCOPED_TRACE(spec.text);
+    ConstraintLimits shared_limits;
+    ConstraintLimits alone_limits;
+    alone_limits.share_masks = false;
+    absl::StatusOr<Grammar> g1 = CompileConstraintGrammar(spec, shared_limits);
+    absl::StatusOr<Grammar> g2 = CompileConstraintGrammar(spec, alone_limits);
+    ASSERT_TRUE(g1.ok() && g2.ok());
+    ConstraintAutomaton shared(*std::move(g1), vocabulary, shared_limits);
+    ConstraintAutomaton alone(*std::move(g2), vocabulary, alone_limits);
+    std::mt19937_64 rng(17);
+    int compared = 0;
+    for (int walk = 0; walk < 150; ++walk) {
+      int32_t a = *shared.Start();
+      int32_t b = *alone.Start();
+      for (int step = 0; step < 80 && !shared.Complete(a); ++step) {
+        const std::shared_ptr<const TokenMaskWords> mask = *shared.Mask(a);
+        ASSERT_EQ(*mask, **alone.Mask(b)) << "walk " << walk << " step " << step;
+        ++compared;
+        std::vector<TokenId> allowed;
+        for (TokenId id = 0; id < vocabulary->num_tokens(); ++id) {
+          if (((*mask)[id >> 6] >> (id & 63)) & 1) allowed.push_back(id);
+        }
+        if (allowed.empty()) break;
+        const TokenId id = allowed[rng() % allowed.size()];
+        a = *shared.NextToken(a, id);
+        b = *alone.NextToken(b, id);
+        ASSERT_NE(a, ConstraintAutomaton::kDead);
+        ASSERT_NE(b, ConstraintAutomaton::kDead);
+      }
+    }
+    EXPECT_GT(compared, 300);
+  }
 }
 
 }  // namespace
