@@ -523,7 +523,8 @@ bool EngineLoop::SampleNext(Generation& generation, absl::Span<const float> logi
   absl::StatusOr<SampledToken> sampled = generation.sampler.Sample(
       logits, generation.history, workspace_, constraint != nullptr ? &mask : nullptr);
   if (!sampled.ok()) {
-    if (constraint != nullptr) {
+    if (constraint != nullptr && mask.also_allowed.empty() &&
+        absl::c_all_of(*mask_words, [](uint64_t word) { return word == 0; })) {
       // Nothing allowed: the constraint needs bytes no token of this vocabulary can continue.
       sampled = absl::FailedPreconditionError(absl::StrCat(
           "the output constraint cannot be continued with this model's vocabulary after ",

@@ -13,10 +13,10 @@
 
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "engine/tokenizer/added_token_matcher.h"
 #include "engine/tokenizer/bpe_model.h"
@@ -71,9 +71,7 @@ class Tokenizer {
     return token_bytes_[id];
   }
 
-  bool IsSpecial(TokenId id) const {
-    return id >= 0 && id < vocab_size() && is_special_[id];
-  }
+  bool IsSpecial(TokenId id) const { return id >= 0 && id < vocab_size() && is_special_[id]; }
   // One past the largest id; some ids below it may have no token.
   TokenId vocab_size() const { return static_cast<TokenId>(token_strings_.size()); }
 
