@@ -160,10 +160,8 @@ int64_t ConstraintAutomaton::num_states() {
   return static_cast<int64_t>(states_.size());
 }
 
-std::vector<uint64_t> ConstraintAutomaton::MaskKey(int32_t state) {
+std::vector<uint64_t> ConstraintAutomaton::MaskKey(int32_t state, int64_t horizon) {
   const std::vector<Grammar::State>& states = grammar_.states();
-  // Any input a token can be is at most this long: farther bounds are out of its reach.
-  const int64_t horizon = vocabulary_->max_token_bytes() + 1;
   std::vector<uint64_t> key;
   key.reserve(2 * states_[state].configurations.size() + 1);
   key.push_back(states_[state].accepting ? 1 : 0);
@@ -187,48 +185,114 @@ std::vector<uint64_t> ConstraintAutomaton::MaskKey(int32_t state) {
   return key;
 }
 
-absl::StatusOr<std::shared_ptr<const TokenMaskWords>> ConstraintAutomaton::Mask(int32_t state) {
-  absl::MutexLock lock(&mutex_);
-  if (state < 0) return std::make_shared<const TokenMaskWords>(vocabulary_->mask_words(), 0);
-  if (masks_[state] != nullptr) return masks_[state];
-  std::vector<uint64_t> key;
-  if (limits_.share_masks) {
-    key = MaskKey(state);
-    if (auto it = shared_masks_.find(key); it != shared_masks_.end()) {
-      masks_[state] = it->second;
-      return it->second;
-    }
-  }
-  auto words = std::make_shared<TokenMaskWords>(vocabulary_->mask_words(), 0);
+absl::Status ConstraintAutomaton::Walk(int32_t state,
+                                       absl::Span<TokenMaskWords* const> into_by_bytes) {
   const std::vector<TokenVocabulary::Node>& nodes = vocabulary_->nodes();
   const std::vector<uint8_t>& child_bytes = vocabulary_->child_bytes();
   const std::vector<int32_t>& child_nodes = vocabulary_->child_nodes();
+  int64_t min_bytes = 0;
+  while (min_bytes < static_cast<int64_t>(into_by_bytes.size()) &&
+         into_by_bytes[min_bytes] == nullptr) {
+    ++min_bytes;
+  }
+  const int64_t max_bytes = static_cast<int64_t>(into_by_bytes.size()) - 1;
   // Depth-first over (trie node, DFA state) pairs whose bytes the grammar allows so far.
   std::vector<std::pair<int32_t, int32_t>> pending = {{0, state}};
   while (!pending.empty()) {
     const auto [node_id, at] = pending.back();
     pending.pop_back();
     const TokenVocabulary::Node& node = nodes[node_id];
+    const int64_t depth = node.depth + 1;
+    TokenMaskWords* const into = into_by_bytes[depth];
     for (int32_t slot = node.first_child; slot < node.first_child + node.num_children; ++slot) {
-      absl::StatusOr<int32_t> next = NextLocked(at, child_bytes[slot]);
-      if (!next.ok()) return next.status();
-      if (*next == kDead) continue;
       const TokenVocabulary::Node& child = nodes[child_nodes[slot]];
-      for (const TokenId id : vocabulary_->tokens_at(child)) {
-        (*words)[id >> 6] |= uint64_t{1} << (id & 63);
+      if (child.deepest_token < min_bytes) continue;
+      int32_t next = transitions_[static_cast<size_t>(at) * 256 + child_bytes[slot]];
+      if (next == kUnknown) {
+        absl::StatusOr<int32_t> made = NextLocked(at, child_bytes[slot]);
+        if (!made.ok()) return made.status();
+        next = *made;
       }
-      if (child.num_children > 0) pending.emplace_back(child_nodes[slot], *next);
+      if (next == kDead) continue;
+      if (into != nullptr) {
+        for (const TokenId id : vocabulary_->tokens_at(child)) {
+          (*into)[id >> 6] |= uint64_t{1} << (id & 63);
+        }
+      }
+      if (child.num_children > 0 && depth < max_bytes)
+        pending.emplace_back(child_nodes[slot], next);
     }
   }
-  const int64_t bytes = static_cast<int64_t>(words->size() * sizeof(uint64_t));
+  return absl::OkStatus();
+}
+
+void ConstraintAutomaton::MakeRoom() {
+  const int64_t bytes = vocabulary_->mask_words() * static_cast<int64_t>(sizeof(uint64_t));
   if (mask_bytes_ + bytes > limits_.max_mask_bytes) {
     for (auto& kept : masks_) kept.reset();
     shared_masks_.clear();
+    tier_masks_.clear();
     mask_bytes_ = 0;
   }
   mask_bytes_ += bytes;
+}
+
+absl::StatusOr<std::shared_ptr<const TokenMaskWords>> ConstraintAutomaton::Mask(int32_t state) {
+  absl::MutexLock lock(&mutex_);
+  if (state < 0) return std::make_shared<const TokenMaskWords>(vocabulary_->mask_words(), 0);
+  if (masks_[state] != nullptr) return masks_[state];
+  const int64_t longest = vocabulary_->max_token_bytes();
+  auto words = std::make_shared<TokenMaskWords>(vocabulary_->mask_words(), 0);
+  // Where the walk records tokens, by their bytes' count (nullptr: not walked for).
+  std::vector<TokenMaskWords*> into(longest + 1, words.get());
+  into[0] = nullptr;
+  if (!limits_.share_masks) {
+    if (absl::Status walked = Walk(state, into); !walked.ok()) return walked;
+    MakeRoom();
+    masks_[state] = words;
+    return std::shared_ptr<const TokenMaskWords>(std::move(words));
+  }
+  // Whole masks are shared by states alike for every token; failing that, tiers of tokens by
+  // length — (0, first], (first, 2 first], ... — by states alike for tokens of that length, so
+  // that a new position in a long repeat walks only for its longest tokens.
+  std::vector<uint64_t> key = MaskKey(state, longest + 1);
+  if (auto it = shared_masks_.find(key); it != shared_masks_.end()) {
+    masks_[state] = it->second;
+    return it->second;
+  }
+  const int64_t first =
+      std::clamp<int64_t>(limits_.short_token_bytes, 1, std::max<int64_t>(1, longest));
+  if (MaskKey(state, first + 1) != key) {
+    // In a bounded repeat (otherwise nothing is shared but the whole mask).
+    std::vector<std::pair<std::vector<uint64_t>, std::shared_ptr<TokenMaskWords>>> walked_tiers;
+    for (int64_t low = 1, high = first; low <= longest; low = high + 1, high = 2 * high) {
+      high = std::min(high, longest);
+      // Tokens of low..high bytes behave alike in states alike up to high bytes from the bounds.
+      std::vector<uint64_t> tier_key = MaskKey(state, high + 1);
+      tier_key.push_back(static_cast<uint64_t>(high));
+      if (auto it = tier_masks_.find(tier_key); it != tier_masks_.end()) {
+        for (size_t word = 0; word < words->size(); ++word) (*words)[word] |= (*it->second)[word];
+        std::fill(into.begin() + low, into.begin() + high + 1, nullptr);
+        continue;
+      }
+      walked_tiers.emplace_back(std::move(tier_key),
+                                std::make_shared<TokenMaskWords>(vocabulary_->mask_words(), 0));
+      std::fill(into.begin() + low, into.begin() + high + 1, walked_tiers.back().second.get());
+    }
+    // One walk for every tier not shared yet.
+    while (!into.empty() && into.back() == nullptr) into.pop_back();
+    if (absl::Status walked = Walk(state, into); !walked.ok()) return walked;
+    for (auto& [tier_key, tier] : walked_tiers) {
+      for (size_t word = 0; word < words->size(); ++word) (*words)[word] |= (*tier)[word];
+      MakeRoom();
+      tier_masks_.emplace(std::move(tier_key), std::move(tier));
+    }
+  } else if (absl::Status walked = Walk(state, into); !walked.ok()) {
+    return walked;
+  }
+  MakeRoom();
   masks_[state] = words;
-  if (limits_.share_masks) shared_masks_.emplace(std::move(key), words);
+  shared_masks_.emplace(std::move(key), words);
   return std::shared_ptr<const TokenMaskWords>(std::move(words));
 }
 

@@ -7,6 +7,9 @@
 // transitions are made on first use and kept; a state's token mask is computed on first use by
 // walking the token trie through the DFA (a token is allowed when every one of its bytes is) and
 // kept too, within a byte budget (past it the kept masks are dropped and recomputed on demand).
+// States that differ only by their position in a bounded repeat (the n-th character of a
+// maxLength string) share masks: the short tokens' part is walked once for all positions far
+// enough from the bounds, and a new position walks only the few long tokens.
 // Everything depends only on the grammar and the vocabulary: the same bytes reach the same state
 // and the same mask in any order of use, so constrained sampling stays deterministic alone or
 // batched.
@@ -29,6 +32,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "engine/constrain/grammar.h"
 #include "engine/constrain/token_vocabulary.h"
 
@@ -40,9 +44,14 @@ struct ConstraintLimits {
   int max_depth = 64;
   int64_t max_mask_bytes = int64_t{64} << 20;
   // States that differ only in how far they are into a bounded repeat (a maxLength string's
-  // characters), when both are farther than the longest token from the repeat's bounds, allow the
-  // same tokens: compute the mask once (false only in tests, to compare).
+  // characters) allow the same tokens of n bytes when both are more than n from the repeat's
+  // bounds: masks are shared — whole, beyond the longest token, and their short tokens' part
+  // beyond short_token_bytes, so that only the few long tokens are walked for each new state
+  // (false only in tests, to compare).
   bool share_masks = true;
+  // Masks are shared by tiers of token lengths: (0, n], (n, 2n], (2n, 4n], ... with n this
+  // (tests set others).
+  int64_t short_token_bytes = 1;
 };
 
 // A token mask: bit `id` of `words` set = token allowed. Shared, immutable.
@@ -90,9 +99,17 @@ class ConstraintAutomaton {
   // The DFA state of the closure of `seeds`.
   absl::StatusOr<int32_t> Close(std::vector<uint64_t> seeds) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   int32_t PushStack(int32_t stack, int32_t return_state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // The configurations of `state` with repeat positions capped beyond the longest token: states
-  // with equal keys allow the same tokens.
-  std::vector<uint64_t> MaskKey(int32_t state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // The configurations of `state` with repeat positions capped at `horizon` from the bounds:
+  // states with equal keys allow the same tokens of fewer than `horizon` bytes.
+  std::vector<uint64_t> MaskKey(int32_t state, int64_t horizon)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Sets the tokens allowed in `state` of n bytes in *into_by_bytes[n] (none where nullptr): a
+  // walk of the token trie through the DFA.
+  absl::Status Walk(int32_t state, absl::Span<TokenMaskWords* const> into_by_bytes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Accounts for one more kept mask within the masks' byte budget (past it, drops every kept
+  // mask first).
+  void MakeRoom() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   const Grammar grammar_;
   const std::shared_ptr<const TokenVocabulary> vocabulary_;
@@ -106,6 +123,9 @@ class ConstraintAutomaton {
   std::vector<int32_t> transitions_ ABSL_GUARDED_BY(mutex_);
   std::vector<std::shared_ptr<const TokenMaskWords>> masks_ ABSL_GUARDED_BY(mutex_);
   absl::flat_hash_map<std::vector<uint64_t>, std::shared_ptr<const TokenMaskWords>> shared_masks_
+      ABSL_GUARDED_BY(mutex_);
+  // By tier (the last element: the tier's longest token bytes).
+  absl::flat_hash_map<std::vector<uint64_t>, std::shared_ptr<const TokenMaskWords>> tier_masks_
       ABSL_GUARDED_BY(mutex_);
   int64_t mask_bytes_ ABSL_GUARDED_BY(mutex_) = 0;
   // Interned call stacks: id 0 is the empty stack; others are (parent, return state).

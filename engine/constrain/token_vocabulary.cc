@@ -62,6 +62,19 @@ TokenVocabulary::TokenVocabulary(std::vector<std::string> token_bytes, int64_t v
     node.num_tokens = static_cast<int32_t>(old.tokens.size());
     tokens_.insert(tokens_.end(), old.tokens.begin(), old.tokens.end());
   }
+  // Depths top-down, then the deepest token bottom-up (breadth-first order: parents first).
+  for (const Node& node : nodes_) {
+    for (int32_t slot = node.first_child; slot < node.first_child + node.num_children; ++slot) {
+      nodes_[child_nodes_[slot]].depth = node.depth + 1;
+    }
+  }
+  for (size_t position = nodes_.size(); position-- > 0;) {
+    Node& node = nodes_[position];
+    if (node.num_tokens > 0) node.deepest_token = node.depth;
+    for (int32_t slot = node.first_child; slot < node.first_child + node.num_children; ++slot) {
+      node.deepest_token = std::max(node.deepest_token, nodes_[child_nodes_[slot]].deepest_token);
+    }
+  }
 }
 
 TokenVocabulary TokenVocabulary::FromTokenizer(const Tokenizer& tokenizer, int64_t vocab_size) {

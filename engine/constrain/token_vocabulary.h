@@ -38,6 +38,8 @@ class TokenVocabulary {
     int32_t num_children = 0;
     int32_t first_token = 0;  // into tokens_at(): the tokens whose bytes end at this node
     int32_t num_tokens = 0;
+    int32_t depth = 0;          // its bytes' count
+    int32_t deepest_token = 0;  // the longest token at or below it, in bytes (0: none)
   };
   const std::vector<Node>& nodes() const { return nodes_; }
   const std::vector<uint8_t>& child_bytes() const { return child_bytes_; }  // per child slot

@@ -4,6 +4,7 @@
 #include <random>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "engine/constrain/constraint.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -116,13 +117,15 @@ TEST(ConstraintAutomatonTest, MaskCacheStaysWithinItsBudget) {
 namespace minimind {
 namespace {
 
-// Shared masks (states that differ only in how far they are into a bounded repeat, farther than
-// the longest token from its bounds) equal the masks computed state by state, on every state
-// random walks reach: strings with min/maxLength, counted regexes (also of copies that may be
+// Shared masks (states that differ only in how far they are into a bounded repeat share the part of
+// short tokens, or the whole mask when farther than the longest token from its bounds) equal the
+// masks computed state by state, on every state random walks reach, for every split between
+// short and long tokens: strings with min/maxLength, counted regexes (also of copies that may be
 // empty, nested, and next to their bounds) and arrays of bounded length.
 TEST(ConstraintAutomatonTest, SharedMasksEqualMasksComputedAlone) {
-  std::vector<std::string> tokens = {"ab",   "aaa", "\"}", "a\",", "aaaa\"", "\":1", "b\"",
-                                     "\\\"", "1,2", "é",   "éé",   "xyz",    "a\"}"};
+  std::vector<std::string> tokens = {
+      "ab", "aaa", "\"}", "a\",", "aaaa\"",     "\":1",       "b\"",      "\\\"",        "1,2",
+      "é",  "éé",  "xyz", "a\"}", "aaaaaaaaaa", "ababababab", "ééééé\"}", "aaaaaaa\",\""};
   const std::shared_ptr<const TokenVocabulary> vocabulary =
       testing::ByteVocabulary(std::move(tokens));
   const std::vector<ConstraintSpec> specs = {
@@ -137,37 +140,40 @@ TEST(ConstraintAutomatonTest, SharedMasksEqualMasksComputedAlone) {
       {ConstraintKind::kRegex, "[aé]{0,50}", {}},
   };
   for (const ConstraintSpec& spec : specs) {
-    SCOPED_TRACE(spec.text);
-    ConstraintLimits shared_limits;
-    ConstraintLimits alone_limits;
-    alone_limits.share_masks = false;
-    absl::StatusOr<Grammar> g1 = CompileConstraintGrammar(spec, shared_limits);
-    absl::StatusOr<Grammar> g2 = CompileConstraintGrammar(spec, alone_limits);
-    ASSERT_TRUE(g1.ok() && g2.ok());
-    ConstraintAutomaton shared(*std::move(g1), vocabulary, shared_limits);
-    ConstraintAutomaton alone(*std::move(g2), vocabulary, alone_limits);
-    std::mt19937_64 rng(17);
-    int compared = 0;
-    for (int walk = 0; walk < 150; ++walk) {
-      int32_t a = *shared.Start();
-      int32_t b = *alone.Start();
-      for (int step = 0; step < 80 && !shared.Complete(a); ++step) {
-        const std::shared_ptr<const TokenMaskWords> mask = *shared.Mask(a);
-        ASSERT_EQ(*mask, **alone.Mask(b)) << "walk " << walk << " step " << step;
-        ++compared;
-        std::vector<TokenId> allowed;
-        for (TokenId id = 0; id < vocabulary->num_tokens(); ++id) {
-          if (((*mask)[id >> 6] >> (id & 63)) & 1) allowed.push_back(id);
+    for (const int64_t split : {1, 2, 3, 6, 0}) {
+      SCOPED_TRACE(absl::StrCat(spec.text, " short_token_bytes=", split));
+      ConstraintLimits shared_limits;
+      shared_limits.short_token_bytes = split;
+      ConstraintLimits alone_limits;
+      alone_limits.share_masks = false;
+      absl::StatusOr<Grammar> g1 = CompileConstraintGrammar(spec, shared_limits);
+      absl::StatusOr<Grammar> g2 = CompileConstraintGrammar(spec, alone_limits);
+      ASSERT_TRUE(g1.ok() && g2.ok());
+      ConstraintAutomaton shared(*std::move(g1), vocabulary, shared_limits);
+      ConstraintAutomaton alone(*std::move(g2), vocabulary, alone_limits);
+      std::mt19937_64 rng(17);
+      int compared = 0;
+      for (int walk = 0; walk < 150; ++walk) {
+        int32_t a = *shared.Start();
+        int32_t b = *alone.Start();
+        for (int step = 0; step < 80 && !shared.Complete(a); ++step) {
+          const std::shared_ptr<const TokenMaskWords> mask = *shared.Mask(a);
+          ASSERT_EQ(*mask, **alone.Mask(b)) << "walk " << walk << " step " << step;
+          ++compared;
+          std::vector<TokenId> allowed;
+          for (TokenId id = 0; id < vocabulary->num_tokens(); ++id) {
+            if (((*mask)[id >> 6] >> (id & 63)) & 1) allowed.push_back(id);
+          }
+          if (allowed.empty()) break;
+          const TokenId id = allowed[rng() % allowed.size()];
+          a = *shared.NextToken(a, id);
+          b = *alone.NextToken(b, id);
+          ASSERT_NE(a, ConstraintAutomaton::kDead);
+          ASSERT_NE(b, ConstraintAutomaton::kDead);
         }
-        if (allowed.empty()) break;
-        const TokenId id = allowed[rng() % allowed.size()];
-        a = *shared.NextToken(a, id);
-        b = *alone.NextToken(b, id);
-        ASSERT_NE(a, ConstraintAutomaton::kDead);
-        ASSERT_NE(b, ConstraintAutomaton::kDead);
       }
+      EXPECT_GT(compared, 300);
     }
-    EXPECT_GT(compared, 300);
   }
 }
 
