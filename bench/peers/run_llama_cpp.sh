@@ -2,10 +2,12 @@
 # llama.cpp and minimind-serve side by side on this CPU, on the same random MiniMind2-Small
 # checkpoint (llama, hidden 512, 8 layers, 8/2 heads of 64, FFN 1408, vocab 6400, f16 weights):
 # prefill 512 and decode batch 1 at position 128 (f16, and 8-bit: llama.cpp Q8_0 vs our int8),
-# interleaved, REPS rounds, medians printed. Not in the test suite (a benchmark: BENCHMARKS.md
-# "vs llama.cpp").
+# interleaved, REPS rounds, medians printed; then the service: llama-server (-np N, continuous
+# batching) against minimind-server at 8/32/64 clients, 128+128 tokens (bench/peers/
+# serve_compare.py), REPS rounds. Not in the test suite (a benchmark: BENCHMARKS.md "vs llama.cpp").
 #
-#   bash bench/peers/run_llama_cpp.sh [REPS]      (default 5; needs build/release built)
+#   bash bench/peers/run_llama_cpp.sh [REPS] [kernels|service]   (default 5, both; needs
+#                                                                 build/release built)
 #
 # llama.cpp is built from the source node-llama-cpp ships (llama/gitRelease.bundle, version pinned
 # in bench/peers/package-lock.json; installed with --ignore-scripts, nothing else of it is used),
@@ -14,6 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 reps=${1:-5}
+part=${2:-all}
 root=$PWD
 peers=build/peers
 mkdir -p "$peers"
@@ -22,7 +25,7 @@ if [[ ! -f bench/peers/node_modules/node-llama-cpp/llama/gitRelease.bundle ]]; t
   npm ci --prefix bench/peers --ignore-scripts --omit=optional --no-audit --no-fund \
     --loglevel=error
 fi
-if [[ ! -x $peers/llama.cpp/build/bin/llama-bench ]]; then
+if [[ ! -x $peers/llama.cpp/build/bin/llama-server ]]; then
   rm -rf "$peers/llama.cpp"
   git clone -q bench/peers/node_modules/node-llama-cpp/llama/gitRelease.bundle "$peers/llama.cpp"
   # Native AVX-512 (BF16, VNNI) but no AMX: GGML_NATIVE also enables AMX on CPUs that report it,
@@ -32,7 +35,8 @@ if [[ ! -x $peers/llama.cpp/build/bin/llama-bench ]]; then
     -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON \
     -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF \
     -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF >/dev/null
-  cmake --build "$peers/llama.cpp/build" -j"$(nproc)" --target llama-bench llama-quantize >/dev/null
+  cmake --build "$peers/llama.cpp/build" -j"$(nproc)" --target llama-bench llama-quantize llama-server \
+    >/dev/null
 fi
 bin=$peers/llama.cpp/build/bin
 model=$peers/minimind2_small
@@ -46,7 +50,15 @@ if [[ ! -f $peers/minimind2_small-q8_0.gguf ]]; then
     Q8_0 >/dev/null 2>&1
 fi
 
-python3 bench/peers/compare.py --reps "$reps" --llama-bench "$bin/llama-bench" \
-  --gguf-f16 "$peers/minimind2_small-f16.gguf" --gguf-q8 "$peers/minimind2_small-q8_0.gguf" \
-  --forward-bench build/release/bench/forward_bench \
-  --weight-dtype-bench build/release/bench/weight_dtype_bench
+if [[ $part != service ]]; then
+  python3 bench/peers/compare.py --reps "$reps" --llama-bench "$bin/llama-bench" \
+    --gguf-f16 "$peers/minimind2_small-f16.gguf" --gguf-q8 "$peers/minimind2_small-q8_0.gguf" \
+    --forward-bench build/release/bench/forward_bench \
+    --weight-dtype-bench build/release/bench/weight_dtype_bench
+fi
+if [[ $part != kernels ]]; then
+  python3 bench/peers/serve_compare.py --reps "$reps" --clients 8,32,64 \
+    --llama-server "$bin/llama-server" --gguf "$peers/minimind2_small-f16.gguf" \
+    --minimind-server build/release/service/minimind-server --model "$model" \
+    --log "$peers/serve_compare.log"
+fi
