@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages that build and test minimind-serve. Idempotent: when every
 # package is already present it changes nothing and touches no network.
+#
+#   scripts/install-deps.sh           to build and run
+#   scripts/install-deps.sh --test    also what only the tests use (a headless browser)
 set -euo pipefail
 
 packages=(
@@ -16,6 +19,8 @@ packages=(
 # machine when it has them; otherwise from Debian.
 if ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
 if ! command -v kubectl >/dev/null; then packages+=(kubernetes-client); fi
+# The chat page's browser tests: Debian's chromium driven by Selenium.
+if [[ ${1:-} == --test ]]; then packages+=(chromium chromium-driver python3-selenium); fi
 
 missing=()
 for package in "${packages[@]}"; do

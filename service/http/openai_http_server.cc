@@ -9,19 +9,32 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "engine/base/status_macros.h"
+#include "engine/kv/kv_cache_config.h"
+#include "engine/scheduler/engine.h"
 #include "service/generation/generation_target.h"
 #include "service/http/openai_json.h"
 #include "service/http/session_json.h"
+#include "service/http/web_assets.h"
 #include "service/listen_address.h"
 #include "service/outbound_queue.h"
+#include "service/serving_model.h"
+#include "service/sessions/kv_spill_store.h"
 
 namespace minimind {
 namespace {
 
 constexpr int64_t kQueueMessages = 16;
+// Sessions the cache view lists (the caller's first page).
+constexpr int kCacheViewSessions = 100;
+// The chat page runs only its own files: no inline script or style, no other origin.
+constexpr char kPagePolicy[] =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'";
 
 void SendStatus(httplib::Response& response, const absl::Status& status) {
   OpenAiError error = ToOpenAiError(status);
@@ -102,6 +115,53 @@ std::string SseEvent(const nlohmann::json& body) {
   return absl::StrCat("data: ", body.dump(), "\n\n");
 }
 
+// GET /v1/cache: the KV pool (server-wide counts) and the caller's sessions with where their KV
+// is: "memory" (pinned blocks, reused by the next turn), "spilled" (a file in the spill
+// directory) or "none" (the next turn prefills the conversation again).
+nlohmann::json CacheView(const ServingModel& model, const SessionPage& page) {
+  const Engine& engine = *model.engine;
+  const KvCacheConfig& config = engine.kv_config();
+  const EngineStats stats = engine.Stats();
+  nlohmann::json sessions = nlohmann::json::array();
+  for (const SessionSnapshot& session : page.sessions) {
+    const bool in_memory = session.kv != nullptr || session.kv_blocks > 0;
+    const char* kv = in_memory                                                        ? "memory"
+                     : model.kv_spill != nullptr && model.kv_spill->Holds(session.id) ? "spilled"
+                                                                                      : "none";
+    sessions.push_back({{"id", session.id},
+                        {"labels", session.labels},
+                        {"num_messages", session.num_messages},
+                        {"num_tokens", session.num_tokens},
+                        {"turns", session.turns},
+                        {"busy", session.busy},
+                        {"last_used", absl::ToUnixSeconds(session.last_used)},
+                        {"kv", kv},
+                        {"kv_blocks", in_memory ? session.kv_blocks : 0}});
+  }
+  nlohmann::json spill = {{"enabled", model.kv_spill != nullptr}, {"files", 0}, {"bytes", 0}};
+  if (model.kv_spill != nullptr) {
+    const KvSpillStats spilled = model.kv_spill->stats();
+    spill["files"] = spilled.files;
+    spill["bytes"] = spilled.bytes;
+  }
+  return {{"object", "cache"},
+          {"kv",
+           {{"dtype", std::string(KvElementTypeName(config.element_type))},
+            {"block_tokens", config.block_size},
+            {"block_bytes", config.BytesPerBlock()},
+            {"blocks_total", engine.kv_num_blocks()},
+            {"blocks_used", stats.kv.blocks_used},
+            {"blocks_cached", stats.kv.blocks_cached},
+            {"blocks_free", stats.kv.blocks_free},
+            {"session_blocks_pinned", model.sessions->stats().pinned_kv_blocks}}},
+          {"prefix_cache",
+           {{"query_tokens", stats.kv.lookup_tokens}, {"hit_tokens", stats.kv.hit_tokens}}},
+          {"requests", {{"running", stats.running}, {"waiting", stats.waiting}}},
+          {"spill", std::move(spill)},
+          {"sessions", std::move(sessions)},
+          {"more_sessions", !page.next_page_token.empty()}};
+}
+
 }  // namespace
 
 OpenAiHttpServer::OpenAiHttpServer(GenerationCore& core, const SessionAdmin& admin,
@@ -143,6 +203,19 @@ void OpenAiHttpServer::Register(int threads) {
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   // Bodies: the prompt byte limit plus JSON framing.
   http_->set_payload_max_length(size_t{16} << 20);
+
+  for (const WebAsset& asset : WebAssets()) {
+    // Served to anyone (the page asks for an API key when the API answers 401).
+    http_->Get(absl::StrReplaceAll(asset.path, {{".", "\\."}}),
+               [&asset](const httplib::Request&, httplib::Response& response) {
+                 response.set_header("Content-Security-Policy", kPagePolicy);
+                 response.set_header("X-Content-Type-Options", "nosniff");
+                 response.set_header("Referrer-Policy", "no-referrer");
+                 response.set_header("Cache-Control", "no-cache");
+                 response.set_content(reinterpret_cast<const char*>(asset.data), asset.size,
+                                      asset.content_type);
+               });
+  }
 
   http_->Get("/v1/models", [this](const httplib::Request& request, httplib::Response& response) {
     auto auth = request.get_header_value("Authorization");
@@ -264,6 +337,13 @@ void OpenAiHttpServer::RegisterSessions() {
                                                 std::move(body.labels), body.context_overflow));
         return SessionJson(session, /*with_messages=*/true);
       }));
+  http_->Get("/v1/cache", route([this](const Tenant& tenant,
+                                       const httplib::Request&) -> absl::StatusOr<nlohmann::json> {
+               MINIMIND_ASSIGN_OR_RETURN(ServingModel * model, deps_.model.Get());
+               MINIMIND_ASSIGN_OR_RETURN(SessionPage page,
+                                         admin_.List(tenant, kCacheViewSessions, ""));
+               return CacheView(*model, page);
+             }));
   http_->Get("/v1/sessions",
              route([this](const Tenant& tenant,
                           const httplib::Request& request) -> absl::StatusOr<nlohmann::json> {

@@ -13,6 +13,9 @@
 // labels, messages, num_tokens, kv_cached, turns, busy, created, last_used, expires (Unix
 // seconds), ttl_seconds}; a list {object: "list", data, next_page_token}.
 //
+// Also: GET /v1/cache (the KV cache view: the pool's counts and the caller's sessions with where
+// their KV is) and the chat page (GET /, /app.js, /app.css: web_assets.h), docs/http_api.md.
+//
 // This is an adapter: generations go through the GenerationCore
 // (service/generation/generation_core.h) exactly as gRPC's do.
 //

@@ -220,6 +220,11 @@ bool KvSpillStore::Flush(absl::Duration timeout) {
   return mutex_.AwaitWithTimeout(absl::Condition(&idle), timeout);
 }
 
+bool KvSpillStore::Holds(absl::string_view id) const {
+  absl::MutexLock lock(&mutex_);
+  return files_.contains(id);
+}
+
 KvSpillStats KvSpillStore::stats() const {
   absl::MutexLock lock(&mutex_);
   KvSpillStats stats = stats_;

@@ -88,6 +88,10 @@ class KvSpillStore {
   // Deletes the session's file (the session is gone).
   void Forget(absl::string_view id);
 
+  // A file for session `id` is in the directory (written, not yet removed). What the chat page's
+  // cache view shows as "on disk"; Restore may still refuse it (another model, torn).
+  bool Holds(absl::string_view id) const;
+
   // Waits until every queued write is done, or `timeout` passed; true when done.
   bool Flush(absl::Duration timeout);
 

@@ -168,10 +168,24 @@ def http_json(method, url, body=None, key="sk-test"):
 
 
 def free_port():
+    """A port a server may bind soon: free now, and below the kernel's ephemeral range.
+
+    A port the kernel handed out for bind(0) comes from the ephemeral range (32768-60999 on
+    Linux), where every outgoing connection and every other port-0 bind of the parallel tests (a
+    browser, its driver, gRPC clients) also draws: taken again before our server binds it, it made
+    tests fail at start. Below that range only another free_port caller competes, at random."""
+    import random
     import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(20000, 32000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 20000-31999")
 
 
 def value(samples, name, **labels):
