@@ -33,7 +33,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2e_support import (ServerProcess, add_common_arguments, check, find,  # noqa: E402
-                         free_port, generate_stubs, grpc, start_redis, value)
+                         free_port, generate_stubs, grpc, http_json, start_redis, value)
 
 
 def turn_request(ipb, session_id, text, seed, use_cache=True):
@@ -67,8 +67,10 @@ def scenario_pin_cap(args, pb, scratch):
     spill_dir = os.path.join(scratch, "spill-pin")
     # 256 MiB of f32 KV for the shipped model is ~10,900 blocks of 16 tokens: 0.001 of it pins
     # ~10 blocks, about one session of this test.
+    http_port = free_port()
     server = ServerProcess(args.server, args.model, "--kv-spill-dir", spill_dir,
-                           "--session-kv-fraction", "0.001", metrics=True)
+                           "--session-kv-fraction", "0.001", "--http-listen",
+                           f"127.0.0.1:{http_port}", metrics=True)
     try:
         server.wait_serving()
         channel = grpc.insecure_channel(server.target)
@@ -88,6 +90,14 @@ def scenario_pin_cap(args, pb, scratch):
         check(not got.kv_cached, "session A still holds its KV: the pin cap did not drop it")
         files = sorted(os.listdir(spill_dir))
         check(f"{a.session_id}.kv" in files, f"no spill file for session A in {files}")
+        # The chat page's cache view says where each session's KV is.
+        status, cache = http_json("GET", f"http://127.0.0.1:{http_port}/v1/cache")
+        check(status == 200, f"GET /v1/cache: {status} {cache}")
+        where = {s["id"]: (s["kv"], s["kv_blocks"]) for s in cache["sessions"]}
+        check(where.get(a.session_id) == ("spilled", 0), f"cache view of A: {where}")
+        check(where.get(b.session_id, ("",))[0] == "memory" and where[b.session_id][1] > 0,
+              f"cache view of B: {where}")
+        check(cache["spill"]["enabled"] and cache["spill"]["files"] >= 1, f"spill: {cache['spill']}")
 
         text, seed = "And the tides?", 3
         expected = recompute(ipb, spb, inference, sessions, a.session_id, text, seed)
