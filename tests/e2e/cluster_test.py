@@ -11,6 +11,8 @@ sharing a real redis-server, all started here on loopback.
    the rebuilt KV again. GetSession shows every message.
 3. redis-server stopped: session calls are UNAVAILABLE, stateless calls still work; redis
    restarted on the same port: session calls work again without restarting the replicas.
+4. Every replica down: nginx answers UNAVAILABLE with its own message (retryable), not an HTML
+   error page.
 Exits 77 (ctest SKIP) when nginx or redis-server is not installed.
 """
 import argparse
@@ -172,6 +174,20 @@ def main():
                                                     timeout=10)
             check(len(created.session_id) == 32, "CreateSession after redis came back")
             print("redis back: sessions work again without restarting the replica")
+
+            # 4. No replica left: nginx answers UNAVAILABLE (retryable), not an HTML error page
+            # (which gRPC clients report as INTERNAL; found by the chaos run, tests/chaos).
+            replicas[survivor].process.send_signal(signal.SIGKILL)
+            replicas[survivor].process.wait()
+            try:
+                inference.Complete(inference_pb2.GenerateRequest(
+                    prompt="anyone there?", max_tokens=2), timeout=10)
+                check(False, "a call succeeded with every replica down")
+            except grpc.RpcError as error:
+                check(error.code() == grpc.StatusCode.UNAVAILABLE and
+                      "no minimind-server replica" in error.details(),
+                      f"every replica down: {error.code()} {error.details()}")
+                print(f"every replica down: nginx answers UNAVAILABLE: {error.details()}")
             channel.close()
             direct.close()
         finally:
