@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "absl/types/span.h"
 #include "engine/kernels/float_convert.h"
@@ -166,6 +167,59 @@ void ScaledDot8(const float* query, const float* rows, int64_t stride, int64_t n
   StoreLanes(Mul(CombineEightLaneVectors(sums), SetLanes(scale)), out);
 }
 
+// ScaledDot8 for two queries at once: out0 for query0, out1 for query1, each bit for bit what
+// ScaledDot8 gives it. Each key row loaded once serves both (16 dependency chains; on targets
+// with 32 vector registers: AVX-512).
+void ScaledDot8Pair(const float* query0, const float* query1, const float* rows, int64_t stride,
+                    int64_t n, float scale, float* out0, float* out1) {
+  Lanes sums0[kDotLanes], sums1[kDotLanes];
+  for (int k = 0; k < kDotLanes; ++k) sums0[k] = sums1[k] = ZeroLanes();
+  for (int64_t i = 0; i < n; i += kDotLanes) {
+    const Lanes q0 = LoadLanes(query0 + i);
+    const Lanes q1 = LoadLanes(query1 + i);
+    for (int k = 0; k < kDotLanes; ++k) {
+      const Lanes key = LoadLanes(rows + k * stride + i);
+      sums0[k] = MulAdd(q0, key, sums0[k]);
+      sums1[k] = MulAdd(q1, key, sums1[k]);
+    }
+  }
+  StoreLanes(Mul(CombineEightLaneVectors(sums0), SetLanes(scale)), out0);
+  StoreLanes(Mul(CombineEightLaneVectors(sums1), SetLanes(scale)), out1);
+}
+
+// True where the paired kernels pay: 32 vector registers hold both queries' accumulators.
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+inline constexpr bool kPairQueries = true;
+#else
+inline constexpr bool kPairQueries = false;
+#endif
+
+// AddWeightedRowsSlice for two queries sharing the value rows: out0 with probs0, out1 with
+// probs1, each in the same order as alone (t = 0, 1, ...), so bit for bit the same.
+template <int kVectors>
+void AddWeightedRowsSlicePair(const float* probs0, const float* probs1, const float* rows,
+                              int64_t stride, int64_t count, int64_t j, float* out0, float* out1) {
+  Lanes sums0[kVectors], sums1[kVectors];
+  for (int v = 0; v < kVectors; ++v) {
+    sums0[v] = LoadLanes(out0 + j + v * kDotLanes);
+    sums1[v] = LoadLanes(out1 + j + v * kDotLanes);
+  }
+  for (int64_t t = 0; t < count; ++t) {
+    const float* row = rows + t * stride + j;
+    const Lanes prob0 = SetLanes(probs0[t]);
+    const Lanes prob1 = SetLanes(probs1[t]);
+    for (int v = 0; v < kVectors; ++v) {
+      const Lanes value = LoadLanes(row + v * kDotLanes);
+      sums0[v] = MulAdd(prob0, value, sums0[v]);
+      sums1[v] = MulAdd(prob1, value, sums1[v]);
+    }
+  }
+  for (int v = 0; v < kVectors; ++v) {
+    StoreLanes(sums0[v], out0 + j + v * kDotLanes);
+    StoreLanes(sums1[v], out1 + j + v * kDotLanes);
+  }
+}
+
 // out[j .. j + 8·kVectors) += probs[t] * rows[t * stride + j ..] for t = 0, 1, ..., count - 1 in
 // that order: AttendQuery's weighted sum for a slice of `out`, held in kVectors registers across
 // the chunk instead of loaded and stored at every position.
@@ -205,6 +259,18 @@ void AddWeightedRows(const float* probs, const float* rows, int64_t stride, int6
   }
 }
 
+// AddWeightedRows for two queries over the same `count` value rows, where head_dim is a multiple
+// of 32 (both in the same order as alone); false (nothing done) otherwise.
+bool AddWeightedRowsPair(const float* probs0, const float* probs1, const float* rows,
+                         int64_t stride, int64_t count, int64_t head_dim, float* out0,
+                         float* out1) {
+  if (head_dim % (4 * kDotLanes) != 0) return false;
+  for (int64_t j = 0; j < head_dim; j += 4 * kDotLanes) {
+    AddWeightedRowsSlicePair<4>(probs0, probs1, rows, stride, count, j, out0, out1);
+  }
+  return true;
+}
+
 void AttendQueriesImpl(absl::Span<const AttentionQuery> queries, int64_t head_dim,
                        absl::Span<const KvRun> runs, float scale, float* scratch) {
   int64_t max_keys = 0;
@@ -212,12 +278,28 @@ void AttendQueriesImpl(absl::Span<const AttentionQuery> queries, int64_t head_di
   float* scores = scratch;  // [queries, max_keys]
   float* tile = scratch + static_cast<int64_t>(queries.size()) * max_keys;
 
+  std::vector<int64_t> done(queries.size());  // keys scored in pairs, per query, in a chunk
   ForEachChunk(runs, /*values=*/false, max_keys, head_dim, tile,
                [&](int64_t position, int64_t count, const float* keys, int64_t stride) {
+                 // Two queries at a time over the keys both see (each score computed exactly
+                 // as alone), then each query's own rest.
+                 std::fill(done.begin(), done.end(), 0);
+                 for (size_t q = 0;
+                      kPairQueries && head_dim % kDotLanes == 0 && q + 1 < queries.size(); q += 2) {
+                   const int64_t both = std::min(
+                       {count, queries[q].num_keys - position, queries[q + 1].num_keys - position});
+                   int64_t t = 0;
+                   for (; t + kDotLanes <= both; t += kDotLanes) {
+                     ScaledDot8Pair(queries[q].query, queries[q + 1].query, keys + t * stride,
+                                    stride, head_dim, scale, scores + q * max_keys + position + t,
+                                    scores + (q + 1) * max_keys + position + t);
+                   }
+                   done[q] = done[q + 1] = t;
+                 }
                  for (size_t q = 0; q < queries.size(); ++q) {
                    const int64_t n = std::min(count, queries[q].num_keys - position);
                    float* row_scores = scores + q * max_keys + position;
-                   int64_t t = 0;
+                   int64_t t = done[q];
                    for (; head_dim % kDotLanes == 0 && t + kDotLanes <= n; t += kDotLanes) {
                      ScaledDot8(queries[q].query, keys + t * stride, stride, head_dim, scale,
                                 row_scores + t);
@@ -233,15 +315,39 @@ void AttendQueriesImpl(absl::Span<const AttentionQuery> queries, int64_t head_di
     std::fill(queries[q].out, queries[q].out + head_dim, 0.0f);
   }
 
-  ForEachChunk(runs, /*values=*/true, max_keys, head_dim, tile,
-               [&](int64_t position, int64_t count, const float* values, int64_t stride) {
-                 for (size_t q = 0; q < queries.size(); ++q) {
-                   const int64_t n = std::min(count, queries[q].num_keys - position);
-                   if (n <= 0) continue;
-                   AddWeightedRows(scores + q * max_keys + position, values, stride, n, head_dim,
-                                   queries[q].out);
-                 }
-               });
+  ForEachChunk(
+      runs, /*values=*/true, max_keys, head_dim, tile,
+      [&](int64_t position, int64_t count, const float* values, int64_t stride) {
+        // Two queries at a time over the positions both see, each query's own rest
+        // after (each output still sums its positions in order).
+        size_t q = 0;
+        for (; kPairQueries && q + 1 < queries.size(); q += 2) {
+          const int64_t n0 = std::min(count, queries[q].num_keys - position);
+          const int64_t n1 = std::min(count, queries[q + 1].num_keys - position);
+          const int64_t both = std::max<int64_t>(0, std::min(n0, n1));
+          const float* probs0 = scores + q * max_keys + position;
+          const float* probs1 = scores + (q + 1) * max_keys + position;
+          int64_t first = 0;
+          if (both > 0 && AddWeightedRowsPair(probs0, probs1, values, stride, both, head_dim,
+                                              queries[q].out, queries[q + 1].out)) {
+            first = both;
+          }
+          if (n0 > first) {
+            AddWeightedRows(probs0 + first, values + first * stride, stride, n0 - first, head_dim,
+                            queries[q].out);
+          }
+          if (n1 > first) {
+            AddWeightedRows(probs1 + first, values + first * stride, stride, n1 - first, head_dim,
+                            queries[q + 1].out);
+          }
+        }
+        for (; q < queries.size(); ++q) {
+          const int64_t n = std::min(count, queries[q].num_keys - position);
+          if (n <= 0) continue;
+          AddWeightedRows(scores + q * max_keys + position, values, stride, n, head_dim,
+                          queries[q].out);
+        }
+      });
 }
 
 }  // namespace HWY_NAMESPACE

@@ -22,7 +22,8 @@ Invariants, checked as the run goes and at the end (any breach: exit 1):
 - after a replica dies its sessions go on elsewhere with their whole transcript (the same check:
   a turn on another replica sees the full history);
 - every replica's KV blocks in use return to 0 once the sessions are deleted;
-- RSS flat: a replica process alive for the second half of the run grows by < 32 MiB in it;
+- RSS flat: every replica process that lived 45 s grows by < 32 MiB from 15 s after its start
+  (its KV pool filled) to its end;
 - a determinism probe (a greedy request sent to each replica directly) equals at the end what it
   was at the start;
 - errors only from the documented set (UNAVAILABLE, ABORTED, DEADLINE_EXCEEDED,
@@ -53,7 +54,13 @@ DOCUMENTED_CODES = {"UNAVAILABLE", "ABORTED", "DEADLINE_EXCEEDED", "RESOURCE_EXH
                     "CANCELLED", "INTERNAL"}
 RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.ABORTED,
              grpc.StatusCode.RESOURCE_EXHAUSTED}
+# Reads (and deletes) change nothing when repeated: also retried when the server cancelled them
+# (a drain's grace ended) or they ran out of time (Redis paused).
+RETRYABLE_READS = RETRYABLE | {grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED,
+                               grpc.StatusCode.INTERNAL}
 RSS_GROWTH_LIMIT_KIB = 32 * 1024
+RSS_WARMUP = 15  # seconds after a replica starts: its 16 MiB KV pool is filled by then
+RSS_SPAN = 30    # seconds of RSS compared, at least
 
 
 def rss_kib(pid):
@@ -76,8 +83,7 @@ class Replica:
         self.address = f"127.0.0.1:{self.port}"
         self.log = open(os.path.join(scratch, f"replica{index}.log"), "ab")
         self.process = None
-        self.started = 0.0
-        self.rss = []  # (time, KiB) of the current process
+        self.lifetimes = []  # per process started: [(time, RSS KiB), ...]
         self.lock = threading.Lock()
 
     def start(self):
@@ -87,11 +93,10 @@ class Replica:
                  "--metrics-listen", f"127.0.0.1:{self.metrics_port}", "--session-store",
                  self.store, "--shutdown-grace", "5s", "--session-commit-deadline", "10s",
                  # A pool the run fills early (the prefix cache keeps every block it can), so
-                 # that RSS in the second half measures everything but first touches of the pool.
+                 # that RSS after the warm-up measures everything but first touches of the pool.
                  "--kv-cache-memory", "16MiB"],
                 stdout=self.log, stderr=self.log)
-            self.started = time.time()
-            self.rss = []
+            self.lifetimes.append([])
         self.wait_serving()
 
     def wait_serving(self, timeout=60):
@@ -131,7 +136,7 @@ class Replica:
             if self.alive():
                 kib = rss_kib(self.process.pid)
                 if kib is not None:
-                    self.rss.append((time.time(), kib))
+                    self.lifetimes[-1].append((time.time(), kib))
 
 
 class Redis:
@@ -189,8 +194,8 @@ class Chaos:
         with self.fault_lock:
             return self.active_faults > 0
 
-    def call_with_retry(self, what, function, budget=45.0):
-        """function() until it does not fail with a retryable code, with backoff, within budget."""
+    def call_with_retry(self, what, function, budget=45.0, codes=RETRYABLE):
+        """function() until it does not fail with one of `codes`, with backoff, within budget."""
         delay = 0.1
         end = time.time() + budget
         while True:
@@ -198,7 +203,7 @@ class Chaos:
                 return function()
             except grpc.RpcError as error:
                 self.stats.error(error.code(), error.details())
-                if error.code() not in RETRYABLE or time.time() + delay > end:
+                if error.code() not in codes or time.time() + delay > end:
                     raise
                 self.stats.add(f"retried {what}")
                 time.sleep(delay)
@@ -234,7 +239,7 @@ class Chaos:
         while True:
             got = self.call_with_retry("read", lambda: sessions.GetSession(
                 self.spb.GetSessionRequest(session_id=session_id), timeout=15,
-                metadata=(("x-session-id", session_id),)))
+                metadata=(("x-session-id", session_id),)), budget=90, codes=RETRYABLE_READS)
             if not got.busy or time.time() > end:
                 return got
             self.stats.add("waited for a busy session")
@@ -325,9 +330,14 @@ class Chaos:
                               slow)
                 try:
                     self.verify(sessions, session_id, ledger, "end")
-                    self.call_with_retry("delete", lambda: sessions.DeleteSession(
-                        self.spb.DeleteSessionRequest(session_id=session_id), timeout=15,
-                        metadata=(("x-session-id", session_id),)))
+                    try:
+                        self.call_with_retry("delete", lambda: sessions.DeleteSession(
+                            self.spb.DeleteSessionRequest(session_id=session_id), timeout=15,
+                            metadata=(("x-session-id", session_id),)), codes=RETRYABLE_READS)
+                    except grpc.RpcError as error:
+                        # A retried delete finds the session gone: the first one worked.
+                        if error.code() != grpc.StatusCode.NOT_FOUND:
+                            raise
                     self.stats.add("turns saved", len(ledger))
                 except grpc.RpcError as error:
                     self.stats.breach(f"session {session_id}: verify/delete failed: "
@@ -500,7 +510,7 @@ def report(chaos, stats, replicas, seconds, probe_ok, kv_left, rss_rows):
         f"| TTFT p50 / p99 during faults | {percentile(during, 0.5) * 1000:.0f} / "
         f"{percentile(during, 0.99) * 1000:.0f} ms ({len(during)} requests) |",
         f"| KV blocks in use after the sessions were deleted | {kv_left} |",
-        f"| RSS growth over the second half (replicas alive for it) | {rss_rows} |",
+        f"| RSS growth per replica process (after a {RSS_WARMUP} s warm-up) | {rss_rows} |",
         f"| determinism probe equal at the end | {probe_ok} |",
         f"| invariant breaches | {len(stats.breaches)} |",
         "",
@@ -550,13 +560,22 @@ def main():
             check(all(p == probes[0] for p in probes), f"replicas disagree at start: {probes}")
 
             threads = []
+            def guarded(target, *target_args):
+                def run():
+                    try:
+                        target(*target_args)
+                    except Exception as error:  # noqa: BLE001 — a client must never die
+                        stats.breach(f"{target.__name__}{target_args[:1]} died: {error!r}")
+                return run
+
             for index in range(args.clients):
                 client_rng = random.Random(args.seed * 1000 + index)
                 if index % 4 in (0, 1):
                     target, extra = chaos.session_client, ()
                 else:
                     target, extra = chaos.stateless_client, (index % 4 == 2,)
-                threads.append(threading.Thread(target=target, args=(index, client_rng, *extra)))
+                threads.append(threading.Thread(target=guarded(target, index, client_rng,
+                                                               *extra)))
             threads.append(threading.Thread(target=chaos.fault_loop, args=(rng,)))
             threads.append(threading.Thread(target=chaos.rss_loop))
             for thread in threads:
@@ -580,24 +599,32 @@ def main():
                 kv_left[replica.address] = int(used)
             if any(kv_left.values()):
                 stats.breach(f"KV blocks still in use after every session was deleted: {kv_left}")
-            half = start + args.seconds / 2
-            rss_rows = []
             for replica in replicas:
-                if replica.started > half or len(replica.rss) < 3:
-                    continue  # restarted in the second half: no steady state to compare
-                base = next((kib for t, kib in replica.rss if t >= half), None)
-                if base is None:
-                    continue
-                growth = replica.rss[-1][1] - base
-                rss_rows.append(f"{replica.address} {growth / 1024:+.1f} MiB")
-                if growth > RSS_GROWTH_LIMIT_KIB:
-                    stats.breach(f"RSS of {replica.address} grew {growth} KiB in the second half")
+                replica.sample_rss()  # the last sample: after the clients' last requests
+            # RSS per replica process: from RSS_WARMUP s after it started (its KV pool filled)
+            # to its last sample, for every process that lived RSS_SPAN s more.
+            growths = []
+            for replica in replicas:
+                for samples in replica.lifetimes:
+                    if not samples:
+                        continue
+                    after = [(t, kib) for t, kib in samples if t >= samples[0][0] + RSS_WARMUP]
+                    if not after or after[-1][0] - after[0][0] < RSS_SPAN:
+                        continue
+                    growth = after[-1][1] - after[0][1]
+                    growths.append(growth)
+                    if growth > RSS_GROWTH_LIMIT_KIB:
+                        stats.breach(f"RSS of a {replica.address} process grew {growth} KiB over "
+                                     f"{after[-1][0] - after[0][0]:.0f} s")
+            rss_rows = (f"{len(growths)} replica processes measured (alive >= "
+                        f"{RSS_WARMUP + RSS_SPAN} s); largest growth "
+                        f"{max(growths) / 1024:+.1f} MiB" if growths else
+                        f"no replica process lived {RSS_WARMUP + RSS_SPAN} s")
             final = [chaos.probe(r) for r in replicas]
             probe_ok = all(p == probes[0] for p in final)
             if not probe_ok:
                 stats.breach(f"determinism probe changed: {probes[0]} -> {final}")
-            text = report(chaos, stats, replicas, elapsed, probe_ok, kv_left,
-                          "; ".join(rss_rows) or "no replica lived through the second half")
+            text = report(chaos, stats, replicas, elapsed, probe_ok, kv_left, rss_rows)
             print(text)
             if args.report:
                 os.makedirs(os.path.dirname(os.path.abspath(args.report)), exist_ok=True)

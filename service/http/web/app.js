@@ -456,7 +456,8 @@ function renderNumbers(cache) {
 }
 
 async function refreshCache() {
-  if ($("cache").hidden) return;
+  // Not while the panel is closed, nor while the page waits for an API key.
+  if ($("cache").hidden || !$("key-form").hidden) return;
   try {
     const cache = await api("GET", "/v1/cache");
     drawGrid(cache);
