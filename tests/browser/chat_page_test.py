@@ -332,8 +332,9 @@ def main():
         base = f"http://127.0.0.1:{http_port}"
         try:
             wait_http(base + "/v1/models")
-            deadline = time.time() + 60
-            while http_json("GET", base + "/v1/models", key="sk-test")[0] != 200:
+            # /v1/models answers before the model is loaded; the cache view needs the engine.
+            deadline = time.time() + 120
+            while http_json("GET", base + "/v1/cache", key="sk-test")[0] != 200:
                 check(time.time() < deadline, "the model never loaded")
                 time.sleep(0.1)
             check_http(base)
