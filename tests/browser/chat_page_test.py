@@ -224,14 +224,28 @@ def browser_tests(base, browser, driver_path, artifacts):
         load = [threading.Thread(target=http_json, args=(
             "POST", base + "/v1/completions",
             {"model": "m", "prompt": "Once upon a time", "max_tokens": 440, "ignore_eos": True}))
-            for _ in range(6)]
+            for _ in range(12)]
         for thread in load:
             thread.start()
+        # Stop is pressed from inside the page as soon as the reply has streamed a few characters
+        # (a polling test could miss a reply that ends quickly on a fast machine).
+        driver.execute_script("""
+            const observer = new MutationObserver(() => {
+              const replies = document.querySelectorAll('#messages li.message.assistant .text');
+              const last = replies[replies.length - 1];
+              if (last && last.textContent.length > 10 && !document.getElementById('stop').disabled) {
+                window.__charsAtStop = last.textContent.length;
+                document.getElementById('stop').click();
+                observer.disconnect();
+              }
+            });
+            observer.observe(document.getElementById('messages'),
+                             {childList: true, subtree: true, characterData: true});""")
         reply = page.send("Write a very long story.")
-        page.wait(lambda: len(reply.find_element(page.By.CSS_SELECTOR, ".text").text) > 10,
-                  "the long reply never streamed")
-        page.find("#stop").click()
-        page.wait(lambda: reply.get_attribute("data-done") == "stopped", "stop did not stop")
+        page.wait(lambda: reply.get_attribute("data-done") is not None, "the long reply never ended")
+        check(reply.get_attribute("data-done") == "stopped",
+              f"the reply ended before Stop ({reply.get_attribute('data-done')})")
+        check(driver.execute_script("return window.__charsAtStop") > 10, "Stop was not pressed")
         check("not kept" in reply.find_element(page.By.CSS_SELECTOR, ".stats").text,
               "the stopped reply does not say it was not kept")
         page.screenshot("3-stopped")
