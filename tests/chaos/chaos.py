@@ -37,7 +37,6 @@ import collections
 import os
 import random
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,9 +46,9 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
 from e2e_support import (add_common_arguments, check, find, free_port,  # noqa: E402
-                         generate_stubs, grpc, health, parse_prometheus, start_redis, value)
+                         generate_stubs, grpc, health, parse_prometheus, start_nginx,
+                         start_redis, value)
 
-SOURCE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOCUMENTED_CODES = {"UNAVAILABLE", "ABORTED", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED",
                     "CANCELLED", "INTERNAL"}
 RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.ABORTED,
@@ -460,25 +459,6 @@ class Chaos:
             return list(reply.token_ids)
         finally:
             channel.close()
-
-
-def start_nginx(nginx, scratch, port, upstreams):
-    prefix = os.path.join(scratch, "nginx")
-    subprocess.run(["bash", os.path.join(SOURCE_DIR, "deploy", "nginx", "render.sh"), prefix,
-                    str(port), *upstreams], check=True)
-    process = subprocess.Popen([nginx, "-p", prefix, "-c", "nginx.conf", "-e", "stderr",
-                                "-g", "daemon off;"], stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import socket
-    deadline = time.time() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return process
-        except OSError:
-            check(process.poll() is None, "nginx exited at start")
-            check(time.time() < deadline, "nginx did not start")
-            time.sleep(0.05)
 
 
 def percentile(values, p):

@@ -21,33 +21,11 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2e_support import (ServerProcess, add_common_arguments, check, find,  # noqa: E402
-                         free_port, generate_stubs, grpc, make_random_model, start_redis, value)
-
-SOURCE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def start_nginx(nginx, scratch, port, upstreams):
-    prefix = os.path.join(scratch, "nginx")
-    subprocess.run(["bash", os.path.join(SOURCE_DIR, "deploy", "nginx", "render.sh"), prefix,
-                    str(port), *upstreams], check=True)
-    process = subprocess.Popen([nginx, "-p", prefix, "-c", "nginx.conf", "-e", "stderr",
-                                "-g", "daemon off;"], stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 10
-    import socket
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return process
-        except OSError:
-            check(process.poll() is None, "nginx exited at start")
-            check(time.time() < deadline, "nginx did not start")
-            time.sleep(0.05)
-
+                         free_port, generate_stubs, grpc, make_random_model, start_nginx,
+                         start_redis, value)
 
 def main():
     parser = argparse.ArgumentParser()

@@ -220,3 +220,24 @@ def start_redis(redis_server, port, scratch, *, persistent=False):
             pass
         check(time.time() < deadline, "redis-server did not start")
         time.sleep(0.05)
+
+
+def start_nginx(nginx, scratch, port, upstreams):
+    """nginx with the shipped session-affine config (deploy/nginx, rendered into scratch/nginx)
+    routing 127.0.0.1:port to the `upstreams` (HOST:PORT), once it accepts connections."""
+    source_dir = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    prefix = os.path.join(scratch, "nginx")
+    subprocess.run(["bash", os.path.join(source_dir, "deploy", "nginx", "render.sh"), prefix,
+                    str(port), *upstreams], check=True)
+    process = subprocess.Popen([nginx, "-p", prefix, "-c", "nginx.conf", "-e", "stderr",
+                                "-g", "daemon off;"], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process
+        except OSError:
+            check(process.poll() is None, "nginx exited at start")
+            check(time.time() < deadline, "nginx did not start")
+            time.sleep(0.05)
