@@ -2,6 +2,7 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/impl/server_builder_option.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -28,9 +29,11 @@ namespace minimind {
 namespace {
 
 // "memory" or "redis://HOST:PORT[/DB]" (ServerOptions::session_store).
+// `lease_owner`: this replica's name across restarts (Redis only; RedisSessionStoreOptions).
 absl::StatusOr<std::unique_ptr<SessionStore>> MakeSessionStore(const std::string& spec,
                                                                SessionStoreOptions options,
-                                                               absl::Duration commit_deadline) {
+                                                               absl::Duration commit_deadline,
+                                                               std::string lease_owner) {
   if (spec == "memory") {
     absl::StatusOr<std::unique_ptr<MemorySessionStore>> store =
         MemorySessionStore::Make(std::move(options));
@@ -46,6 +49,7 @@ absl::StatusOr<std::unique_ptr<SessionStore>> MakeSessionStore(const std::string
   redis_options.sessions = std::move(options);
   redis_options.address = *address;
   redis_options.commit_deadline = commit_deadline;
+  redis_options.lease_owner = std::move(lease_owner);
   // Make never contacts Redis: a server whose Redis is down starts, and its session calls answer
   // UNAVAILABLE until Redis is back.
   absl::StatusOr<std::unique_ptr<RedisSessionStore>> store =
@@ -336,8 +340,13 @@ absl::Status Server::ServeModel(ModelBundle bundle) {
         "--session-state-file is for --session-store memory; a Redis store keeps its sessions "
         "itself");
   }
+  // The gRPC port is bound (the server listens before the model loads), so no other live process
+  // on this host has this name.
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
   absl::StatusOr<std::unique_ptr<SessionStore>> store = MakeSessionStore(
-      options_.session_store, std::move(store_options), options_.session_commit_deadline);
+      options_.session_store, std::move(store_options), options_.session_commit_deadline,
+      host[0] == '\0' ? std::string() : absl::StrCat(host, ":", port_));
   if (!store.ok()) return store.status();
   model->sessions = *std::move(store);
   if (!options_.session_state_file.empty()) {

@@ -178,6 +178,11 @@ RedisSessionStore::RedisSessionStore(RedisSessionStoreOptions options)
           RedisClientOptions{options_.address, options_.connect_timeout, options_.command_timeout,
                              options_.max_idle_connections})),
       kv_cache_(std::make_unique<LocalKvCache>(options_.sessions.max_pinned_kv_blocks)),
+      token_prefix_(options_.lease_owner.empty()
+                        ? std::string()
+                        : absl::StrCat(options_.lease_owner, "/",
+                                       SessionKeyToId(id_generator_.Next().value_or(SessionKey{})),
+                                       "/")),
       heartbeat_([this] { Heartbeat(); }) {}
 
 RedisSessionStore::~RedisSessionStore() { StopHeartbeatForTesting(); }
@@ -190,9 +195,41 @@ void RedisSessionStore::StopHeartbeatForTesting() {
   if (heartbeat_.joinable()) heartbeat_.join();
 }
 
+absl::Status RedisSessionStore::ReleasePredecessorLeases() {
+  // Deletes ARGV[1] if its token starts with ARGV[2] (the owner) but not with ARGV[3] (this
+  // process's prefix): a lease of an earlier process of the same name.
+  static constexpr char kReleaseIfPredecessor[] = R"lua(
+local v = redis.call('GET', ARGV[1])
+if v and string.sub(v, 1, #ARGV[2]) == ARGV[2] and string.sub(v, 1, #ARGV[3]) ~= ARGV[3] then
+  redis.call('DEL', ARGV[1])
+  return 1
+end
+return 0
+)lua";
+  const std::string owner_prefix = absl::StrCat(options_.lease_owner, "/");
+  std::string cursor = "0";
+  do {
+    MINIMIND_ASSIGN_OR_RETURN(
+        RedisReply page,
+        client_->Command(
+            {"SCAN", cursor, "MATCH", absl::StrCat(options_.key_prefix, "l:*"), "COUNT", "1000"}));
+    if (page.elements.size() != 2) return absl::InternalError("unexpected SCAN reply");
+    cursor = page.elements[0].text;
+    for (const RedisReply& key : page.elements[1].elements) {
+      MINIMIND_RETURN_IF_ERROR(
+          client_->Eval(kReleaseIfPredecessor, {key.text, owner_prefix, token_prefix_}).status());
+    }
+  } while (cursor != "0");
+  return absl::OkStatus();
+}
+
 void RedisSessionStore::Heartbeat() {
   const absl::Duration interval = options_.lease / 3;
   while (true) {
+    // Once Redis answers: free the sessions a crashed predecessor of this name left busy.
+    if (!token_prefix_.empty() && !predecessor_released_) {
+      predecessor_released_ = ReleasePredecessorLeases().ok();
+    }
     {
       absl::MutexLock lock(&heartbeat_mutex_);
       if (heartbeat_mutex_.AwaitWithTimeout(absl::Condition(&stop_heartbeat_), interval)) return;
@@ -366,7 +403,7 @@ absl::StatusOr<TurnLease> RedisSessionStore::BeginTurn(absl::string_view id,
                                                        absl::string_view owner) {
   MINIMIND_ASSIGN_OR_RETURN(const SessionKey key, SessionKeyFromId(id));
   MINIMIND_ASSIGN_OR_RETURN(const SessionKey token_bits, id_generator_.Next());
-  const std::string token = SessionKeyToId(token_bits);
+  const std::string token = absl::StrCat(token_prefix_, SessionKeyToId(token_bits));
   bool inserted = false;
   {
     // A turn of this replica whose lease is still alive here, even if Redis let it expire: its

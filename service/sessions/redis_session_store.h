@@ -11,10 +11,12 @@
 //             created, last_used and ttl (ms), committed (the last committed lease token). Its
 //             Redis expiry is ttl + expiry_grace after the last use, so it outlives its idle TTL
 //             and the NOT_FOUND can say "expired"; the reaper normally removes it first.
-//   P l:{id}  string: the turn lease, a random token, set only if absent (inside the script, so
-//             atomically, like SET NX) with PX `lease`. Present = busy.
+//   P l:{id}  string: the turn lease, a token ("OWNER/INCARNATION/RANDOM" with a lease_owner,
+//             else RANDOM), set only if absent (inside the script, so atomically, like SET NX)
+//             with PX `lease`. Present = busy.
 //             A background heartbeat renews this process's leases every lease / 3, so a crashed
-//             replica holds a session for at most `lease`.
+//             replica holds a session for at most `lease` — or until it is started again under
+//             its name (lease_owner), which deletes its predecessor's leases first thing.
 //   P t:{id}  string: tombstone "deleted" | "evicted" | "expired <ttl ms>", kept for
 //             tombstone_retention, so NOT_FOUND says why.
 //   P o:{owner} zset, all scores 0: the owner's ids, for List (ZRANGEBYLEX keyset paging in id
@@ -87,6 +89,11 @@ struct RedisSessionStoreOptions {
   absl::Duration connect_timeout = absl::Seconds(1);
   absl::Duration command_timeout = absl::Seconds(1);
   absl::Duration lease = absl::Seconds(30);  // a turn's lease; renewed every lease / 3
+  // A name this replica keeps across restarts (the server uses HOSTNAME:PORT; a StatefulSet pod's
+  // name is stable), written into its lease tokens. A replica started under the same name removes
+  // the leases its crashed predecessor left (the one process of that name is gone: it held the
+  // port), so their sessions are free at once instead of after `lease`. Empty: off.
+  std::string lease_owner;
   // How long a turn's Commit keeps retrying while Redis cannot be reached (each attempt bounded by
   // command_timeout) before it reports Unavailable and applies nothing. At most lease / 2 is used,
   // so the lease outlives the retries.
@@ -138,6 +145,8 @@ class RedisSessionStore final : public SessionStore {
   enum class Script { kAccess, kCreate, kCommit, kRelease, kRenew, kReap, kList, kMissing };
 
   explicit RedisSessionStore(RedisSessionStoreOptions options);
+  // Deletes every lease whose token carries lease_owner but not this process's incarnation.
+  absl::Status ReleasePredecessorLeases();
 
   absl::StatusOr<SessionSnapshot> CreateSession(absl::string_view owner,
                                                 absl::string_view system_prompt, absl::Duration ttl,
@@ -177,6 +186,10 @@ class RedisSessionStore final : public SessionStore {
   absl::Mutex leases_mutex_;
   // This replica's turns in progress: session -> its lease token.
   absl::flat_hash_map<SessionKey, std::string> leases_ ABSL_GUARDED_BY(leases_mutex_);
+
+  // This process's part of its lease tokens ("OWNER/INCARNATION/RANDOM"; empty without an owner).
+  std::string token_prefix_;
+  bool predecessor_released_ = false;  // heartbeat thread only
 
   std::atomic<int64_t> created_{0};
   std::atomic<int64_t> forked_{0};

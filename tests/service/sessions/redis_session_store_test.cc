@@ -357,6 +357,45 @@ TEST_F(RedisSessionStoreTest, ThreadsOnTwoReplicasNeverOverlapTurns) {
   EXPECT_FALSE(session->busy);
 }
 
+// A replica restarted under its name (a crashed StatefulSet pod, or kill -9 and restart in place)
+// frees at once the sessions its predecessor left mid-turn, instead of after the lease; a
+// replica of another name still waits for the lease, and the dead process's commit cannot land.
+TEST_F(RedisSessionStoreTest, ARestartedReplicaReleasesItsPredecessorsLeases) {
+  RedisSessionStoreOptions options = Options();
+  options.lease = absl::Seconds(30);
+  options.lease_owner = "host-a:50051";
+  auto crashed = MakeStore(options);
+  const std::string id = CreateSession(*crashed);
+  absl::StatusOr<TurnLease> stuck = crashed->BeginTurn(id, "alice");
+  ASSERT_TRUE(stuck.ok());
+  crashed->StopHeartbeatForTesting();  // crashed mid-turn: its lease would stay for 30 s
+
+  RedisSessionStoreOptions other_options = options;
+  other_options.lease_owner = "host-b:50051";
+  auto other = MakeStore(other_options);
+  absl::SleepFor(absl::Milliseconds(300));  // its heartbeat's first round has run
+  EXPECT_EQ(other->BeginTurn(id, "alice").status().code(), absl::StatusCode::kAborted);
+
+  auto restarted = MakeStore(options);  // the same name
+  absl::StatusOr<TurnLease> taken = absl::AbortedError("not tried");
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (!taken.ok() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+    taken = restarted->BeginTurn(id, "alice");
+  }
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  // Its own lease stays (the release spares this process's tokens).
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(other->BeginTurn(id, "alice").status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(stuck->Commit({Message("user", "late")}, {1}, nullptr).code(),
+            absl::StatusCode::kAborted);
+  ASSERT_TRUE(taken->Commit({Message("user", "after the restart")}, {2}, nullptr).ok());
+  absl::StatusOr<SessionSnapshot> session = other->Get(id, "alice");
+  ASSERT_TRUE(session.ok()) << session.status();
+  ASSERT_EQ(session->messages.size(), 1u);
+  EXPECT_EQ(session->messages[0].content, "after the restart");
+}
+
 TEST_F(RedisSessionStoreTest, AnExpiredLeaseLetsAnotherReplicaTakeOver) {
   RedisSessionStoreOptions options = Options();
   options.lease = absl::Milliseconds(300);
