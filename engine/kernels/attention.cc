@@ -152,89 +152,61 @@ void ForEachChunk(absl::Span<const KvRun> runs, bool values, int64_t limit, int6
   }
 }
 
-// out[k] = Dot(query, rows + k * stride, n) * scale for k < 8, bit for bit: eight dot products
-// in reduction.h's order, interleaved so that their dependency chains overlap, and their lanes
-// combined together (lanes.h). n % 8 == 0.
-void ScaledDot8(const float* query, const float* rows, int64_t stride, int64_t n, float scale,
-                float* out) {
-  Lanes sums[kDotLanes];
-  for (int k = 0; k < kDotLanes; ++k) sums[k] = ZeroLanes();
-  for (int64_t i = 0; i < n; i += kDotLanes) {
-    const Lanes q = LoadLanes(query + i);
-    for (int k = 0; k < kDotLanes; ++k)
-      sums[k] = MulAdd(q, LoadLanes(rows + k * stride + i), sums[k]);
+// outs[q][k] = Dot(queries[q], rows + k * stride, n) * scale for k < 8 and q < kQueries, bit for
+// bit: eight dot products per query in reduction.h's order, interleaved so that their dependency
+// chains overlap, and their lanes combined together (lanes.h). Each key row loaded serves every
+// query. n % 8 == 0.
+template <int kQueries>
+void ScaledDot8(const float* const (&queries)[kQueries], const float* rows, int64_t stride,
+                int64_t n, float scale, float* const (&outs)[kQueries]) {
+  Lanes sums[kQueries][kDotLanes];
+  for (int q = 0; q < kQueries; ++q) {
+    for (int k = 0; k < kDotLanes; ++k) sums[q][k] = ZeroLanes();
   }
-  StoreLanes(Mul(CombineEightLaneVectors(sums), SetLanes(scale)), out);
-}
-
-// ScaledDot8 for two queries at once: out0 for query0, out1 for query1, each bit for bit what
-// ScaledDot8 gives it. Each key row loaded once serves both (16 dependency chains; on targets
-// with 32 vector registers: AVX-512).
-void ScaledDot8Pair(const float* query0, const float* query1, const float* rows, int64_t stride,
-                    int64_t n, float scale, float* out0, float* out1) {
-  Lanes sums0[kDotLanes], sums1[kDotLanes];
-  for (int k = 0; k < kDotLanes; ++k) sums0[k] = sums1[k] = ZeroLanes();
   for (int64_t i = 0; i < n; i += kDotLanes) {
-    const Lanes q0 = LoadLanes(query0 + i);
-    const Lanes q1 = LoadLanes(query1 + i);
+    Lanes query[kQueries];
+    for (int q = 0; q < kQueries; ++q) query[q] = LoadLanes(queries[q] + i);
     for (int k = 0; k < kDotLanes; ++k) {
       const Lanes key = LoadLanes(rows + k * stride + i);
-      sums0[k] = MulAdd(q0, key, sums0[k]);
-      sums1[k] = MulAdd(q1, key, sums1[k]);
+      for (int q = 0; q < kQueries; ++q) sums[q][k] = MulAdd(query[q], key, sums[q][k]);
     }
   }
-  StoreLanes(Mul(CombineEightLaneVectors(sums0), SetLanes(scale)), out0);
-  StoreLanes(Mul(CombineEightLaneVectors(sums1), SetLanes(scale)), out1);
+  for (int q = 0; q < kQueries; ++q) {
+    StoreLanes(Mul(CombineEightLaneVectors(sums[q]), SetLanes(scale)), outs[q]);
+  }
 }
 
-// True where the paired kernels pay: 32 vector registers hold both queries' accumulators.
+// True where serving two queries per load pays: 32 vector registers hold both queries'
+// accumulators.
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
 inline constexpr bool kPairQueries = true;
 #else
 inline constexpr bool kPairQueries = false;
 #endif
 
-// AddWeightedRowsSlice for two queries sharing the value rows: out0 with probs0, out1 with
-// probs1, each in the same order as alone (t = 0, 1, ...), so bit for bit the same.
-template <int kVectors>
-void AddWeightedRowsSlicePair(const float* probs0, const float* probs1, const float* rows,
-                              int64_t stride, int64_t count, int64_t j, float* out0, float* out1) {
-  Lanes sums0[kVectors], sums1[kVectors];
-  for (int v = 0; v < kVectors; ++v) {
-    sums0[v] = LoadLanes(out0 + j + v * kDotLanes);
-    sums1[v] = LoadLanes(out1 + j + v * kDotLanes);
+// outs[q][j .. j + 8·kVectors) += probs[q][t] * rows[t * stride + j ..] for t = 0, 1, ...,
+// count - 1 in that order, for q < kQueries: AttendQuery's weighted sum for a slice of each
+// output, held in registers across the chunk instead of loaded and stored at every position; each
+// value row loaded serves every query.
+template <int kVectors, int kQueries>
+void AddWeightedRowsSlice(const float* const (&probs)[kQueries], const float* rows, int64_t stride,
+                          int64_t count, int64_t j, float* const (&outs)[kQueries]) {
+  Lanes sums[kQueries][kVectors];
+  for (int q = 0; q < kQueries; ++q) {
+    for (int v = 0; v < kVectors; ++v) sums[q][v] = LoadLanes(outs[q] + j + v * kDotLanes);
   }
   for (int64_t t = 0; t < count; ++t) {
     const float* row = rows + t * stride + j;
-    const Lanes prob0 = SetLanes(probs0[t]);
-    const Lanes prob1 = SetLanes(probs1[t]);
+    Lanes prob[kQueries];
+    for (int q = 0; q < kQueries; ++q) prob[q] = SetLanes(probs[q][t]);
     for (int v = 0; v < kVectors; ++v) {
       const Lanes value = LoadLanes(row + v * kDotLanes);
-      sums0[v] = MulAdd(prob0, value, sums0[v]);
-      sums1[v] = MulAdd(prob1, value, sums1[v]);
+      for (int q = 0; q < kQueries; ++q) sums[q][v] = MulAdd(prob[q], value, sums[q][v]);
     }
   }
-  for (int v = 0; v < kVectors; ++v) {
-    StoreLanes(sums0[v], out0 + j + v * kDotLanes);
-    StoreLanes(sums1[v], out1 + j + v * kDotLanes);
+  for (int q = 0; q < kQueries; ++q) {
+    for (int v = 0; v < kVectors; ++v) StoreLanes(sums[q][v], outs[q] + j + v * kDotLanes);
   }
-}
-
-// out[j .. j + 8·kVectors) += probs[t] * rows[t * stride + j ..] for t = 0, 1, ..., count - 1 in
-// that order: AttendQuery's weighted sum for a slice of `out`, held in kVectors registers across
-// the chunk instead of loaded and stored at every position.
-template <int kVectors>
-void AddWeightedRowsSlice(const float* probs, const float* rows, int64_t stride, int64_t count,
-                          int64_t j, float* out) {
-  Lanes sums[kVectors];
-  for (int v = 0; v < kVectors; ++v) sums[v] = LoadLanes(out + j + v * kDotLanes);
-  for (int64_t t = 0; t < count; ++t) {
-    const float* row = rows + t * stride + j;
-    const Lanes prob = SetLanes(probs[t]);
-    for (int v = 0; v < kVectors; ++v)
-      sums[v] = MulAdd(prob, LoadLanes(row + v * kDotLanes), sums[v]);
-  }
-  for (int v = 0; v < kVectors; ++v) StoreLanes(sums[v], out + j + v * kDotLanes);
 }
 
 // out[j] += probs[t] * rows[t * stride + j] for t = 0, 1, ..., count - 1 in that order, for
@@ -244,13 +216,13 @@ void AddWeightedRows(const float* probs, const float* rows, int64_t stride, int6
                      int64_t head_dim, float* out) {
   int64_t j = 0;
   for (; j + 8 * kDotLanes <= head_dim; j += 8 * kDotLanes) {
-    AddWeightedRowsSlice<8>(probs, rows, stride, count, j, out);
+    AddWeightedRowsSlice<8, 1>({probs}, rows, stride, count, j, {out});
   }
   for (; j + 4 * kDotLanes <= head_dim; j += 4 * kDotLanes) {
-    AddWeightedRowsSlice<4>(probs, rows, stride, count, j, out);
+    AddWeightedRowsSlice<4, 1>({probs}, rows, stride, count, j, {out});
   }
   for (; j + kDotLanes <= head_dim; j += kDotLanes) {
-    AddWeightedRowsSlice<1>(probs, rows, stride, count, j, out);
+    AddWeightedRowsSlice<1, 1>({probs}, rows, stride, count, j, {out});
   }
   for (; j < head_dim; ++j) {
     float sum = out[j];
@@ -266,7 +238,7 @@ bool AddWeightedRowsPair(const float* probs0, const float* probs1, const float* 
                          float* out1) {
   if (head_dim % (4 * kDotLanes) != 0) return false;
   for (int64_t j = 0; j < head_dim; j += 4 * kDotLanes) {
-    AddWeightedRowsSlicePair<4>(probs0, probs1, rows, stride, count, j, out0, out1);
+    AddWeightedRowsSlice<4, 2>({probs0, probs1}, rows, stride, count, j, {out0, out1});
   }
   return true;
 }
@@ -279,36 +251,38 @@ void AttendQueriesImpl(absl::Span<const AttentionQuery> queries, int64_t head_di
   float* tile = scratch + static_cast<int64_t>(queries.size()) * max_keys;
 
   std::vector<int64_t> done(queries.size());  // keys scored in pairs, per query, in a chunk
-  ForEachChunk(runs, /*values=*/false, max_keys, head_dim, tile,
-               [&](int64_t position, int64_t count, const float* keys, int64_t stride) {
-                 // Two queries at a time over the keys both see (each score computed exactly
-                 // as alone), then each query's own rest.
-                 std::fill(done.begin(), done.end(), 0);
-                 for (size_t q = 0;
-                      kPairQueries && head_dim % kDotLanes == 0 && q + 1 < queries.size(); q += 2) {
-                   const int64_t both = std::min(
-                       {count, queries[q].num_keys - position, queries[q + 1].num_keys - position});
-                   int64_t t = 0;
-                   for (; t + kDotLanes <= both; t += kDotLanes) {
-                     ScaledDot8Pair(queries[q].query, queries[q + 1].query, keys + t * stride,
-                                    stride, head_dim, scale, scores + q * max_keys + position + t,
-                                    scores + (q + 1) * max_keys + position + t);
-                   }
-                   done[q] = done[q + 1] = t;
-                 }
-                 for (size_t q = 0; q < queries.size(); ++q) {
-                   const int64_t n = std::min(count, queries[q].num_keys - position);
-                   float* row_scores = scores + q * max_keys + position;
-                   int64_t t = done[q];
-                   for (; head_dim % kDotLanes == 0 && t + kDotLanes <= n; t += kDotLanes) {
-                     ScaledDot8(queries[q].query, keys + t * stride, stride, head_dim, scale,
-                                row_scores + t);
-                   }
-                   for (; t < n; ++t) {
-                     row_scores[t] = Dot(queries[q].query, keys + t * stride, head_dim) * scale;
-                   }
-                 }
-               });
+  ForEachChunk(
+      runs, /*values=*/false, max_keys, head_dim, tile,
+      [&](int64_t position, int64_t count, const float* keys, int64_t stride) {
+        // Two queries at a time over the keys both see (each score computed exactly
+        // as alone), then each query's own rest.
+        std::fill(done.begin(), done.end(), 0);
+        for (size_t q = 0; kPairQueries && head_dim % kDotLanes == 0 && q + 1 < queries.size();
+             q += 2) {
+          const int64_t both =
+              std::min({count, queries[q].num_keys - position, queries[q + 1].num_keys - position});
+          int64_t t = 0;
+          for (; t + kDotLanes <= both; t += kDotLanes) {
+            ScaledDot8<2>(
+                {queries[q].query, queries[q + 1].query}, keys + t * stride, stride, head_dim,
+                scale,
+                {scores + q * max_keys + position + t, scores + (q + 1) * max_keys + position + t});
+          }
+          done[q] = done[q + 1] = t;
+        }
+        for (size_t q = 0; q < queries.size(); ++q) {
+          const int64_t n = std::min(count, queries[q].num_keys - position);
+          float* row_scores = scores + q * max_keys + position;
+          int64_t t = done[q];
+          for (; head_dim % kDotLanes == 0 && t + kDotLanes <= n; t += kDotLanes) {
+            ScaledDot8<1>({queries[q].query}, keys + t * stride, stride, head_dim, scale,
+                          {row_scores + t});
+          }
+          for (; t < n; ++t) {
+            row_scores[t] = Dot(queries[q].query, keys + t * stride, head_dim) * scale;
+          }
+        }
+      });
 
   for (size_t q = 0; q < queries.size(); ++q) {
     SoftmaxInPlace(scores + q * max_keys, queries[q].num_keys);
