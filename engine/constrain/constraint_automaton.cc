@@ -219,8 +219,9 @@ absl::Status ConstraintAutomaton::Walk(int32_t state,
           (*into)[id >> 6] |= uint64_t{1} << (id & 63);
         }
       }
-      if (child.num_children > 0 && depth < max_bytes)
+      if (child.num_children > 0 && depth < max_bytes) {
         pending.emplace_back(child_nodes[slot], next);
+      }
     }
   }
   return absl::OkStatus();
@@ -260,18 +261,22 @@ absl::StatusOr<std::shared_ptr<const TokenMaskWords>> ConstraintAutomaton::Mask(
     masks_[state] = it->second;
     return it->second;
   }
+  const auto add = [&words](const TokenMaskWords& tier) {
+    for (size_t word = 0; word < words->size(); ++word) (*words)[word] |= tier[word];
+  };
   const int64_t first =
-      std::clamp<int64_t>(limits_.short_token_bytes, 1, std::max<int64_t>(1, longest));
-  if (MaskKey(state, first + 1) != key) {
+      std::clamp<int64_t>(limits_.first_tier_bytes, 1, std::max<int64_t>(1, longest));
+  std::vector<uint64_t> first_key = MaskKey(state, first + 1);
+  if (first_key != key) {
     // In a bounded repeat (otherwise nothing is shared but the whole mask).
     std::vector<std::pair<std::vector<uint64_t>, std::shared_ptr<TokenMaskWords>>> walked_tiers;
     for (int64_t low = 1, high = first; low <= longest; low = high + 1, high = 2 * high) {
       high = std::min(high, longest);
       // Tokens of low..high bytes behave alike in states alike up to high bytes from the bounds.
-      std::vector<uint64_t> tier_key = MaskKey(state, high + 1);
+      std::vector<uint64_t> tier_key = low == 1 ? std::move(first_key) : MaskKey(state, high + 1);
       tier_key.push_back(static_cast<uint64_t>(high));
       if (auto it = tier_masks_.find(tier_key); it != tier_masks_.end()) {
-        for (size_t word = 0; word < words->size(); ++word) (*words)[word] |= (*it->second)[word];
+        add(*it->second);
         std::fill(into.begin() + low, into.begin() + high + 1, nullptr);
         continue;
       }
@@ -283,7 +288,7 @@ absl::StatusOr<std::shared_ptr<const TokenMaskWords>> ConstraintAutomaton::Mask(
     while (!into.empty() && into.back() == nullptr) into.pop_back();
     if (absl::Status walked = Walk(state, into); !walked.ok()) return walked;
     for (auto& [tier_key, tier] : walked_tiers) {
-      for (size_t word = 0; word < words->size(); ++word) (*words)[word] |= (*tier)[word];
+      add(*tier);
       MakeRoom();
       tier_masks_.emplace(std::move(tier_key), std::move(tier));
     }

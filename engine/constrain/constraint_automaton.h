@@ -8,8 +8,9 @@
 // walking the token trie through the DFA (a token is allowed when every one of its bytes is) and
 // kept too, within a byte budget (past it the kept masks are dropped and recomputed on demand).
 // States that differ only by their position in a bounded repeat (the n-th character of a
-// maxLength string) share masks: the short tokens' part is walked once for all positions far
-// enough from the bounds, and a new position walks only the few long tokens.
+// maxLength string) share masks by tiers of token length: a tier is walked once for all positions
+// farther than its longest token from the bounds, so a new position walks only the tiers it
+// cannot share (its longest tokens, or near a bound the longer tiers).
 // Everything depends only on the grammar and the vocabulary: the same bytes reach the same state
 // and the same mask in any order of use, so constrained sampling stays deterministic alone or
 // batched.
@@ -45,13 +46,11 @@ struct ConstraintLimits {
   int64_t max_mask_bytes = int64_t{64} << 20;
   // States that differ only in how far they are into a bounded repeat (a maxLength string's
   // characters) allow the same tokens of n bytes when both are more than n from the repeat's
-  // bounds: masks are shared — whole, beyond the longest token, and their short tokens' part
-  // beyond short_token_bytes, so that only the few long tokens are walked for each new state
+  // bounds: masks are shared — whole beyond the longest token, else by tiers of token length
   // (false only in tests, to compare).
   bool share_masks = true;
-  // Masks are shared by tiers of token lengths: (0, n], (n, 2n], (2n, 4n], ... with n this
-  // (tests set others).
-  int64_t short_token_bytes = 1;
+  // The tiers: (0, n], (n, 2n], (2n, 4n], ... bytes with n this (tests set others).
+  int64_t first_tier_bytes = 1;
 };
 
 // A token mask: bit `id` of `words` set = token allowed. Shared, immutable.

@@ -141,9 +141,9 @@ TEST(ConstraintAutomatonTest, SharedMasksEqualMasksComputedAlone) {
   };
   for (const ConstraintSpec& spec : specs) {
     for (const int64_t split : {1, 2, 3, 6, 0}) {
-      SCOPED_TRACE(absl::StrCat(spec.text, " short_token_bytes=", split));
+      SCOPED_TRACE(absl::StrCat(spec.text, " first_tier_bytes=", split));
       ConstraintLimits shared_limits;
-      shared_limits.short_token_bytes = split;
+      shared_limits.first_tier_bytes = split;
       ConstraintLimits alone_limits;
       alone_limits.share_masks = false;
       absl::StatusOr<Grammar> g1 = CompileConstraintGrammar(spec, shared_limits);
