@@ -45,7 +45,7 @@ void ToProto(const SessionSnapshot& session, v1::Session& out) {
     entry->set_reasoning_content(message.reasoning_content.value_or(""));
   }
   out.set_num_tokens(session.num_tokens);
-  out.set_kv_cached(session.kv != nullptr || session.kv_blocks > 0);
+  out.set_kv_cached(session.kv_cached());
   SetTimestamp(session.created, *out.mutable_created());
   SetTimestamp(session.last_used, *out.mutable_last_used());
   SetTimestamp(session.expires, *out.mutable_expires());

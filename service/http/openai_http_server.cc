@@ -124,7 +124,7 @@ nlohmann::json CacheView(const ServingModel& model, const SessionPage& page) {
   const EngineStats stats = engine.Stats();
   nlohmann::json sessions = nlohmann::json::array();
   for (const SessionSnapshot& session : page.sessions) {
-    const bool in_memory = session.kv != nullptr || session.kv_blocks > 0;
+    const bool in_memory = session.kv_cached();
     const char* kv = in_memory                                                        ? "memory"
                      : model.kv_spill != nullptr && model.kv_spill->Holds(session.id) ? "spilled"
                                                                                       : "none";

@@ -85,7 +85,7 @@ json SessionJson(const SessionSnapshot& session, bool with_messages) {
               {"num_messages", with_messages ? static_cast<int64_t>(session.messages.size())
                                              : session.num_messages},
               {"num_tokens", session.num_tokens},
-              {"kv_cached", session.kv != nullptr || session.kv_blocks > 0},
+              {"kv_cached", session.kv_cached()},
               {"turns", session.turns},
               {"busy", session.busy},
               {"created", UnixSeconds(session.created)},

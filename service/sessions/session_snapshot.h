@@ -41,6 +41,8 @@ struct SessionSnapshot {
   // Null when the session holds no KV (never had one, or it was dropped under the pin cap).
   std::shared_ptr<const KvHandle> kv;
   int64_t kv_blocks = 0;  // kv's num_blocks() as accounted by the store; 0 without kv
+  // The next turn reuses KV this replica holds for the session.
+  bool kv_cached() const { return kv != nullptr || kv_blocks > 0; }
   absl::Time created;
   absl::Time last_used;
   absl::Duration ttl;  // idle TTL
