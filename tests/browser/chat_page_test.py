@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -245,7 +246,8 @@ def browser_tests(base, browser, driver_path, artifacts):
         page.wait(lambda: reply.get_attribute("data-done") is not None, "the long reply never ended")
         check(reply.get_attribute("data-done") == "stopped",
               f"the reply ended before Stop ({reply.get_attribute('data-done')})")
-        check(driver.execute_script("return window.__charsAtStop") > 10, "Stop was not pressed")
+        check((driver.execute_script("return window.__charsAtStop") or 0) > 10,
+              "Stop was not pressed")
         check("not kept" in reply.find_element(page.By.CSS_SELECTOR, ".stats").text,
               "the stopped reply does not say it was not kept")
         page.screenshot("3-stopped")
@@ -331,7 +333,6 @@ def main():
     except ImportError:
         skip("python3-selenium is not installed (scripts/install-deps.sh --test)")
     os.makedirs(args.artifacts, exist_ok=True)
-    import subprocess
     with tempfile.TemporaryDirectory(prefix="minimind_page_") as scratch:
         keys = os.path.join(scratch, "keys.json")
         with open(keys, "w") as f:

@@ -270,7 +270,6 @@ class Chaos:
                     return True
                 # Told the turn was not saved: the session is as before it.
                 self.stats.add("turns not saved (told)")
-                outcome = "failed"
             except grpc.RpcError as error:
                 self.stats.error(error.code(), error.details())
                 # Sent, then failed: the outcome is unknown until the session is read.
@@ -287,8 +286,8 @@ class Chaos:
                     time.sleep(delay)
                     delay = min(delay * 2, 2.0)
                     continue
-                outcome = "failed"
-            if outcome == "failed" and not retried:
+            # Failed: once retried.
+            if not retried:
                 retried = True
                 self.stats.add("turns retried once")
                 continue
@@ -468,7 +467,7 @@ def percentile(values, p):
     return values[min(len(values) - 1, int(p * len(values)))]
 
 
-def report(chaos, stats, replicas, seconds, probe_ok, kv_left, rss_rows):
+def report(chaos, stats, seconds, probe_ok, kv_left, rss_rows):
     faults = collections.Counter(kind for kind, _, _ in chaos.faults)
     during = [t for fault, t in stats.ttft if fault]
     outside = [t for fault, t in stats.ttft if not fault]
@@ -613,7 +612,7 @@ def main():
             probe_ok = all(p == probes[0] for p in final)
             if not probe_ok:
                 stats.breach(f"determinism probe changed: {probes[0]} -> {final}")
-            text = report(chaos, stats, replicas, elapsed, probe_ok, kv_left, rss_rows)
+            text = report(chaos, stats, elapsed, probe_ok, kv_left, rss_rows)
             print(text)
             if args.report:
                 os.makedirs(os.path.dirname(os.path.abspath(args.report)), exist_ok=True)

@@ -60,6 +60,18 @@ class RedisSessionStoreTest : public ::testing::Test {
     return session.ok() ? session->id : "";
   }
 
+  // BeginTurn on `store` until it succeeds (the session's lease freed) or `within` passed.
+  static absl::StatusOr<TurnLease> BeginTurnWithin(SessionStore& store, const std::string& id,
+                                                   absl::Duration within) {
+    absl::StatusOr<TurnLease> lease = absl::AbortedError("not tried");
+    const absl::Time deadline = absl::Now() + within;
+    while (!lease.ok() && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(20));
+      lease = store.BeginTurn(id, "alice");
+    }
+    return lease;
+  }
+
   // One committed turn: appends a user and an assistant message and three tokens, sets the KV.
   void CommitTurn(SessionStore& store, const std::string& id, std::shared_ptr<const KvHandle> kv,
                   absl::string_view owner = "alice") {
@@ -377,12 +389,7 @@ TEST_F(RedisSessionStoreTest, ARestartedReplicaReleasesItsPredecessorsLeases) {
   EXPECT_EQ(other->BeginTurn(id, "alice").status().code(), absl::StatusCode::kAborted);
 
   auto restarted = MakeStore(options);  // the same name
-  absl::StatusOr<TurnLease> taken = absl::AbortedError("not tried");
-  const absl::Time deadline = absl::Now() + absl::Seconds(5);
-  while (!taken.ok() && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(20));
-    taken = restarted->BeginTurn(id, "alice");
-  }
+  absl::StatusOr<TurnLease> taken = BeginTurnWithin(*restarted, id, absl::Seconds(5));
   ASSERT_TRUE(taken.ok()) << taken.status();
   // Its own lease stays (the release spares this process's tokens).
   absl::SleepFor(absl::Milliseconds(300));
@@ -409,12 +416,7 @@ TEST_F(RedisSessionStoreTest, AnExpiredLeaseLetsAnotherReplicaTakeOver) {
   EXPECT_EQ(replica_b->BeginTurn(id, "alice").status().code(), absl::StatusCode::kAborted);
 
   replica_a->StopHeartbeatForTesting();  // A hangs (or crashed) mid-turn
-  absl::StatusOr<TurnLease> taken = absl::AbortedError("not tried");
-  const absl::Time deadline = absl::Now() + absl::Seconds(2);
-  while (!taken.ok() && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(20));
-    taken = replica_b->BeginTurn(id, "alice");
-  }
+  absl::StatusOr<TurnLease> taken = BeginTurnWithin(*replica_b, id, absl::Seconds(2));
   ASSERT_TRUE(taken.ok()) << taken.status();
   // A's late commit must not overwrite B's turn.
   absl::Status late = stuck->Commit({Message("user", "from a")}, {1}, MakeFakeKv(1));
