@@ -15,7 +15,6 @@ const state = {
   sessions: [],          // the list (GET /v1/sessions)
   current: null,         // session id, or null for a chat not started yet
   streaming: null,       // AbortController of the reply being streamed
-  cacheTimer: null,
 };
 
 class HttpError extends Error {
@@ -523,7 +522,7 @@ function main() {
     }
   });
   closeConversationsOnPhone();
-  state.cacheTimer = setInterval(refreshCache, CACHE_POLL_MS);
+  setInterval(refreshCache, CACHE_POLL_MS);
   refreshAll();
 }
 
