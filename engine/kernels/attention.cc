@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <vector>
 
 #include "absl/types/span.h"
 #include "engine/kernels/float_convert.h"
@@ -250,15 +249,26 @@ void AttendQueriesImpl(absl::Span<const AttentionQuery> queries, int64_t head_di
   float* scores = scratch;  // [queries, max_keys]
   float* tile = scratch + static_cast<int64_t>(queries.size()) * max_keys;
 
-  std::vector<int64_t> done(queries.size());  // keys scored in pairs, per query, in a chunk
   ForEachChunk(
       runs, /*values=*/false, max_keys, head_dim, tile,
       [&](int64_t position, int64_t count, const float* keys, int64_t stride) {
-        // Two queries at a time over the keys both see (each score computed exactly
-        // as alone), then each query's own rest.
-        std::fill(done.begin(), done.end(), 0);
-        for (size_t q = 0; kPairQueries && head_dim % kDotLanes == 0 && q + 1 < queries.size();
-             q += 2) {
+        // Query q's scores for keys [from, its count) of the chunk, one query at a time.
+        auto score_rest = [&](size_t q, int64_t from) {
+          const int64_t n = std::min(count, queries[q].num_keys - position);
+          float* row_scores = scores + q * max_keys + position;
+          int64_t t = from;
+          for (; head_dim % kDotLanes == 0 && t + kDotLanes <= n; t += kDotLanes) {
+            ScaledDot8<1>({queries[q].query}, keys + t * stride, stride, head_dim, scale,
+                          {row_scores + t});
+          }
+          for (; t < n; ++t) {
+            row_scores[t] = Dot(queries[q].query, keys + t * stride, head_dim) * scale;
+          }
+        };
+        // Two queries at a time over the keys both see (each score computed exactly as alone),
+        // then each query's own rest.
+        size_t q = 0;
+        for (; kPairQueries && head_dim % kDotLanes == 0 && q + 1 < queries.size(); q += 2) {
           const int64_t both =
               std::min({count, queries[q].num_keys - position, queries[q + 1].num_keys - position});
           int64_t t = 0;
@@ -268,20 +278,10 @@ void AttendQueriesImpl(absl::Span<const AttentionQuery> queries, int64_t head_di
                 scale,
                 {scores + q * max_keys + position + t, scores + (q + 1) * max_keys + position + t});
           }
-          done[q] = done[q + 1] = t;
+          score_rest(q, t);
+          score_rest(q + 1, t);
         }
-        for (size_t q = 0; q < queries.size(); ++q) {
-          const int64_t n = std::min(count, queries[q].num_keys - position);
-          float* row_scores = scores + q * max_keys + position;
-          int64_t t = done[q];
-          for (; head_dim % kDotLanes == 0 && t + kDotLanes <= n; t += kDotLanes) {
-            ScaledDot8<1>({queries[q].query}, keys + t * stride, stride, head_dim, scale,
-                          {row_scores + t});
-          }
-          for (; t < n; ++t) {
-            row_scores[t] = Dot(queries[q].query, keys + t * stride, head_dim) * scale;
-          }
-        }
+        for (; q < queries.size(); ++q) score_rest(q, 0);
       });
 
   for (size_t q = 0; q < queries.size(); ++q) {
