@@ -12,11 +12,15 @@
 // BM_TokenStep: 20 generations of up to 64 tokens through one compiled constraint (as a service
 // sees one schema used again and again), each token chosen at random among the allowed ones; a
 // step is Mask(state) (the allowed-token bitset; built on first use of a state, then cached) plus
-// NextToken. Counters: the median and p99 step in microseconds over all steps, and the p99 of the
-// first generation alone (all states new).
+// NextToken. Counters: the median and p99 step in microseconds over all steps, the p99 of the
+// first generation alone, and the trie nodes the steps walked (masks the compile had not made).
+// ahead=1: compiled as the server compiles (masks precomputed within
+// ConstraintLimits::precompute_trie_nodes); ahead=0: every mask made on first use.
 // BM_ApplyMask: Sampler::Sample with and without a mask on one row of logits (the masking adds
 // the difference).
-// BM_Compile: a schema compiled to its automaton with its first mask, from nothing.
+// BM_Compile: a constraint (the schema, or json_object) compiled to its automaton from nothing:
+// with its first mask only (ahead=0), or with the masks computed ahead as the server compiles
+// (ahead=1). Counters: DFA states made, trie nodes walked.
 // BM_Decode: the MiniMind2-Small shape (random weights, MiniMind's tokenizer), 128 new tokens per
 // request at batch 1 and 32, with no constraint or a JSON Schema one; items/s = output tokens/s.
 #include <algorithm>
@@ -102,6 +106,13 @@ ConstraintSpec Spec(int64_t kind) {
   return {ConstraintKind::kJsonObject, "", {}};
 }
 
+// ahead = 0: no masks computed ahead at compile time.
+ConstraintLimits Limits(int64_t ahead) {
+  ConstraintLimits limits;
+  if (ahead == 0) limits.precompute_trie_nodes = 0;
+  return limits;
+}
+
 double Percentile(std::vector<double> values, double p) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
@@ -111,11 +122,13 @@ double Percentile(std::vector<double> values, double p) {
 void BM_TokenStep(benchmark::State& state) {
   const std::shared_ptr<const TokenVocabulary> vocabulary = Vocabulary(state.range(0));
   std::vector<double> steps, first;
+  int64_t walked = 0;
   for (auto _ : state) {
     steps.clear();
     first.clear();
-    ConstraintCompiler compiler(vocabulary, ConstraintLimits{});
+    ConstraintCompiler compiler(vocabulary, Limits(state.range(2)));
     std::shared_ptr<ConstraintAutomaton> automaton = *compiler.Compile(Spec(state.range(1)));
+    const int64_t walked_at_compile = automaton->walked_trie_nodes();
     std::mt19937_64 rng(5);
     for (int generation = 0; generation < 20; ++generation) {
       int32_t at = *automaton->Start();
@@ -139,15 +152,17 @@ void BM_TokenStep(benchmark::State& state) {
         if (generation == 0) first.push_back(micros);
       }
     }
+    walked = automaton->walked_trie_nodes() - walked_at_compile;
   }
   state.counters["p50_us"] = Percentile(steps, 0.50);
   state.counters["p99_us"] = Percentile(steps, 0.99);
   state.counters["first_gen_p99_us"] = Percentile(first, 0.99);
   state.counters["steps"] = static_cast<double>(steps.size());
+  state.counters["walked_nodes"] = static_cast<double>(walked);
 }
 BENCHMARK(BM_TokenStep)
-    ->ArgNames({"vocab", "json_object"})
-    ->ArgsProduct({{0, 1}, {0, 1}})
+    ->ArgNames({"vocab", "json_object", "ahead"})
+    ->ArgsProduct({{0, 1}, {0, 1}, {0, 1}})
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1);
 
@@ -181,12 +196,20 @@ BENCHMARK(BM_ApplyMask)
 
 void BM_Compile(benchmark::State& state) {
   const std::shared_ptr<const TokenVocabulary> vocabulary = Vocabulary(state.range(0));
+  int64_t states = 0, walked = 0;
   for (auto _ : state) {
-    ConstraintCompiler compiler(vocabulary, ConstraintLimits{});
-    benchmark::DoNotOptimize(compiler.Compile(Spec(0)));
+    ConstraintCompiler compiler(vocabulary, Limits(state.range(2)));
+    std::shared_ptr<ConstraintAutomaton> automaton = *compiler.Compile(Spec(state.range(1)));
+    states = automaton->num_states();
+    walked = automaton->walked_trie_nodes();
   }
+  state.counters["states"] = static_cast<double>(states);
+  state.counters["walked_nodes"] = static_cast<double>(walked);
 }
-BENCHMARK(BM_Compile)->ArgName("vocab")->DenseRange(0, 1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Compile)
+    ->ArgNames({"vocab", "json_object", "ahead"})
+    ->ArgsProduct({{0, 1}, {0, 1}, {0, 1}})
+    ->Unit(benchmark::kMillisecond);
 
 const ModelBundle& DecodeBundle() {
   static const ModelBundle* bundle = [] {

@@ -119,6 +119,7 @@ absl::StatusOr<std::shared_ptr<ConstraintAutomaton>> ConstraintCompiler::Compile
         absl::StrCat("no token of this model's vocabulary can begin output matching the ",
                      ConstraintKindName(spec.kind)));
   }
+  automaton->Precompute();
   absl::MutexLock lock(&mutex_);
   ++stats_.compiled;
   stats_.compile_seconds += absl::ToDoubleSeconds(absl::Now() - start);

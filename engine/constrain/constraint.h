@@ -7,8 +7,9 @@
 //   kRegex       a full match of the regular expression `text` (regex_compiler.h)
 //   kChoice      exactly one of `choices`
 //
-// ConstraintCompiler compiles once per distinct constraint and keeps the automata (with their
-// lazily built states and masks) in a bounded LRU cache, so a schema used by many requests is
+// ConstraintCompiler compiles once per distinct constraint — the grammar, then the automaton's
+// states and masks nearest the start (ConstraintAutomaton::Precompute; the rest are made on first
+// use) — and keeps the automata in a bounded LRU cache, so a schema used by many requests is
 // compiled once. Thread-safe.
 #ifndef MINIMIND_ENGINE_CONSTRAIN_CONSTRAINT_H_
 #define MINIMIND_ENGINE_CONSTRAIN_CONSTRAINT_H_

@@ -25,7 +25,10 @@ int32_t StackOf(uint64_t configuration) {
 ConstraintAutomaton::ConstraintAutomaton(Grammar grammar,
                                          std::shared_ptr<const TokenVocabulary> vocabulary,
                                          ConstraintLimits limits)
-    : grammar_(std::move(grammar)), vocabulary_(std::move(vocabulary)), limits_(limits) {}
+    : grammar_(std::move(grammar)),
+      vocabulary_(std::move(vocabulary)),
+      limits_(limits),
+      state_limit_(limits.max_dfa_states) {}
 
 int32_t ConstraintAutomaton::PushStack(int32_t stack, int32_t return_state) {
   const std::pair<int32_t, int32_t> key(stack, return_state);
@@ -39,7 +42,8 @@ int32_t ConstraintAutomaton::PushStack(int32_t stack, int32_t return_state) {
 
 absl::StatusOr<int32_t> ConstraintAutomaton::Close(std::vector<uint64_t> work) {
   const std::vector<Grammar::State>& states = grammar_.states();
-  absl::flat_hash_set<uint64_t> seen;
+  absl::flat_hash_set<uint64_t>& seen = close_seen_;  // kept between calls: no regrowing
+  seen.clear();
   std::vector<uint64_t> with_edges;
   bool accepting = false;
   while (!work.empty()) {
@@ -67,13 +71,13 @@ absl::StatusOr<int32_t> ConstraintAutomaton::Close(std::vector<uint64_t> work) {
   std::sort(with_edges.begin(), with_edges.end());
   Key key(std::move(with_edges), accepting);
   if (auto it = index_.find(key); it != index_.end()) return it->second;
-  if (static_cast<int64_t>(states_.size()) >= limits_.max_dfa_states) {
+  if (static_cast<int64_t>(states_.size()) >= state_limit_) {
     return absl::ResourceExhaustedError(
         absl::StrCat("the constraint needed more than ", limits_.max_dfa_states,
                      " automaton states for this output; simplify it or lower max_tokens"));
   }
   const int32_t id = static_cast<int32_t>(states_.size());
-  states_.push_back(DfaState{key.first, accepting, {}});
+  states_.push_back(DfaState{key.first, accepting});
   index_.emplace(std::move(key), id);
   transitions_.resize(transitions_.size() + 256, kUnknown);
   masks_.emplace_back();
@@ -99,31 +103,40 @@ absl::StatusOr<int32_t> ConstraintAutomaton::NextLocked(int32_t state, uint8_t b
   const int32_t cached = transitions_[static_cast<size_t>(state) * 256 + byte];
   if (cached != kUnknown) return cached;
   const std::vector<Grammar::State>& states = grammar_.states();
+  // The bytes around `byte` that every edge treats as it treats `byte` lead where it leads: one
+  // closure fills them all (every character inside a string).
+  int lower = 0;
+  int upper = 255;
   std::vector<uint64_t> seeds;
   for (const uint64_t configuration : states_[state].configurations) {
     for (const Grammar::Edge& edge : states[StateOf(configuration)].edges) {
-      if (edge.lo <= byte && byte <= edge.hi) {
+      if (edge.hi < byte) {
+        lower = std::max(lower, edge.hi + 1);
+      } else if (edge.lo > byte) {
+        upper = std::min(upper, edge.lo - 1);
+      } else {
+        lower = std::max<int>(lower, edge.lo);
+        upper = std::min<int>(upper, edge.hi);
         seeds.push_back(Pack(edge.target, StackOf(configuration)));
       }
     }
   }
-  if (seeds.empty()) {
-    transitions_[static_cast<size_t>(state) * 256 + byte] = kDead;
-    return kDead;
-  }
-  std::sort(seeds.begin(), seeds.end());
-  seeds.erase(std::unique(seeds.begin(), seeds.end()), seeds.end());
-  int32_t next;
-  if (auto it = states_[state].by_seeds.find(seeds); it != states_[state].by_seeds.end()) {
-    next = it->second;
-  } else {
-    absl::StatusOr<int32_t> closed = Close(seeds);
-    if (!closed.ok()) return closed.status();
-    next = *closed;
-    states_[state].by_seeds.emplace(std::move(seeds), next);  // states_ may have grown: index again
+  int32_t next = kDead;
+  if (!seeds.empty()) {
+    std::sort(seeds.begin(), seeds.end());
+    seeds.erase(std::unique(seeds.begin(), seeds.end()), seeds.end());
+    if (auto it = closures_.find(seeds); it != closures_.end()) {
+      next = it->second;
+    } else {
+      absl::StatusOr<int32_t> closed = Close(seeds);
+      if (!closed.ok()) return closed.status();
+      next = *closed;
+      closures_.emplace(std::move(seeds), next);
+    }
   }
   // Close may have grown transitions_: index again.
-  transitions_[static_cast<size_t>(state) * 256 + byte] = next;
+  std::fill(transitions_.begin() + static_cast<size_t>(state) * 256 + lower,
+            transitions_.begin() + static_cast<size_t>(state) * 256 + upper + 1, next);
   return next;
 }
 
@@ -158,6 +171,11 @@ bool ConstraintAutomaton::Complete(int32_t state) {
 int64_t ConstraintAutomaton::num_states() {
   absl::MutexLock lock(&mutex_);
   return static_cast<int64_t>(states_.size());
+}
+
+int64_t ConstraintAutomaton::walked_trie_nodes() {
+  absl::MutexLock lock(&mutex_);
+  return walked_trie_nodes_;
 }
 
 std::vector<uint64_t> ConstraintAutomaton::MaskKey(int32_t state, int64_t horizon) {
@@ -214,6 +232,7 @@ absl::Status ConstraintAutomaton::Walk(int32_t state,
         next = *made;
       }
       if (next == kDead) continue;
+      ++walked_trie_nodes_;
       if (into != nullptr) {
         for (const TokenId id : vocabulary_->tokens_at(child)) {
           (*into)[id >> 6] |= uint64_t{1} << (id & 63);
@@ -240,6 +259,52 @@ void ConstraintAutomaton::MakeRoom() {
 
 absl::StatusOr<std::shared_ptr<const TokenMaskWords>> ConstraintAutomaton::Mask(int32_t state) {
   absl::MutexLock lock(&mutex_);
+  return MaskLocked(state);
+}
+
+int64_t ConstraintAutomaton::Precompute() {
+  absl::MutexLock lock(&mutex_);
+  const int64_t node_budget = walked_trie_nodes_ + limits_.precompute_trie_nodes;
+  state_limit_ = limits_.max_dfa_states / 8;
+  const TokenVocabulary::Node& root = vocabulary_->nodes()[0];
+  std::vector<int32_t> queue;
+  std::vector<bool> queued;
+  if (absl::StatusOr<int32_t> start = StartLocked(); start.ok() && *start >= 0) {
+    queue.push_back(*start);
+    queued.resize(states_.size(), false);
+    queued[*start] = true;
+  }
+  int64_t with_masks = 0;
+  for (size_t next = 0; next < queue.size(); ++next) {
+    const int32_t state = queue[next];
+    if (masks_[state] == nullptr) {
+      if (walked_trie_nodes_ >= node_budget || 2 * mask_bytes_ >= limits_.max_mask_bytes) break;
+      if (!MaskLocked(state).ok()) break;  // past the lower state cap
+    }
+    ++with_masks;
+    // The states after each first byte of a token (a shared mask walked nothing from here).
+    bool capped = false;
+    for (int32_t slot = root.first_child; slot < root.first_child + root.num_children; ++slot) {
+      absl::StatusOr<int32_t> to = NextLocked(state, vocabulary_->child_bytes()[slot]);
+      if (!to.ok()) {
+        capped = true;
+        break;
+      }
+      if (*to < 0) continue;
+      queued.resize(states_.size(), false);
+      if (!queued[*to]) {
+        queued[*to] = true;
+        queue.push_back(*to);
+      }
+    }
+    if (capped) break;
+  }
+  state_limit_ = limits_.max_dfa_states;
+  return with_masks;
+}
+
+absl::StatusOr<std::shared_ptr<const TokenMaskWords>> ConstraintAutomaton::MaskLocked(
+    int32_t state) {
   if (state < 0) return std::make_shared<const TokenMaskWords>(vocabulary_->mask_words(), 0);
   if (masks_[state] != nullptr) return masks_[state];
   const int64_t longest = vocabulary_->max_token_bytes();
@@ -269,16 +334,22 @@ absl::StatusOr<std::shared_ptr<const TokenMaskWords>> ConstraintAutomaton::Mask(
   std::vector<uint64_t> first_key = MaskKey(state, first + 1);
   if (first_key != key) {
     // In a bounded repeat (otherwise nothing is shared but the whole mask).
+    // Walked tiers, keyed (an empty key: no other state can share it, so it is not kept).
     std::vector<std::pair<std::vector<uint64_t>, std::shared_ptr<TokenMaskWords>>> walked_tiers;
     for (int64_t low = 1, high = first; low <= longest; low = high + 1, high = 2 * high) {
       high = std::min(high, longest);
       // Tokens of low..high bytes behave alike in states alike up to high bytes from the bounds.
       std::vector<uint64_t> tier_key = low == 1 ? std::move(first_key) : MaskKey(state, high + 1);
-      tier_key.push_back(static_cast<uint64_t>(high));
-      if (auto it = tier_masks_.find(tier_key); it != tier_masks_.end()) {
-        add(*it->second);
-        std::fill(into.begin() + low, into.begin() + high + 1, nullptr);
-        continue;
+      if (tier_key == key) {
+        // Near a bound: only the states that share the whole mask share this key.
+        tier_key.clear();
+      } else {
+        tier_key.push_back(static_cast<uint64_t>(high));
+        if (auto it = tier_masks_.find(tier_key); it != tier_masks_.end()) {
+          add(*it->second);
+          std::fill(into.begin() + low, into.begin() + high + 1, nullptr);
+          continue;
+        }
       }
       walked_tiers.emplace_back(std::move(tier_key),
                                 std::make_shared<TokenMaskWords>(vocabulary_->mask_words(), 0));
@@ -289,6 +360,7 @@ absl::StatusOr<std::shared_ptr<const TokenMaskWords>> ConstraintAutomaton::Mask(
     if (absl::Status walked = Walk(state, into); !walked.ok()) return walked;
     for (auto& [tier_key, tier] : walked_tiers) {
       add(*tier);
+      if (tier_key.empty()) continue;
       MakeRoom();
       tier_masks_.emplace(std::move(tier_key), std::move(tier));
     }

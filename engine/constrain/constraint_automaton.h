@@ -11,6 +11,8 @@
 // maxLength string) share masks by tiers of token length: a tier is walked once for all positions
 // farther than its longest token from the bounds, so a new position walks only the tiers it
 // cannot share (its longest tokens, or near a bound the longer tiers).
+// Precompute makes the states nearest the start and their masks ahead of use, within a budget (the
+// compiler calls it, so that the engine thread finds most masks made).
 // Everything depends only on the grammar and the vocabulary: the same bytes reach the same state
 // and the same mask in any order of use, so constrained sampling stays deterministic alone or
 // batched.
@@ -31,6 +33,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
@@ -51,6 +54,10 @@ struct ConstraintLimits {
   bool share_masks = true;
   // The tiers: (0, n], (n, 2n], (2n, 4n], ... bytes with n this (tests set others).
   int64_t first_tier_bytes = 1;
+  // Compiling computes masks ahead (ConstraintAutomaton::Precompute) on the compiling thread, so
+  // that the engine thread meets few new states: at most this many trie nodes walked (about
+  // 10 ns each), max_dfa_states / 8 states and half of max_mask_bytes. 0: none ahead.
+  int64_t precompute_trie_nodes = 8000000;
 };
 
 // A token mask: bit `id` of `words` set = token allowed. Shared, immutable.
@@ -78,24 +85,30 @@ class ConstraintAutomaton {
   // The tokens allowed in `state` (the end-of-sequence ids are not in it: allow them when
   // Accepting).
   absl::StatusOr<std::shared_ptr<const TokenMaskWords>> Mask(int32_t state);
+  // Computes the masks of the states nearest the start (breadth-first over bytes) within the
+  // budget of ConstraintLimits::precompute_trie_nodes; returns how many states have a mask. The
+  // states and masks are those any later use would make (same bytes, same mask), so only where
+  // the time is spent changes. Never fails: past a budget or a limit it stops.
+  int64_t Precompute();
 
   const TokenVocabulary& vocabulary() const { return *vocabulary_; }
   int64_t num_states();
+  // Trie nodes walked for masks so far (the work Mask and Precompute did).
+  int64_t walked_trie_nodes();
 
  private:
   struct DfaState {
     std::vector<uint64_t> configurations;  // with byte edges only, sorted
     bool accepting = false;
-    // Next states by the configurations a byte leads to (before closure): bytes that behave
-    // alike (every character inside a string) share one closure.
-    absl::flat_hash_map<std::vector<uint64_t>, int32_t> by_seeds;
   };
   using Key = std::pair<std::vector<uint64_t>, bool>;
 
   absl::StatusOr<int32_t> StartLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   absl::StatusOr<int32_t> NextLocked(int32_t state, uint8_t byte)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // The DFA state of the closure of `seeds`.
+  absl::StatusOr<std::shared_ptr<const TokenMaskWords>> MaskLocked(int32_t state)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // The DFA state of the closure of `seeds` (ResourceExhausted past state_limit_ states).
   absl::StatusOr<int32_t> Close(std::vector<uint64_t> seeds) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   int32_t PushStack(int32_t stack, int32_t return_state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // The configurations of `state` with repeat positions capped at `horizon` from the bounds:
@@ -116,6 +129,13 @@ class ConstraintAutomaton {
 
   absl::Mutex mutex_;
   int32_t start_ ABSL_GUARDED_BY(mutex_) = -2;  // -2: not made yet
+  // limits_.max_dfa_states, or Precompute's lower cap while it runs.
+  int64_t state_limit_ ABSL_GUARDED_BY(mutex_);
+  int64_t walked_trie_nodes_ ABSL_GUARDED_BY(mutex_) = 0;
+  // States by the configurations a byte led to before closure: the bytes that behave alike, from
+  // this state or any other, share one closure.
+  absl::flat_hash_map<std::vector<uint64_t>, int32_t> closures_ ABSL_GUARDED_BY(mutex_);
+  absl::flat_hash_set<uint64_t> close_seen_ ABSL_GUARDED_BY(mutex_);  // Close's scratch
   std::vector<DfaState> states_ ABSL_GUARDED_BY(mutex_);
   absl::flat_hash_map<Key, int32_t> index_ ABSL_GUARDED_BY(mutex_);
   // 256 per state: the next state, kDead, or kUnknown.

@@ -18,6 +18,35 @@ using ::testing::HasSubstr;
 
 bool Allowed(const TokenMaskWords& mask, TokenId id) { return (mask[id >> 6] >> (id & 63)) & 1; }
 
+// Walks `a` and `b` (the same constraint) through the same random tokens, comparing every mask.
+int CompareMasksOnRandomWalks(ConstraintAutomaton& a, ConstraintAutomaton& b, int walks) {
+  const TokenVocabulary& vocabulary = a.vocabulary();
+  std::mt19937_64 rng(29);
+  int compared = 0;
+  for (int walk = 0; walk < walks; ++walk) {
+    int32_t x = *a.Start();
+    int32_t y = *b.Start();
+    for (int step = 0; step < 80 && !a.Complete(x); ++step) {
+      const std::shared_ptr<const TokenMaskWords> mask = *a.Mask(x);
+      EXPECT_EQ(*mask, **b.Mask(y)) << "walk " << walk << " step " << step;
+      ++compared;
+      std::vector<TokenId> allowed;
+      for (TokenId id = 0; id < vocabulary.num_tokens(); ++id) {
+        if (Allowed(*mask, id)) allowed.push_back(id);
+      }
+      if (allowed.empty()) break;
+      const TokenId id = allowed[rng() % allowed.size()];
+      x = *a.NextToken(x, id);
+      y = *b.NextToken(y, id);
+      if (x == ConstraintAutomaton::kDead || y == ConstraintAutomaton::kDead) {
+        ADD_FAILURE() << "a token of the mask led nowhere";
+        return compared;
+      }
+    }
+  }
+  return compared;
+}
+
 // Tokens: 256 single bytes, then "ab" (256), "abc" (257), "b" duplicate-free multi-byte tokens,
 // and "é" (258, two bytes).
 TEST(ConstraintAutomatonTest, MasksAllowExactlyTheTokensWhoseBytesFit) {
@@ -111,12 +140,6 @@ TEST(ConstraintAutomatonTest, MaskCacheStaysWithinItsBudget) {
   EXPECT_EQ(**a->Mask(*a->Start()), *first);
 }
 
-}  // namespace
-}  // namespace minimind
-
-namespace minimind {
-namespace {
-
 // Shared masks (states that differ only in how far they are into a bounded repeat share the part of
 // short tokens, or the whole mask when farther than the longest token from its bounds) equal the
 // masks computed state by state, on every state random walks reach, for every split between
@@ -151,29 +174,74 @@ TEST(ConstraintAutomatonTest, SharedMasksEqualMasksComputedAlone) {
       ASSERT_TRUE(g1.ok() && g2.ok());
       ConstraintAutomaton shared(*std::move(g1), vocabulary, shared_limits);
       ConstraintAutomaton alone(*std::move(g2), vocabulary, alone_limits);
-      std::mt19937_64 rng(17);
-      int compared = 0;
-      for (int walk = 0; walk < 150; ++walk) {
-        int32_t a = *shared.Start();
-        int32_t b = *alone.Start();
-        for (int step = 0; step < 80 && !shared.Complete(a); ++step) {
-          const std::shared_ptr<const TokenMaskWords> mask = *shared.Mask(a);
-          ASSERT_EQ(*mask, **alone.Mask(b)) << "walk " << walk << " step " << step;
-          ++compared;
-          std::vector<TokenId> allowed;
-          for (TokenId id = 0; id < vocabulary->num_tokens(); ++id) {
-            if (((*mask)[id >> 6] >> (id & 63)) & 1) allowed.push_back(id);
-          }
-          if (allowed.empty()) break;
-          const TokenId id = allowed[rng() % allowed.size()];
-          a = *shared.NextToken(a, id);
-          b = *alone.NextToken(b, id);
-          ASSERT_NE(a, ConstraintAutomaton::kDead);
-          ASSERT_NE(b, ConstraintAutomaton::kDead);
-        }
-      }
+      const int compared = CompareMasksOnRandomWalks(shared, alone, 150);
       EXPECT_GT(compared, 300);
     }
+  }
+}
+
+// Compiling computes masks ahead (breadth-first from the start); they are the masks first use
+// makes, and a constraint small enough for the budget leaves nothing to walk for its requests.
+TEST(ConstraintAutomatonTest, PrecomputedMasksEqualMasksMadeOnFirstUse) {
+  const std::shared_ptr<const TokenVocabulary> vocabulary =
+      testing::ByteVocabulary({"ab", "a\"", "\"}", "é", "éé\"", "aaaaaa", ",\"t\":\"", "12"});
+  const ConstraintSpec spec{ConstraintKind::kJsonSchema,
+                            R"({"type":"object","properties":{
+      "s":{"type":"string","minLength":2,"maxLength":20},"t":{"type":"string"},
+      "n":{"type":"integer"}},"required":["s","t","n"]})",
+                            {}};
+  ConstraintLimits lazy_limits;
+  lazy_limits.precompute_trie_nodes = 0;
+  ConstraintCompiler ahead_compiler(vocabulary, ConstraintLimits{});
+  ConstraintCompiler lazy_compiler(vocabulary, lazy_limits);
+  std::shared_ptr<ConstraintAutomaton> ahead = *ahead_compiler.Compile(spec);
+  std::shared_ptr<ConstraintAutomaton> lazy = *lazy_compiler.Compile(spec);
+  EXPECT_GT(ahead->num_states(), 100);
+  const int64_t walked_at_compile = ahead->walked_trie_nodes();
+  EXPECT_GT(CompareMasksOnRandomWalks(*ahead, *lazy, 100), 1000);
+  EXPECT_EQ(ahead->walked_trie_nodes(), walked_at_compile);  // every mask was there
+  EXPECT_GT(lazy->walked_trie_nodes(), 0);
+}
+
+// Computing ahead stops at its budgets and leaves the state limit to requests: it may make at most
+// an eighth of max_dfa_states, walk about precompute_trie_nodes and keep half the mask budget.
+TEST(ConstraintAutomatonTest, PrecomputeStaysWithinItsBudgets) {
+  const ConstraintSpec spec{ConstraintKind::kRegex, "[a-z]{0,500}!", {}};
+  {
+    ConstraintLimits limits;
+    limits.max_dfa_states = 400;
+    ConstraintCompiler compiler(ByteVocabulary(), limits);
+    std::shared_ptr<ConstraintAutomaton> a = *compiler.Compile(spec);
+    EXPECT_LE(a->num_states(), 50);
+    // A request still has the rest of the limit.
+    int32_t state = *a->Start();
+    for (int i = 0; i < 300; ++i) state = *a->Next(state, 'q');
+    EXPECT_GT(a->num_states(), 300);
+    EXPECT_TRUE(Allowed(**a->Mask(state), '!'));
+  }
+  // 300 letters: 300 states whose masks are their own, 26 trie nodes walked for each.
+  std::string letters;
+  for (int i = 0; i < 300; ++i) letters += "[a-z]";
+  const ConstraintSpec distinct{ConstraintKind::kRegex, letters, {}};
+  {
+    ConstraintCompiler compiler(ByteVocabulary(), ConstraintLimits{});
+    EXPECT_EQ((*compiler.Compile(distinct))->walked_trie_nodes(), 300 * 26);
+  }
+  {
+    ConstraintLimits limits;
+    limits.precompute_trie_nodes = 1000;
+    ConstraintCompiler compiler(ByteVocabulary(), limits);
+    std::shared_ptr<ConstraintAutomaton> a = *compiler.Compile(distinct);
+    EXPECT_GE(a->walked_trie_nodes(), 1000);
+    EXPECT_LE(a->walked_trie_nodes(), 1000 + 26 * 2);
+  }
+  {
+    ConstraintLimits limits;
+    limits.max_mask_bytes = 10 * 32;  // ten masks of 4 words
+    ConstraintCompiler compiler(ByteVocabulary(), limits);
+    std::shared_ptr<ConstraintAutomaton> a = *compiler.Compile(distinct);
+    // Masks (the start's first) until half the budget is kept: five.
+    EXPECT_EQ(a->walked_trie_nodes(), 5 * 26);
   }
 }
 
