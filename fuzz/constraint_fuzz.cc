@@ -1,7 +1,8 @@
-// The structured-output compilers: a JSON Schema (first byte even) or a regex (odd) compiled to a
-// grammar or an error, never a crash; when it compiles, bounded random walks through its automaton
-// over a byte vocabulary must only produce valid UTF-8, and for a schema every complete output
-// must parse as JSON. Half the inputs (even sizes) get their masks computed ahead first.
+// The structured-output compilers: a JSON Schema, a regex or an EBNF grammar (first byte % 3 = 0,
+// 1, 2) compiled to a grammar or an error, never a crash; when it compiles, bounded random walks
+// through its automaton over a byte vocabulary must only produce valid UTF-8, and for a schema
+// every complete output must parse as JSON. Half the inputs (even sizes) get their masks computed
+// ahead first.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -17,9 +18,11 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace minimind;
   if (size < 1) return 0;
-  const bool schema = data[0] % 2 == 0;
+  const bool schema = data[0] % 3 == 0;
   ConstraintSpec spec;
-  spec.kind = schema ? ConstraintKind::kJsonSchema : ConstraintKind::kRegex;
+  spec.kind = schema             ? ConstraintKind::kJsonSchema
+              : data[0] % 3 == 1 ? ConstraintKind::kRegex
+                                 : ConstraintKind::kGrammar;
   spec.text.assign(reinterpret_cast<const char*>(data) + 1, size - 1);
   ConstraintLimits limits;
   limits.max_grammar_states = 20000;

@@ -172,6 +172,10 @@ absl::StatusOr<std::optional<ConstraintSpec>> ConstraintSpecFromProto(
       spec.kind = ConstraintKind::kChoice;
       spec.choices.assign(request.choice().choices().begin(), request.choice().choices().end());
       break;
+    case v1::GenerateRequest::kGrammar:
+      spec.kind = ConstraintKind::kGrammar;
+      spec.text = request.grammar();
+      break;
   }
   if (request.has_enable_thinking() && request.enable_thinking()) {
     return absl::InvalidArgumentError(absl::StrCat(

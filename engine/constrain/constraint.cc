@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "engine/constrain/ebnf_compiler.h"
 #include "engine/constrain/json_schema_compiler.h"
 #include "engine/constrain/regex_compiler.h"
 #include "engine/tokenizer/utf8.h"
@@ -21,6 +22,8 @@ const char* ConstraintKindName(ConstraintKind kind) {
       return "regex";
     case ConstraintKind::kChoice:
       return "choice";
+    case ConstraintKind::kGrammar:
+      return "grammar";
   }
   return "unknown";
 }
@@ -72,6 +75,11 @@ absl::StatusOr<Grammar> CompileConstraintGrammar(const ConstraintSpec& spec,
       const int32_t root = builder.NewRule();
       builder.DefineRule(root, builder.Alternatives(options));
       return std::move(builder).Build(root);
+    }
+    case ConstraintKind::kGrammar: {
+      EbnfLimits ebnf_limits;
+      ebnf_limits.max_grammar_states = limits.max_grammar_states;
+      return CompileEbnf(spec.text, ebnf_limits);
     }
   }
   return absl::InvalidArgumentError("unknown constraint kind");

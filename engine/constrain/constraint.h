@@ -6,6 +6,7 @@
 //   kJsonObject  any JSON object
 //   kRegex       a full match of the regular expression `text` (regex_compiler.h)
 //   kChoice      exactly one of `choices`
+//   kGrammar     a match of the EBNF grammar `text` from its rule `root` (ebnf_compiler.h)
 //
 // ConstraintCompiler compiles once per distinct constraint — the grammar, then the automaton's
 // states and masks nearest the start (ConstraintAutomaton::Precompute; the rest are made on first
@@ -31,11 +32,11 @@
 
 namespace minimind {
 
-enum class ConstraintKind { kJsonSchema, kJsonObject, kRegex, kChoice };
+enum class ConstraintKind { kJsonSchema, kJsonObject, kRegex, kChoice, kGrammar };
 
 struct ConstraintSpec {
   ConstraintKind kind = ConstraintKind::kJsonObject;
-  std::string text;                  // kJsonSchema, kRegex
+  std::string text;                  // kJsonSchema, kRegex, kGrammar
   std::vector<std::string> choices;  // kChoice
 };
 
@@ -43,7 +44,7 @@ inline constexpr int64_t kMaxConstraintTextBytes = 65536;
 inline constexpr int kMaxChoices = 1024;
 inline constexpr int64_t kMaxChoiceBytes = 4096;
 
-// "json_schema", "json_object", "regex", "choice".
+// "json_schema", "json_object", "regex", "choice", "grammar".
 const char* ConstraintKindName(ConstraintKind kind);
 
 // The grammar of `spec`. InvalidArgument for a malformed or unsupported constraint or a limit

@@ -150,6 +150,7 @@ const absl::flat_hash_set<std::string>& SharedFields() {
                                                                           "response_format",
                                                                           "regex",
                                                                           "choice",
+                                                                          "grammar",
                                                                           "logprobs"};
   return *kFields;
 }
@@ -174,7 +175,7 @@ absl::Status CheckFields(OpenAiEndpoint endpoint, const json& body) {
   return absl::OkStatus();
 }
 
-// response_format, and the regex / choice extensions: at most one constraint.
+// response_format, and the regex / choice / grammar extensions: at most one constraint.
 absl::Status Constraint(absl::string_view text, const json& body, v1::GenerateRequest& out) {
   int given = 0;
   if (auto it = body.find("response_format"); it != body.end() && !it->is_null()) {
@@ -216,9 +217,14 @@ absl::Status Constraint(absl::string_view text, const json& body, v1::GenerateRe
     }
     ++given;
   }
+  if (auto it = body.find("grammar"); it != body.end() && !it->is_null()) {
+    if (!it->is_string()) return Invalid("grammar", "must be a string (an EBNF grammar)");
+    out.set_grammar(it->get<std::string>());
+    ++given;
+  }
   if (given > 1) {
     return Invalid("response_format",
-                   "only one of response_format (json), regex and choice may be given");
+                   "only one of response_format (json), regex, choice and grammar may be given");
   }
   return absl::OkStatus();
 }

@@ -1,8 +1,8 @@
 // Structured output through the official `openai` npm client, checked by validators nobody here
-// wrote: ajv (+ ajv-formats) for JSON Schema, JavaScript's RegExp for regex.
+// wrote: ajv (+ ajv-formats) for JSON Schema, JavaScript's RegExp for regex (and a flat grammar).
 //   node structured_output_client.mjs BASE_URL API_KEY chat|completions DOCS_PER_SCHEMA MAX_TOKENS
 // chat: /v1/chat/completions (response_format json_schema and json_object, unary and streaming,
-// regex and choice extensions); completions: /v1/completions with a prompt (a model without a
+// regex, choice and grammar extensions); completions: /v1/completions with a prompt (a model without a
 // chat template). Prints one JSON line: counts and every failure.
 import OpenAI from "openai";
 import Ajv from "ajv";
@@ -162,6 +162,59 @@ for (let i = 0; i < perSchema; ++i, ++seed) {
   else out.failures.push({ choice: true, seed, finish, text });
 }
 out.regexes = regexes.length;
+
+// EBNF grammars (the `grammar` extension, llama.cpp's GBNF syntax): a flat one checked by RegExp,
+// and a recursive one (arithmetic with nested parentheses) checked by a recursive-descent
+// recognizer written below for this test. A reply cut at max_tokens is counted apart.
+const grammars = [
+  { grammar: 'root ::= item ("\\n" item){0,2}\nitem ::= "- " [a-z]{1,12}',
+    valid: (text) => /^- [a-z]{1,12}(?:\n- [a-z]{1,12}){0,2}$/u.test(text) },
+  { grammar: 'root ::= expr\nexpr ::= term (("+" | "-") term){0,3}\n' +
+             'term ::= factor ("*" factor){0,2}\nfactor ::= [0-9]{1,3} | "(" expr ")"',
+    valid: (text) => {
+      let at = 0;
+      const factor = () => {
+        if (text[at] === "(") {
+          ++at;
+          if (!expr() || text[at] !== ")") return false;
+          ++at;
+          return true;
+        }
+        const digits = /^[0-9]{1,3}/.exec(text.slice(at));
+        if (digits === null) return false;
+        at += digits[0].length;
+        return !/[0-9]/.test(text[at] ?? "");
+      };
+      const term = () => {
+        if (!factor()) return false;
+        for (let n = 0; n < 2 && text[at] === "*"; ++n) {
+          ++at;
+          if (!factor()) return false;
+        }
+        return true;
+      };
+      const expr = () => {
+        if (!term()) return false;
+        for (let n = 0; n < 3 && (text[at] === "+" || text[at] === "-"); ++n) {
+          ++at;
+          if (!term()) return false;
+        }
+        return true;
+      };
+      return expr() && at === text.length;
+    } },
+];
+out.grammar = 0;
+out.grammar_length = 0;
+for (const { grammar, valid } of grammars) {
+  for (let i = 0; i < perSchema; ++i, ++seed) {
+    const { text, finish } = await generate({ seed, grammar }, i % 2 === 1);
+    if (finish === "length") out.grammar_length += 1;
+    else if (finish === "stop" && valid(text)) out.grammar += 1;
+    else out.failures.push({ grammar, seed, finish, text });
+  }
+}
+out.grammars = grammars.length;
 
 // Bad input: an unsupported keyword is a 400 naming it, never ignored.
 try {

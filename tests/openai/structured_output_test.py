@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Structured output (issue 27) through the real server and the official `openai` npm client,
 every document checked by validators nobody here wrote (structured_output_client.mjs: ajv with
-ajv-formats for JSON Schema, JavaScript's RegExp for regex):
+ajv-formats for JSON Schema, JavaScript's RegExp for regex, a recognizer written in the client for
+the recursive grammar):
 
 1. the shipped model over /v1/chat/completions: 22 schemas x DOCS documents (unary and streaming),
-   json_object, 4 regexes and a choice list; every reply finishes "stop" and validates;
+   json_object, 4 regexes, 2 EBNF grammars and a choice list; every reply finishes "stop" and
+   validates (json_object and grammar replies cut at max_tokens are counted apart);
 2. a random checkpoint (byte tokenizer, no chat template) over /v1/completions: the same schemas,
    fewer documents each.
 An unsupported keyword, an unknown field, two constraints at once and malformed response_format
@@ -69,6 +71,8 @@ def run_client(base, mode, docs, max_tokens):
     check(out["documents"] == out["schemas"] * docs == out["valid"], f"counts: {out}")
     check(out["json_object"] + out["json_object_length"] == docs and
           out["regex"] == out["regexes"] * docs and
+          out["grammar"] + out["grammar_length"] == out["grammars"] * docs and
+          out["grammar"] >= docs and
           out["choice"] == docs, f"counts: {out}")
     bad = out["bad_input"]
     check(isinstance(bad, dict) and bad["status"] == 400 and "minimum" in bad["message"],
@@ -87,7 +91,10 @@ def check_http_edges(base):
             ({"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}},
              "response_format.json_schema"),
             ({"choice": "yes"}, "choice must be an array of strings"),
-            ({"regex": "(?=a)b"}, "lookaround")]:
+            ({"regex": "(?=a)b"}, "lookaround"),
+            ({"grammar": "root ::= root \"a\" | \"a\""}, "left recursion"),
+            ({"grammar": 5}, "grammar must be a string"),
+            ({"grammar": "root ::= \"a\"", "regex": "a"}, "only one of")]:
         status, body = http_json("POST", f"{base}/chat/completions", {**chat, **extra})
         check(status == 400 and needle in body["error"]["message"],
               f"{extra}: {status} {body}")
@@ -139,16 +146,17 @@ def main():
             scraped = server.scrape()
             compiles = value(scraped, "minimind_constraint_compiles_total")
             hits = value(scraped, "minimind_constraint_cache_hits_total")
-            # 22 schemas + json_object + 4 regexes + 1 choice list + the session's schema, each
-            # compiled once; every further document of them was a cache hit.
-            check(compiles == 29 and hits >= 22 * (args.docs - 1),
+            # 22 schemas + json_object + 4 regexes + 2 grammars + 1 choice list + the session's
+            # schema, each compiled once; every further document of them was a cache hit.
+            check(compiles == 31 and hits >= 22 * (args.docs - 1),
                   f"constraint metrics: {compiles} compiles, {hits} cache hits")
         finally:
             server.kill()
         print(f"shipped model: {out['valid']} documents over {out['schemas']} schemas valid "
               f"under ajv ({out['streamed']} streamed), {out['json_object']} JSON objects "
               f"({out['json_object_length']} more cut at max_tokens), "
-              f"{out['regex']} regex matches, {out['choice']} choices")
+              f"{out['regex']} regex matches, {out['grammar']} grammar matches "
+              f"({out['grammar_length']} more cut at max_tokens), {out['choice']} choices")
         random_model = make_random_model(args.cli, os.path.join(scratch, "random"))
         server, base = serve(args, random_model, keys)
         try:
@@ -158,7 +166,8 @@ def main():
         print(f"random checkpoint: {out['valid']} documents over {out['schemas']} schemas valid "
               f"under ajv, {out['json_object']} JSON objects "
               f"({out['json_object_length']} more cut at max_tokens), "
-              f"{out['regex']} regex matches, {out['choice']} choices")
+              f"{out['regex']} regex matches, {out['grammar']} grammar matches "
+              f"({out['grammar_length']} more cut at max_tokens), {out['choice']} choices")
     print("structured output: OK")
 
 

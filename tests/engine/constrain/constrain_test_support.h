@@ -9,6 +9,9 @@
 #include <utility>
 #include <vector>
 
+#include "gtest/gtest.h"
+
+#include "engine/constrain/constraint.h"
 #include "engine/constrain/constraint_automaton.h"
 #include "engine/constrain/grammar.h"
 #include "engine/constrain/token_vocabulary.h"
@@ -22,6 +25,16 @@ inline std::shared_ptr<const TokenVocabulary> ByteVocabulary(std::vector<std::st
   for (std::string& token : extra) bytes.push_back(std::move(token));
   const int64_t size = static_cast<int64_t>(bytes.size());
   return std::make_shared<const TokenVocabulary>(std::move(bytes), size);
+}
+
+// The automaton of `spec` over ByteVocabulary() (null, with a test failure, when it does not
+// compile).
+inline std::unique_ptr<ConstraintAutomaton> ByteAutomaton(const ConstraintSpec& spec) {
+  absl::StatusOr<Grammar> grammar = CompileConstraintGrammar(spec, ConstraintLimits{});
+  EXPECT_TRUE(grammar.ok()) << spec.text << ": " << grammar.status();
+  if (!grammar.ok()) return nullptr;
+  return std::make_unique<ConstraintAutomaton>(*std::move(grammar), ByteVocabulary(),
+                                               ConstraintLimits{});
 }
 
 // A random string the automaton accepts, chosen byte by byte: at each step stop (if accepting)

@@ -17,18 +17,12 @@ namespace minimind {
 namespace {
 
 using ::minimind::testing::Accepts;
-using ::minimind::testing::ByteVocabulary;
 using ::minimind::testing::Pcre2FullMatcher;
 using ::minimind::testing::RandomAccepted;
 using ::testing::HasSubstr;
 
 std::unique_ptr<ConstraintAutomaton> Automaton(const std::string& pattern) {
-  ConstraintSpec spec{ConstraintKind::kRegex, pattern, {}};
-  absl::StatusOr<Grammar> grammar = CompileConstraintGrammar(spec, ConstraintLimits{});
-  EXPECT_TRUE(grammar.ok()) << pattern << ": " << grammar.status();
-  if (!grammar.ok()) return nullptr;
-  return std::make_unique<ConstraintAutomaton>(*std::move(grammar), ByteVocabulary(),
-                                               ConstraintLimits{});
+  return testing::ByteAutomaton({ConstraintKind::kRegex, pattern, {}});
 }
 
 // Strings the automaton generates all match under PCRE2, and strings PCRE2 matches (and close
