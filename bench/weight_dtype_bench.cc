@@ -2,7 +2,7 @@
 // accuracy and buys in decode speed.
 //
 // BM_Accuracy/model/dtype (one iteration each; deterministic): log-probabilities with the matmul
-// weights converted to dtype (f16, bf16, int8) against the same model with f32 weights.
+// weights converted to dtype (f16, bf16, int8, q8_0) against the same model with f32 weights.
 //   model 0: models/minimind-serve-tiny (the demo model, stored f32) on its committed held-out
 //            slice (eval/heldout_sample.json: 4 windows, 1,020 predicted positions);
 //   model 1: a random MiniMind2-Small checkpoint (llama, hidden 512, 8 layers, 8/2 heads, FFN
@@ -15,7 +15,8 @@
 //
 // BM_Decode/dtype/threads: forward_bench's BM_Decode (batch 1, one token at position 128 after a
 // 128-token prompt, wall-clock) on the random MiniMind2-Small (model 1) with weights converted to
-// dtype (f32, f16, bf16, int8), 1 and 2 threads.
+// dtype (f32, f16, bf16, int8, q8_0), 1 and 2 threads. (dtype indices: 0 f32 ... 4 q8_0.)
+// BM_Prefill/dtype: a 512-token prompt from an empty cache on the same model, 2 threads.
 //
 //   cmake --build BUILD --target weight_dtype_bench && cd BUILD
 //   bench/weight_dtype_bench --benchmark_filter=BM_Accuracy
@@ -47,9 +48,10 @@
 namespace minimind {
 namespace {
 
-constexpr DType kDTypes[] = {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8};
+constexpr DType kDTypes[] = {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8, DType::kQ8A8};
 constexpr int64_t kPromptLength = 128;
 constexpr int64_t kRandomTokens = 1000;
+constexpr int64_t kPrefillLength = 512;
 
 std::filesystem::path DemoModelDir() {
   return std::filesystem::path(MINIMIND_TEST_DATA_DIR).parent_path().parent_path() / "models" /
@@ -175,30 +177,38 @@ void BM_Accuracy(benchmark::State& state) {
 }
 BENCHMARK(BM_Accuracy)
     ->ArgNames({"model", "dtype"})
-    ->ArgsProduct({{0, 1}, {1, 2, 3}})
+    ->ArgsProduct({{0, 1}, {1, 2, 3, 4}})
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
+
+// A runner of the random MiniMind2-Small with weights converted to dtype, or the error.
+absl::StatusOr<ModelRunner> SmallRunner(DType dtype, int64_t num_threads) {
+  absl::StatusOr<Model> model = LoadSmall();
+  if (model.ok()) model = Converted(*model, dtype);
+  if (!model.ok()) return model.status();
+  return ModelRunner::Create(*model,
+                             ModelRunnerOptions{.num_threads = static_cast<int>(num_threads)});
+}
+
+// Token ids 0..length-1 scattered over MiniMind's vocabulary.
+std::vector<int32_t> SpreadPrompt(int64_t length) {
+  std::vector<int32_t> prompt(length);
+  for (int64_t i = 0; i < length; ++i) prompt[i] = static_cast<int32_t>((i * 2654435761u) % 6400);
+  return prompt;
+}
 
 void BM_Decode(benchmark::State& state) {
   const DType dtype = kDTypes[state.range(0)];
   const int64_t num_threads = state.range(1);
   state.SetLabel(
       absl::StrCat("minimind2_small ", WeightDTypeFlagName(dtype), " threads=", num_threads));
-  absl::StatusOr<Model> model = LoadSmall();
-  if (model.ok()) model = Converted(*model, dtype);
-  absl::StatusOr<ModelRunner> runner =
-      model.ok() ? ModelRunner::Create(
-                       *model, ModelRunnerOptions{.num_threads = static_cast<int>(num_threads)})
-                 : absl::StatusOr<ModelRunner>(model.status());
+  absl::StatusOr<ModelRunner> runner = SmallRunner(dtype, num_threads);
   if (!runner.ok()) {
     state.SkipWithError(runner.status().ToString().c_str());
     return;
   }
   ContiguousKvSequence kv(runner->kv_shape());
-  std::vector<int32_t> prompt(kPromptLength);
-  for (int64_t i = 0; i < kPromptLength; ++i) {
-    prompt[i] = static_cast<int32_t>((i * 2654435761u) % 6400);
-  }
+  const std::vector<int32_t> prompt = SpreadPrompt(kPromptLength);
   const ForwardSequence prefill{.tokens = prompt, .kv = &kv, .logits = LogitsMode::kNone};
   if (absl::Status status = runner->Forward({&prefill, 1}).status(); !status.ok()) {
     state.SkipWithError(status.ToString().c_str());
@@ -217,9 +227,34 @@ void BM_Decode(benchmark::State& state) {
   }
   state.counters["tok/s"] = benchmark::Counter(1.0, benchmark::Counter::kIsIterationInvariantRate);
 }
+void BM_Prefill(benchmark::State& state) {
+  const DType dtype = kDTypes[state.range(0)];
+  state.SetLabel(absl::StrCat("minimind2_small ", WeightDTypeFlagName(dtype), " threads=2"));
+  absl::StatusOr<ModelRunner> runner = SmallRunner(dtype, 2);
+  if (!runner.ok()) {
+    state.SkipWithError(runner.status().ToString().c_str());
+    return;
+  }
+  ContiguousKvSequence kv(runner->kv_shape());
+  const std::vector<int32_t> prompt = SpreadPrompt(kPrefillLength);
+  const ForwardSequence input{.tokens = prompt, .kv = &kv, .logits = LogitsMode::kLastPosition};
+  for (auto _ : state) {
+    absl::StatusOr<ForwardLogits> logits = runner->Forward({&input, 1});
+    if (!logits.ok()) state.SkipWithError(logits.status().ToString().c_str());
+    benchmark::DoNotOptimize(logits);
+  }
+  state.counters["tok/s"] = benchmark::Counter(static_cast<double>(kPrefillLength),
+                                               benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_Prefill)
+    ->ArgName("dtype")
+    ->DenseRange(0, 4)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
 BENCHMARK(BM_Decode)
     ->ArgNames({"dtype", "threads"})
-    ->ArgsProduct({{0, 1, 2, 3}, {1, 2}})
+    ->ArgsProduct({{0, 1, 2, 3, 4}, {1, 2}})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 

@@ -52,7 +52,7 @@ const std::vector<ServerFlag>& ServerFlags() {
       {"listen", "MINIMIND_LISTEN", "host:port to serve gRPC on (default 0.0.0.0:50051)"},
       {"kv-cache-dtype", "MINIMIND_KV_CACHE_DTYPE", "KV element type: f32, bf16, f16, int8"},
       {"weight-dtype", "MINIMIND_WEIGHT_DTYPE",
-       "matmul weights converted at load: auto (as stored, default), f32, f16, bf16, int8"},
+       "matmul weights converted at load: auto (as stored, default), f32, f16, bf16, int8, q8_0"},
       {"kv-cache-memory", "MINIMIND_KV_CACHE_MEMORY", "KV pool budget, e.g. 256MiB (default)"},
       {"block-size", "MINIMIND_BLOCK_SIZE", "tokens per KV block (default 16)"},
       {"max-batch", "MINIMIND_MAX_BATCH", "most sequences decoded per step (default 64)"},

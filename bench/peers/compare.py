@@ -5,9 +5,12 @@ table (BENCHMARKS.md "vs llama.cpp").
 
   llama.cpp: llama-bench -t 2, pp512 (prompt 512) and tg32 at depth 128 (32 tokens after 128 in
              the KV cache), on the f16 and Q8_0 GGUF files;
-  ours:      forward_bench BM_Prefill/shape:0/threads:2/tokens:512 (f16 weights) and
-             weight_dtype_bench BM_Decode/dtype:{1,3}/threads:2 (one token at position 128, f16 and
-             int8 weights) on the same shape (random weights from the same generator)."""
+  ours:      forward_bench BM_Prefill/shape:0/threads:2/tokens:512 (f16 weights),
+             weight_dtype_bench BM_Decode/dtype:{1,3,4}/threads:2 (one token at position 128, f16,
+             int8 and q8_0 weights) and BM_Prefill/dtype:{3,4} (512 tokens, int8 and q8_0) on the
+             same shape (random weights from the same generator).
+  8-bit: llama.cpp's Q8_0 rounds activations to 8 bits (as our q8_0 does); our int8 multiplies
+  the same 8-bit weights with f32 activations."""
 import argparse
 import csv
 import io
@@ -47,6 +50,15 @@ def main():
         "decode batch 1 at 128, 8-bit (Q8_0 vs our int8)": (
             lambda: llama_bench(a.llama_bench, a.gguf_q8, ["-p", "0", "-n", "32", "-d", "128"]),
             lambda: google_bench(a.weight_dtype_bench, "BM_Decode/dtype:3/threads:2")),
+        "decode batch 1 at 128, 8-bit (Q8_0 vs our q8_0)": (
+            lambda: llama_bench(a.llama_bench, a.gguf_q8, ["-p", "0", "-n", "32", "-d", "128"]),
+            lambda: google_bench(a.weight_dtype_bench, "BM_Decode/dtype:4/threads:2")),
+        "prefill 512, 8-bit (Q8_0 vs our int8)": (
+            lambda: llama_bench(a.llama_bench, a.gguf_q8, ["-p", "512", "-n", "0"]),
+            lambda: google_bench(a.weight_dtype_bench, "BM_Prefill/dtype:3")),
+        "prefill 512, 8-bit (Q8_0 vs our q8_0)": (
+            lambda: llama_bench(a.llama_bench, a.gguf_q8, ["-p", "512", "-n", "0"]),
+            lambda: google_bench(a.weight_dtype_bench, "BM_Prefill/dtype:4")),
     }
     samples = {name: ([], []) for name in rows}
     for _ in range(a.reps):

@@ -12,6 +12,8 @@ const char* DTypeName(DType dtype) {
       return "BF16";
     case DType::kQ8:
       return "Q8";
+    case DType::kQ8A8:
+      return "Q8A8";
   }
   return "unknown";
 }

@@ -10,6 +10,13 @@
 // so a row takes RowBytes(kQ8, cols) = ceil(cols / 32) * 36 bytes, rows follow one another, and
 // the value a weight stands for is float(q[i]) * scale (one f32 multiply). No file format stores
 // Q8: it is made at load (engine/model/weight_conversion.h) and lives in memory only.
+// Q8A8 holds the same blocks (the same scales and values) arranged for int8 x int8 products (its
+// matmul quantizes the activations to 8 bits as well, as llama.cpp's Q8_0 x Q8_0 does;
+// matmul_q8a8.h): blocks in pairs (an odd count padded with a zero block), each pair stored as
+//   float scale[2];         // the even block's, then the odd one's
+//   int8_t codes[64];       // 4-value groups interleaved: even 0-3, odd 0-3, even 4-7, odd 4-7,
+//   ...
+// so RowBytes(kQ8A8, cols) = ceil(ceil(cols / 32) / 2) * 72.
 #ifndef MINIMIND_ENGINE_BASE_DTYPE_H_
 #define MINIMIND_ENGINE_BASE_DTYPE_H_
 
@@ -18,10 +25,13 @@
 
 namespace minimind {
 
-enum class DType : uint8_t { kF32, kF16, kBF16, kQ8 };
+enum class DType : uint8_t { kF32, kF16, kBF16, kQ8, kQ8A8 };
 
 inline constexpr int64_t kQ8BlockSize = 32;
 inline constexpr int64_t kQ8BlockBytes = sizeof(float) + kQ8BlockSize;
+
+// Stored in Q8 blocks (Q8 and Q8A8).
+inline bool IsQ8Blocked(DType dtype) { return dtype == DType::kQ8 || dtype == DType::kQ8A8; }
 
 // Bytes per element of the element-wise types; for Q8 the int8 value alone (1): its rows also
 // hold the scales, so size Q8 data with RowBytes.
@@ -33,6 +43,7 @@ inline size_t DTypeSize(DType dtype) {
     case DType::kBF16:
       return 2;
     case DType::kQ8:
+    case DType::kQ8A8:
       return 1;
   }
   return 4;
@@ -41,10 +52,13 @@ inline size_t DTypeSize(DType dtype) {
 // Bytes of one stored row of `cols` values.
 inline int64_t RowBytes(DType dtype, int64_t cols) {
   if (dtype == DType::kQ8) return (cols + kQ8BlockSize - 1) / kQ8BlockSize * kQ8BlockBytes;
+  if (dtype == DType::kQ8A8) {
+    return (cols + 2 * kQ8BlockSize - 1) / (2 * kQ8BlockSize) * (2 * kQ8BlockBytes);
+  }
   return cols * static_cast<int64_t>(DTypeSize(dtype));
 }
 
-// "F32", "F16", "BF16" (safetensors spelling), "Q8".
+// "F32", "F16", "BF16" (safetensors spelling), "Q8", "Q8A8".
 const char* DTypeName(DType dtype);
 
 }  // namespace minimind

@@ -9,6 +9,7 @@
 #include "engine/base/dtype.h"
 #include "engine/kernels/float_convert.h"
 #include "engine/kernels/matmul_q8.h"
+#include "engine/kernels/matmul_q8a8.h"
 #include "engine/kernels/reduction.h"
 
 #undef HWY_TARGET_INCLUDE
@@ -356,6 +357,10 @@ void WeightRowToF32Impl(const WeightMatrix& weight, int64_t row, float* row_out)
     DequantizeRowQ8(RowAddress(weight, row), weight.cols, row_out);
     return;
   }
+  if (weight.dtype == DType::kQ8A8) {
+    DequantizeRowQ8A8(RowAddress(weight, row), weight.cols, row_out);
+    return;
+  }
   WidenToF32(weight.dtype, RowAddress(weight, row), weight.cols, row_out);
 }
 
@@ -368,7 +373,10 @@ void MatMulOutputsImpl(const float* x, int64_t num_rows, const WeightMatrix& wei
   // at a time waits on each FMA's latency). Measured (bench/kernels_bench, 2026-12-07, Xeon with
   // F16C): 1 row of [1408, 512] F16, 6.1-8.5 -> 17-22 GMAC/s; 512 MiB streamed from DRAM,
   // 7.1-7.3 -> 11.8-12.1 GB/s.
-  if (num_rows >= kGemmRows) {
+  if (weight.dtype == DType::kQ8A8) {
+    // Its own arithmetic for any number of rows (int8 activations: matmul_q8a8.h).
+    MatMulQ8A8Outputs(x, num_rows, weight, out_begin, out_end, out);
+  } else if (num_rows >= kGemmRows) {
     GemmOutputs(x, num_rows, weight, out_begin, out_end, out);
   } else if (weight.dtype == DType::kQ8) {
     MatMulQ8Outputs(x, num_rows, weight, out_begin, out_end, out);

@@ -69,6 +69,7 @@ int64_t FirstNonFinite(const Tensor& tensor) {
     case DType::kBF16:
       return FirstNonFiniteIn<uint16_t>(tensor.data(), tensor.num_elements(), 0x7F80u);
     case DType::kQ8:  // Only made at load, from weights already checked.
+    case DType::kQ8A8:
       return -1;
   }
   return -1;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -18,6 +19,7 @@
 #include "engine/kernels/activation.h"
 #include "engine/kernels/attention.h"
 #include "engine/kernels/matmul.h"
+#include "engine/kernels/matmul_q8a8.h"
 #include "engine/kernels/rms_norm.h"
 #include "engine/kernels/rope.h"
 #include "engine/kernels/softmax.h"
@@ -371,16 +373,41 @@ void ModelRunner::ParallelMatMuls(int64_t num_rows, absl::Span<const Product> pr
     }
     return;
   }
+  // Q8A8 products read their input quantized once (shared by products of the same input).
+  absl::InlinedVector<const unsigned char*, 4> quantized(products.size(), nullptr);
+  for (size_t p = 0; p < products.size(); ++p) {
+    if (products[p].weight.dtype != DType::kQ8A8) continue;
+    for (size_t q = 0; q < p && quantized[p] == nullptr; ++q) {
+      if (quantized[q] != nullptr && products[q].x == products[p].x) quantized[p] = quantized[q];
+    }
+    if (quantized[p] == nullptr) {
+      quantized[p] = QuantizeForQ8A8(products[p].x, num_rows, products[p].weight.cols, p);
+    }
+  }
   // Every product gets the same number of slices; task t is slice t % slices of product
   // t / slices. Each slice computes whole output columns with MatMulOutputs, bitwise as MatMul.
   const int64_t slices = threads * kSlicesPerThread;
   pool_->ParallelFor(static_cast<int64_t>(products.size()) * slices, [&](int64_t task, int) {
     const Product& product = products[task / slices];
     const auto [begin, end] = SliceBounds(product.weight.rows, slices, task % slices);
-    if (begin < end) {
+    if (begin >= end) return;
+    if (const unsigned char* input = quantized[task / slices]; input != nullptr) {
+      MatMulQ8A8Quantized(input, num_rows, product.weight, product.bias, begin, end, product.out);
+    } else {
       MatMulOutputs(product.x, num_rows, product.weight, product.bias, begin, end, product.out);
     }
   });
+}
+
+const unsigned char* ModelRunner::QuantizeForQ8A8(const float* x, int64_t num_rows, int64_t cols,
+                                                  size_t slot) {
+  if (q8a8_inputs_.size() <= slot) q8a8_inputs_.resize(slot + 1);
+  std::vector<unsigned char>& input = q8a8_inputs_[slot];
+  input.resize(static_cast<size_t>(num_rows * Q8A8InputRowBytes(cols)));
+  ParallelRows(num_rows, cols, [&](int64_t begin, int64_t end) {
+    QuantizeQ8A8Input(x, cols, begin, end, input.data());
+  });
+  return input.data();
 }
 
 void ModelRunner::ParallelRows(int64_t num_rows, int64_t elements_per_row,
@@ -570,25 +597,48 @@ void ModelRunner::RunMlps(absl::Span<const MlpJob> jobs) {
   const int64_t threads = pool_->num_threads();
   const int64_t slices = threads == 1 ? 1 : threads * kSlicesPerThread;
   const int64_t num_tasks = static_cast<int64_t>(jobs.size()) * slices;
+  // Q8A8 weights read each input quantized once for all slices and both products.
+  absl::InlinedVector<const unsigned char*, 4> quantized(jobs.size(), nullptr);
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    if (jobs[j].weights->gate_proj.dtype() == DType::kQ8A8 &&
+        jobs[j].weights->up_proj.dtype() == DType::kQ8A8) {
+      quantized[j] = QuantizeForQ8A8(jobs[j].input, jobs[j].num_rows,
+                                     jobs[j].weights->gate_proj.dim(1), 2 * j);
+    }
+  }
   pool_->ParallelFor(num_tasks, [&](int64_t task, int) {
     const MlpJob& job = jobs[task / slices];
     const int64_t width = job.weights->gate_proj.dim(0);
     const auto [begin, end] = SliceBounds(width, slices, task % slices);
     if (begin >= end) return;
-    MatMulOutputs(job.input, job.num_rows, ViewWeightMatrix(job.weights->gate_proj), nullptr, begin,
-                  end, job.gate);
-    MatMulOutputs(job.input, job.num_rows, ViewWeightMatrix(job.weights->up_proj), nullptr, begin,
-                  end, job.up);
+    const WeightMatrix gate = ViewWeightMatrix(job.weights->gate_proj);
+    const WeightMatrix up = ViewWeightMatrix(job.weights->up_proj);
+    if (const unsigned char* input = quantized[task / slices]; input != nullptr) {
+      MatMulQ8A8Quantized(input, job.num_rows, gate, nullptr, begin, end, job.gate);
+      MatMulQ8A8Quantized(input, job.num_rows, up, nullptr, begin, end, job.up);
+    } else {
+      MatMulOutputs(job.input, job.num_rows, gate, nullptr, begin, end, job.gate);
+      MatMulOutputs(job.input, job.num_rows, up, nullptr, begin, end, job.up);
+    }
     for (int64_t r = 0; r < job.num_rows; ++r) {
       float* gate = &job.gate[r * width + begin];
       SwiGlu(gate, &job.up[r * width + begin], end - begin, gate);
     }
   });
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    quantized[j] = jobs[j].weights->down_proj.dtype() == DType::kQ8A8
+                       ? QuantizeForQ8A8(jobs[j].gate, jobs[j].num_rows,
+                                         jobs[j].weights->down_proj.dim(1), 2 * j + 1)
+                       : nullptr;
+  }
   pool_->ParallelFor(num_tasks, [&](int64_t task, int) {
     const MlpJob& job = jobs[task / slices];
     const WeightMatrix down = ViewWeightMatrix(job.weights->down_proj);
     const auto [begin, end] = SliceBounds(down.rows, slices, task % slices);
-    if (begin < end) {
+    if (begin >= end) return;
+    if (const unsigned char* input = quantized[task / slices]; input != nullptr) {
+      MatMulQ8A8Quantized(input, job.num_rows, down, nullptr, begin, end, job.output);
+    } else {
       MatMulOutputs(job.gate, job.num_rows, down, nullptr, begin, end, job.output);
     }
   });

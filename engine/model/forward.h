@@ -154,6 +154,9 @@ class ModelRunner {
 
   // Every product over `num_rows` rows, each split over the pool by output features.
   void ParallelMatMuls(int64_t num_rows, absl::Span<const Product> products);
+  // x's rows quantized for Q8A8 weights (matmul_q8a8.h) into q8a8_inputs_[slot], over the pool
+  // when there are enough rows: every slice of the products that read x then shares them.
+  const unsigned char* QuantizeForQ8A8(const float* x, int64_t num_rows, int64_t cols, size_t slot);
   // fn(begin, end) over row ranges that partition [0, num_rows), over the pool when the rows hold
   // enough work (num_rows · elements_per_row) to pay for a parallel region, else in one call.
   void ParallelRows(int64_t num_rows, int64_t elements_per_row,
@@ -185,6 +188,7 @@ class ModelRunner {
   int64_t max_mlp_width_ = 0;                // Widest dense or expert MLP.
   int64_t num_tokens_ = 0;                   // N of the current call.
   ForwardScratch scratch_;
+  std::vector<std::vector<unsigned char>> q8a8_inputs_;
   std::vector<MlpJob> mlp_jobs_;      // A MoE layer's experts; rebuilt per layer, capacity reused.
   std::unique_ptr<ThreadPool> pool_;  // Never null.
 };

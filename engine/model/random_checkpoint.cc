@@ -58,6 +58,7 @@ const char* TorchDTypeName(DType dtype) {
     case DType::kBF16:
       return "bfloat16";
     case DType::kQ8:  // Rejected by BuildConfig.
+    case DType::kQ8A8:
       break;
   }
   return "float32";
@@ -73,7 +74,7 @@ absl::StatusOr<Json> BuildConfig(const RandomCheckpointOptions& options) {
     return absl::InvalidArgumentError(
         "vocab_size must be set to the paired tokenizer's vocabulary size");
   }
-  if (options.dtype == DType::kQ8) {
+  if (IsQ8Blocked(options.dtype)) {
     return absl::InvalidArgumentError(
         "dtype must be F32, F16 or BF16: no checkpoint format stores Q8 (convert at load)");
   }
@@ -177,6 +178,7 @@ Tensor RandomTensor(const WeightSlot& slot, int64_t hidden, DType dtype, SplitMi
         break;
       }
       case DType::kQ8:  // Rejected by BuildConfig.
+      case DType::kQ8A8:
         break;
     }
   }

@@ -37,7 +37,7 @@ class Tensor {
   }
   // Rows (all axes but the last) times RowBytes of the last axis: exact for blocked Q8 too.
   size_t size_bytes() const {
-    if (dtype_ != DType::kQ8 || shape_.empty()) {
+    if (!IsQ8Blocked(dtype_) || shape_.empty()) {
       return static_cast<size_t>(num_elements()) * DTypeSize(dtype_);
     }
     const int64_t cols = shape_.back();

@@ -11,6 +11,7 @@
 #include "engine/kernels/float_convert.h"
 #include "engine/kernels/matmul.h"
 #include "engine/kernels/matmul_q8.h"
+#include "engine/kernels/matmul_q8a8.h"
 #include "engine/model/weight_view.h"
 
 namespace minimind {
@@ -44,8 +45,9 @@ absl::StatusOr<std::optional<DType>> ParseWeightDType(absl::string_view name) {
   if (name == "f16") return std::optional<DType>(DType::kF16);
   if (name == "bf16") return std::optional<DType>(DType::kBF16);
   if (name == "int8") return std::optional<DType>(DType::kQ8);
+  if (name == "q8_0") return std::optional<DType>(DType::kQ8A8);
   return absl::InvalidArgumentError(
-      absl::StrCat("weight dtype must be auto, f32, f16, bf16 or int8, got \"", name, "\""));
+      absl::StrCat("weight dtype must be auto, f32, f16, bf16, int8 or q8_0, got \"", name, "\""));
 }
 
 const char* WeightDTypeFlagName(std::optional<DType> dtype) {
@@ -59,6 +61,8 @@ const char* WeightDTypeFlagName(std::optional<DType> dtype) {
       return "bf16";
     case DType::kQ8:
       return "int8";
+    case DType::kQ8A8:
+      return "q8_0";
   }
   return "auto";
 }
@@ -95,6 +99,9 @@ absl::StatusOr<Tensor> ConvertTensor(const Tensor& tensor, DType dtype, absl::st
         break;
       case DType::kQ8:
         QuantizeRowQ8(row.data(), source.cols, out);
+        break;
+      case DType::kQ8A8:
+        QuantizeRowQ8A8(row.data(), source.cols, out);
         break;
     }
   }

@@ -9,6 +9,7 @@
 #include "engine/kernels/matmul.h"
 #include "engine/kernels/reduction.h"
 #include "gtest/gtest.h"
+#include "tests/engine/kernels/matmul_test_support.h"
 #include "tests/support/random_vectors.h"
 
 namespace minimind {
@@ -164,23 +165,9 @@ TEST(MatMulQ8Test, EqualsScalarDotOfDequantizedWeightsBitwise) {
 
 TEST(MatMulQ8Test, RowsAloneEqualBatchAndSlicesEqualWhole) {
   const int64_t n = 83;
-  const int64_t out = 37;
   const int64_t num_rows = 9;
-  const Q8Weights w = MakeQ8Weights(out, n, 8);
-  const std::vector<float> x = RandomVector(num_rows * n, 9);
-  std::vector<float> batched(num_rows * out);
-  MatMul(x.data(), num_rows, w.matrix, nullptr, batched.data());
-  for (int64_t r = 0; r < num_rows; ++r) {
-    std::vector<float> alone(out);
-    MatMul(&x[r * n], 1, w.matrix, nullptr, alone.data());
-    EXPECT_EQ(std::memcmp(alone.data(), &batched[r * out], out * sizeof(float)), 0) << r;
-  }
-  std::vector<float> sliced(num_rows * out);
-  for (const auto& [begin, end] :
-       {std::pair{0, 5}, std::pair{5, 6}, std::pair{6, 30}, std::pair{30, 37}}) {
-    MatMulOutputs(x.data(), num_rows, w.matrix, nullptr, begin, end, sliced.data());
-  }
-  EXPECT_TRUE(BitwiseEqual(sliced, batched));
+  testing::ExpectRowsAloneEqualBatchAndSlicesEqualWhole(MakeQ8Weights(37, n, 8).matrix,
+                                                        RandomVector(num_rows * n, 9), num_rows);
 }
 
 TEST(MatMulQ8Test, WeightRowToF32Dequantizes) {

@@ -49,6 +49,9 @@ std::vector<float> ToFloats(const Tensor& tensor) {
       case DType::kBF16:
         values[i] = BF16ToF32(tensor.data_as<uint16_t>()[i]);
         break;
+      case DType::kQ8:  // Random checkpoints are never Q8.
+      case DType::kQ8A8:
+        break;
     }
   }
   return values;

@@ -30,10 +30,11 @@ TEST(ParseWeightDTypeTest, AcceptsTheFlagSpellings) {
   EXPECT_EQ(*ParseWeightDType("f16"), DType::kF16);
   EXPECT_EQ(*ParseWeightDType("bf16"), DType::kBF16);
   EXPECT_EQ(*ParseWeightDType("int8"), DType::kQ8);
+  EXPECT_EQ(*ParseWeightDType("q8_0"), DType::kQ8A8);
   for (const std::optional<DType> dtype :
        {std::optional<DType>(), std::optional<DType>(DType::kF32),
         std::optional<DType>(DType::kF16), std::optional<DType>(DType::kBF16),
-        std::optional<DType>(DType::kQ8)}) {
+        std::optional<DType>(DType::kQ8), std::optional<DType>(DType::kQ8A8)}) {
     EXPECT_EQ(*ParseWeightDType(WeightDTypeFlagName(dtype)), dtype);
   }
   const absl::StatusOr<std::optional<DType>> bad = ParseWeightDType("q4");
@@ -130,7 +131,8 @@ class ConvertModelTest : public ::testing::TestWithParam<const char*> {};
 // those of the f32 weights. A weight moves by at most 2^-11 of itself in f16, 2^-8 in bf16, and
 // by half a quantization step, amax / 254 of its 32-value block, in Q8. Measured over these 8
 // checkpoints (random weights, 2-4 layers, 24 positions): max |Δ logprob| 0.014 (f16), 0.096
-// (bf16), 0.26 (Q8). The bounds (0.03, 0.25, 0.6) leave about 2x margin yet catch a wrong scale,
+// (bf16), 0.26 (Q8), 0.54 (Q8A8, whose activations are rounded to 8 bits too). The bounds (0.03,
+// 0.25, 0.6, 0.9) leave about 2x margin yet catch a wrong scale,
 // block offset or row stride, which move log-probabilities by whole units. MoE models are the
 // exception: a top-k expert choice near a tie flips under a perturbation of this size and moves
 // that position (and, through attention, later ones) by whole units (tiny-qwen3-moe in Q8:
@@ -143,7 +145,7 @@ TEST_P(ConvertModelTest, LogProbsStayCloseToF32Weights) {
   const std::vector<float> reference = LogProbs(f32);
   const bool moe = loaded->config.num_experts > 0;
   for (const auto& [dtype, bound] : {std::pair{DType::kF16, 0.03f}, std::pair{DType::kBF16, 0.25f},
-                                     std::pair{DType::kQ8, 0.6f}}) {
+                                     std::pair{DType::kQ8, 0.6f}, std::pair{DType::kQ8A8, 0.9f}}) {
     SCOPED_TRACE(DTypeName(dtype));
     Model converted = *loaded;
     ASSERT_TRUE(ConvertMatMulWeights(dtype, converted).ok());

@@ -1,11 +1,13 @@
 // Determinism of the engine: one seeded request yields bitwise-identical tokens and logprobs
 // (a) alone and among 1, 8 and 64 concurrent others, (b) with and without a prefix-cache hit,
-// (c) with chunked and unchunked prefill — for the f32 and int8 KV element types.
+// (c) with chunked and unchunked prefill — for the f32 and int8 KV element types, and with Q8A8
+// weights.
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "engine/model/weight_conversion.h"
 #include "engine/scheduler/engine.h"
 #include "gtest/gtest.h"
 #include "tests/engine/scheduler/engine_test_support.h"
@@ -42,11 +44,20 @@ GenerationRequest TargetRequest() {
 // Runs the target among `others` concurrent requests (submitted before and after it, with
 // different prompts, lengths and seeds) and returns what the target's sink saw.
 Observed RunTarget(KvElementType type, int others, int64_t max_step_tokens, bool warm_prefix,
-                   int forward_threads = 1) {
+                   int forward_threads = 1, const Model* model = nullptr) {
   EngineOptions options = TinyEngineOptions(512, type);
   options.max_step_tokens = max_step_tokens;
   options.forward_threads = forward_threads;
-  std::unique_ptr<Engine> engine = MakeEngine(options);
+  std::unique_ptr<Engine> engine;
+  if (model == nullptr) {
+    engine = MakeEngine(options);
+  } else {
+    absl::StatusOr<std::unique_ptr<Engine>> created =
+        Engine::Create(*model, testing::TinyBundle().tokenizer, options);
+    EXPECT_TRUE(created.ok()) << created.status();
+    if (!created.ok()) return {};
+    engine = *std::move(created);
+  }
   const GenerationRequest target = TargetRequest();
   if (warm_prefix) {
     // Shares the target's first 64 tokens (4 blocks), then diverges.
@@ -121,6 +132,27 @@ TEST_P(EngineDeterminismTest, SameOutputWithTwoForwardThreads) {
   const Observed threaded = RunTarget(GetParam(), 8, 16, false, /*forward_threads=*/2);
   EXPECT_EQ(threaded.tokens, single.tokens);
   EXPECT_EQ(threaded.sampled, single.sampled);
+}
+
+// The same promises with Q8A8 weights (int8 activations, matmul_q8a8.h): its own arithmetic for
+// one row and for many, so a request is the same alone, batched, after a cache hit, chunked or
+// over two forward threads.
+TEST(EngineDeterminismQ8A8Test, SameOutputEveryWay) {
+  Model model = testing::TinyBundle().model;
+  ASSERT_TRUE(ConvertMatMulWeights(DType::kQ8A8, model).ok());
+  const Observed alone = RunTarget(KvElementType::kF32, 0, 256, false, 1, &model);
+  ASSERT_EQ(alone.tokens.size(), 24u);
+  for (const Observed& other : {RunTarget(KvElementType::kF32, 8, 256, false, 1, &model),
+                                RunTarget(KvElementType::kF32, 64, 256, false, 1, &model),
+                                RunTarget(KvElementType::kF32, 0, 256, true, 1, &model),
+                                RunTarget(KvElementType::kF32, 8, 16, false, 1, &model),
+                                RunTarget(KvElementType::kF32, 8, 16, false, 2, &model)}) {
+    EXPECT_EQ(other.tokens, alone.tokens);
+    EXPECT_EQ(other.sampled, alone.sampled);
+  }
+  // And it is another arithmetic than the f32 weights': the tokens or logprobs differ.
+  const Observed f32 = RunTarget(KvElementType::kF32, 0, 256, false);
+  EXPECT_FALSE(f32.tokens == alone.tokens && f32.sampled == alone.sampled);
 }
 
 INSTANTIATE_TEST_SUITE_P(KvTypes, EngineDeterminismTest,

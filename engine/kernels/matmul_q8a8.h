@@ -1,0 +1,60 @@
+// Q8A8: Q8 weights (dtype.h) multiplied with activations quantized to Q8 blocks too, int8 by int8
+// — llama.cpp's Q8_0 x Q8_0 arithmetic, what matmul.h dispatches to for DType::kQ8A8. Faster than
+// Q8's dequantized f32 (AVX-512 VNNI's vpdpbusd does 32 multiply-adds of bytes per instruction;
+// AVX2 two instructions), at the cost of rounding the activations to 8 bits per 32-block (the
+// accuracy cost is measured in BENCHMARKS.md "weight formats").
+//
+// Definition (every path computes it bit for bit):
+//   Each activation row x[0, n) is quantized per block b of 32 values (the last one zero-padded):
+//   sx_b = amax / 127 (amax = max |x| over the block), inv = 1 / sx_b (0 when sx_b = 0), and
+//   qx[i] = clamp(round_half_even(x[i] * inv), -127, 127) (each step one f32 operation).
+//   For weight row w (Q8: scales sw_b, codes qw) and lane j in 0..7, two sets of lanes — even
+//   blocks into E, odd blocks into O — each over its blocks in order, from +0:
+//     p_bj  = Σ_{k<4} qx[32b + 4j + k] * qw[32b + 4j + k]        (exact in int32)
+//     L_j   = fma(float(p_bj), sx_b * sw_b, L_j), L = E or O       (sx_b * sw_b one f32 multiply)
+//   out = reduction.h's CombineLanes(E_j + O_j), the bias added after. (Two sets because the
+//   AVX-512 path holds an even and an odd block in one 16-lane register.)
+// So an output depends on its activation row and weight row alone: the same bits whatever the
+// number of rows, the row's position in a batch, the output range computed, or the instruction set
+// (VNNI, AVX2 or the portable path: integer sums are exact and the float steps are the same).
+// Thread-safe for disjoint outputs.
+#ifndef MINIMIND_ENGINE_KERNELS_MATMUL_Q8A8_H_
+#define MINIMIND_ENGINE_KERNELS_MATMUL_Q8A8_H_
+
+#include <cstdint>
+#include <string_view>
+
+#include "engine/kernels/matmul.h"
+
+namespace minimind {
+
+// A weight row in Q8A8 (dtype.h: the Q8 blocks of QuantizeRowQ8, arranged in interleaved pairs);
+// RowBytes(DType::kQ8A8, cols) bytes at `out`.
+void QuantizeRowQ8A8(const float* row, int64_t cols, void* out);
+// out[0, cols) = the values of the Q8A8 row at `row` (float(q) * scale, as DequantizeRowQ8).
+void DequantizeRowQ8A8(const void* row, int64_t cols, float* out);
+
+// MatMulOutputs (matmul.h) for weight.dtype == DType::kQ8A8, without the bias: out[r, o] for
+// r < num_rows and o in [out_begin, out_end); `out` is [num_rows, weight.rows]. Quantizes the
+// rows of x on every call.
+void MatMulQ8A8Outputs(const float* x, int64_t num_rows, const WeightMatrix& weight,
+                       int64_t out_begin, int64_t out_end, float* out);
+
+// The same product in two steps, so that several slices (or several products of one input) share
+// one quantization: Q8A8InputRowBytes(cols) bytes per row, rows [row_begin, row_end) of x
+// quantized into the same rows of `input` (in the Q8A8 arrangement; any split of the rows gives
+// the same bytes), then MatMulQ8A8Quantized with bias (null for none) added last, bitwise as
+// MatMulOutputs.
+int64_t Q8A8InputRowBytes(int64_t cols);
+void QuantizeQ8A8Input(const float* x, int64_t cols, int64_t row_begin, int64_t row_end,
+                       unsigned char* input);
+void MatMulQ8A8Quantized(const unsigned char* input, int64_t num_rows, const WeightMatrix& weight,
+                         const float* bias, int64_t out_begin, int64_t out_end, float* out);
+
+// The instructions the products run on: "vnni", "avx2" or "portable" (follows the SIMD target
+// chosen for the other kernels, simd_target.h: AVX3 with VNNI, AVX3 or AVX2, others).
+std::string_view Q8A8PathName();
+
+}  // namespace minimind
+
+#endif  // MINIMIND_ENGINE_KERNELS_MATMUL_Q8A8_H_

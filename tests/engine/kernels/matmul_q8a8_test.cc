@@ -1,0 +1,209 @@
+#include "engine/kernels/matmul_q8a8.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "engine/base/dtype.h"
+#include "engine/kernels/matmul.h"
+#include "engine/kernels/matmul_q8.h"
+#include "engine/kernels/reduction.h"
+#include "engine/kernels/simd_target.h"
+#include "gtest/gtest.h"
+#include "tests/engine/kernels/matmul_test_support.h"
+#include "tests/support/random_vectors.h"
+
+namespace minimind {
+namespace {
+
+using ::minimind::testing::RandomVector;
+
+struct Q8A8Weights {
+  std::vector<float> values;         // [rows, cols] before quantization
+  std::vector<unsigned char> q8;     // the same rows in Q8 (block after block), for the reference
+  std::vector<unsigned char> bytes;  // in Q8A8
+  WeightMatrix matrix;
+};
+
+Q8A8Weights MakeWeights(int64_t rows, int64_t cols, uint32_t seed) {
+  Q8A8Weights weights;
+  weights.values = RandomVector(rows * cols, seed);
+  weights.q8.resize(rows * RowBytes(DType::kQ8, cols));
+  weights.bytes.resize(rows * RowBytes(DType::kQ8A8, cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    QuantizeRowQ8(&weights.values[r * cols], cols, &weights.q8[r * RowBytes(DType::kQ8, cols)]);
+    QuantizeRowQ8A8(&weights.values[r * cols], cols,
+                    &weights.bytes[r * RowBytes(DType::kQ8A8, cols)]);
+  }
+  weights.matrix =
+      WeightMatrix{.dtype = DType::kQ8A8, .data = weights.bytes.data(), .rows = rows, .cols = cols};
+  return weights;
+}
+
+bool BitwiseEqual(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+// The header's definition, written out: each activation block quantized with its inverse step,
+// integer products summed per lane of 4 bytes, one fma per block and lane into the even or odd
+// set, the sets added, CombineLanes, bias last.
+std::vector<float> Reference(const std::vector<float>& x, int64_t num_rows, const Q8A8Weights& w,
+                             const std::vector<float>& bias) {
+  const int64_t out = w.matrix.rows;
+  const int64_t n = w.matrix.cols;
+  const int64_t blocks = (n + 31) / 32;
+  std::vector<float> result(num_rows * out);
+  for (int64_t r = 0; r < num_rows; ++r) {
+    std::vector<int8_t> qx(blocks * 32, 0);
+    std::vector<float> sx(blocks);
+    for (int64_t b = 0; b < blocks; ++b) {
+      float amax = 0;
+      for (int64_t i = b * 32; i < std::min(n, b * 32 + 32); ++i) {
+        amax = std::max(amax, std::fabs(x[r * n + i]));
+      }
+      sx[b] = amax / 127.0f;
+      const float inverse = sx[b] != 0 ? 1.0f / sx[b] : 0.0f;
+      for (int64_t i = b * 32; i < std::min(n, b * 32 + 32); ++i) {
+        qx[i] = static_cast<int8_t>(
+            std::clamp(std::nearbyint(x[r * n + i] * inverse), -127.0f, 127.0f));
+      }
+    }
+    for (int64_t o = 0; o < out; ++o) {
+      const unsigned char* qw = &w.q8[o * RowBytes(DType::kQ8, n)];
+      float sets[2][kDotLanes] = {};
+      for (int64_t b = 0; b < blocks; ++b) {
+        float sw;
+        std::memcpy(&sw, qw + b * kQ8BlockBytes, sizeof(float));
+        for (int j = 0; j < kDotLanes; ++j) {
+          int32_t p = 0;
+          for (int k = 0; k < 4; ++k) {
+            p += qx[b * 32 + 4 * j + k] *
+                 static_cast<int8_t>(qw[b * kQ8BlockBytes + sizeof(float) + 4 * j + k]);
+          }
+          sets[b % 2][j] = std::fma(static_cast<float>(p), sx[b] * sw, sets[b % 2][j]);
+        }
+      }
+      float lanes[kDotLanes];
+      for (int j = 0; j < kDotLanes; ++j) lanes[j] = sets[0][j] + sets[1][j];
+      result[r * out + o] = CombineLanes(lanes) + bias[o];
+    }
+  }
+  return result;
+}
+
+class MatMulQ8A8Test : public ::testing::Test {
+ protected:
+  void TearDown() override { EXPECT_TRUE(ForceSimdTarget("best").ok()); }
+};
+
+// Inputs of 83 (a partial block), 96 (3 blocks: an odd count), 512, 17, 1408 and 160; outputs not a
+// multiple of any tile; row counts on every tile shape (1 row, 2- and 4-row tiles and their
+// remainders); on every SIMD target this CPU has (the VNNI, AVX2 and portable products), each equal
+// to the definition bit for bit.
+TEST_F(MatMulQ8A8Test, EqualsTheDefinitionBitwiseOnEveryTarget) {
+  const std::vector<std::string> targets = {"scalar", "sse4", "avx2", "avx3"};
+  std::set<std::string> paths;
+  for (const std::string& target : targets) {
+    ASSERT_TRUE(ForceSimdTarget("best").ok());    // a forced target hides the others
+    if (!ForceSimdTarget(target).ok()) continue;  // not on this CPU
+    paths.insert(std::string(Q8A8PathName()));
+    for (const int64_t n : {83, 96, 512, 17, 1408, 160}) {
+      for (const int64_t num_rows : {1, 2, 3, 4, 5, 9}) {
+        SCOPED_TRACE(::testing::Message()
+                     << target << " (" << Q8A8PathName() << ") n=" << n << " rows=" << num_rows);
+        const Q8A8Weights w = MakeWeights(37, n, 5);
+        std::vector<float> x = RandomVector(num_rows * n, 6);
+        x[0] = 0.0f;  // a zero and an all-zero block for some rows
+        if (num_rows > 1) std::fill(x.begin() + n, x.begin() + n + std::min<int64_t>(n, 32), 0.0f);
+        const std::vector<float> bias = RandomVector(37, 7);
+        std::vector<float> out(num_rows * 37);
+        MatMul(x.data(), num_rows, w.matrix, bias.data(), out.data());
+        EXPECT_TRUE(BitwiseEqual(out, Reference(x, num_rows, w, bias)));
+      }
+    }
+  }
+  EXPECT_TRUE(paths.count("portable"));
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx2")) {
+    EXPECT_TRUE(paths.count("avx2"));
+  }
+  if (__builtin_cpu_supports("avx512vnni")) {
+    EXPECT_TRUE(paths.count("vnni"));
+  }
+#endif
+}
+
+TEST_F(MatMulQ8A8Test, RowsAloneEqualBatchAndSlicesEqualWhole) {
+  const int64_t n = 200;
+  const int64_t num_rows = 11;
+  testing::ExpectRowsAloneEqualBatchAndSlicesEqualWhole(MakeWeights(37, n, 8).matrix,
+                                                        RandomVector(num_rows * n, 9), num_rows);
+}
+
+// What the 8-bit activations cost: against the f64 product of the unquantized values, the error
+// stays within the two roundings' bound (each factor off by at most half a step of its block's
+// scale amax / 127), plus f32 accumulation.
+TEST_F(MatMulQ8A8Test, CloseToTheExactProduct) {
+  const int64_t n = 512;
+  const int64_t out = 64;
+  const Q8A8Weights w = MakeWeights(out, n, 11);
+  const std::vector<float> x = RandomVector(n, 12);
+  std::vector<float> got(out);
+  MatMul(x.data(), 1, w.matrix, nullptr, got.data());
+  const auto step = [n](const float* row, int64_t i) {
+    float amax = 0;
+    for (int64_t k = i / 32 * 32; k < std::min<int64_t>(n, i / 32 * 32 + 32); ++k) {
+      amax = std::max(amax, std::fabs(row[k]));
+    }
+    return amax / 127.0;
+  };
+  double worst = 0;
+  for (int64_t o = 0; o < out; ++o) {
+    const float* wr = &w.values[o * n];
+    double exact = 0, bound = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      exact += static_cast<double>(x[i]) * wr[i];
+      bound += std::fabs(x[i]) * step(wr, i) / 2 + std::fabs(wr[i]) * step(x.data(), i) / 2 +
+               step(wr, i) * step(x.data(), i) / 4;
+    }
+    EXPECT_NEAR(got[o], exact, bound + 1e-3) << o;
+    worst = std::max(worst, std::fabs(got[o] - exact) / (bound + 1e-3));
+  }
+  EXPECT_LT(worst, 0.5);  // typical errors are well inside the worst case
+}
+
+// The arrangement dtype.h documents: pairs of blocks, two scales then 4-value groups interleaved;
+// an odd last block paired with zeros. Read back, the values are Q8's.
+TEST_F(MatMulQ8A8Test, RowsAreQ8BlocksInInterleavedPairs) {
+  for (const int64_t n : {83, 96, 64}) {
+    SCOPED_TRACE(n);
+    const Q8A8Weights w = MakeWeights(2, n, 13);
+    const int64_t pairs = (n + 63) / 64;
+    ASSERT_EQ(RowBytes(DType::kQ8A8, n), pairs * 72);
+    const unsigned char* row = &w.bytes[RowBytes(DType::kQ8A8, n)];  // row 1
+    const unsigned char* q8 = &w.q8[RowBytes(DType::kQ8, n)];
+    for (int64_t block = 0; block < 2 * pairs; ++block) {
+      const unsigned char* pair = row + block / 2 * 72;
+      const bool real = block * 32 < n;
+      const unsigned char zero_scale[4] = {};
+      EXPECT_EQ(
+          std::memcmp(pair + block % 2 * 4, real ? q8 + block * kQ8BlockBytes : zero_scale, 4), 0)
+          << block;
+      for (int64_t i = 0; i < 32; ++i) {
+        const unsigned char code = pair[8 + i / 4 * 8 + block % 2 * 4 + i % 4];
+        EXPECT_EQ(code, real ? q8[block * kQ8BlockBytes + 4 + i] : 0) << block << " " << i;
+      }
+    }
+    std::vector<float> values(n), expected(n);
+    WeightRowToF32(w.matrix, 1, values.data());
+    DequantizeRowQ8(q8, n, expected.data());
+    EXPECT_EQ(std::memcmp(values.data(), expected.data(), n * sizeof(float)), 0);
+  }
+}
+
+}  // namespace
+}  // namespace minimind
