@@ -183,6 +183,61 @@ inline constexpr bool kPairQueries = true;
 inline constexpr bool kPairQueries = false;
 #endif
 
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+// AVX-512: two queries in one 16-lane register, query 0's 8 lanes low and query 1's high, as the
+// GEMM pairs two weight rows (matmul.cc): each half does exactly the 8-lane operations of the one-
+// query kernels above, in their order (the same bits), one instruction for both.
+HWY_INLINE __m512 LoadPair(const float* low, const float* high) {
+  return _mm512_insertf32x8(_mm512_zextps256_ps512(_mm256_loadu_ps(low)), _mm256_loadu_ps(high), 1);
+}
+HWY_INLINE Lanes Half(__m512 pair, bool high) {
+  Lanes lanes;
+  lanes.v[0].raw = high ? _mm512_extractf32x8_ps(pair, 1) : _mm512_castps512_ps256(pair);
+  return lanes;
+}
+
+// ScaledDot8<2>'s results for queries q0 and q1.
+void ScaledDot8Pair(const float* q0, const float* q1, const float* rows, int64_t stride, int64_t n,
+                    float scale, float* out0, float* out1) {
+  __m512 sums[kDotLanes];
+  for (__m512& sum : sums) sum = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n; i += kDotLanes) {
+    const __m512 query = LoadPair(q0 + i, q1 + i);
+    for (int k = 0; k < kDotLanes; ++k) {
+      const __m512 key = _mm512_broadcast_f32x8(_mm256_loadu_ps(rows + k * stride + i));
+      sums[k] = _mm512_fmadd_ps(query, key, sums[k]);
+    }
+  }
+  for (int h = 0; h < 2; ++h) {
+    Lanes halves[kDotLanes];
+    for (int k = 0; k < kDotLanes; ++k) halves[k] = Half(sums[k], h == 1);
+    StoreLanes(Mul(CombineEightLaneVectors(halves), SetLanes(scale)), h == 0 ? out0 : out1);
+  }
+}
+
+// AddWeightedRowsSlice<kVectors, 2>'s results for two queries.
+template <int kVectors>
+void AddWeightedRowsPairSlice(const float* probs0, const float* probs1, const float* rows,
+                              int64_t stride, int64_t count, int64_t j, float* out0, float* out1) {
+  __m512 sums[kVectors];
+  for (int v = 0; v < kVectors; ++v) {
+    sums[v] = LoadPair(out0 + j + v * kDotLanes, out1 + j + v * kDotLanes);
+  }
+  for (int64_t t = 0; t < count; ++t) {
+    const float* row = rows + t * stride + j;
+    const __m512 prob = _mm512_insertf32x8(_mm512_set1_ps(probs0[t]), _mm256_set1_ps(probs1[t]), 1);
+    for (int v = 0; v < kVectors; ++v) {
+      const __m512 value = _mm512_broadcast_f32x8(_mm256_loadu_ps(row + v * kDotLanes));
+      sums[v] = _mm512_fmadd_ps(prob, value, sums[v]);
+    }
+  }
+  for (int v = 0; v < kVectors; ++v) {
+    _mm256_storeu_ps(out0 + j + v * kDotLanes, _mm512_castps512_ps256(sums[v]));
+    _mm256_storeu_ps(out1 + j + v * kDotLanes, _mm512_extractf32x8_ps(sums[v], 1));
+  }
+}
+#endif
+
 // outs[q][j .. j + 8·kVectors) += probs[q][t] * rows[t * stride + j ..] for t = 0, 1, ...,
 // count - 1 in that order, for q < kQueries: AttendQuery's weighted sum for a slice of each
 // output, held in registers across the chunk instead of loaded and stored at every position; each
@@ -236,9 +291,20 @@ bool AddWeightedRowsPair(const float* probs0, const float* probs1, const float* 
                          int64_t stride, int64_t count, int64_t head_dim, float* out0,
                          float* out1) {
   if (head_dim % (4 * kDotLanes) != 0) return false;
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+  // 8 accumulators where head_dim allows: enough fused adds in flight to cover their latency.
+  int64_t j = 0;
+  for (; j + 8 * kDotLanes <= head_dim; j += 8 * kDotLanes) {
+    AddWeightedRowsPairSlice<8>(probs0, probs1, rows, stride, count, j, out0, out1);
+  }
+  for (; j < head_dim; j += 4 * kDotLanes) {
+    AddWeightedRowsPairSlice<4>(probs0, probs1, rows, stride, count, j, out0, out1);
+  }
+#else
   for (int64_t j = 0; j < head_dim; j += 4 * kDotLanes) {
     AddWeightedRowsSlice<4, 2>({probs0, probs1}, rows, stride, count, j, {out0, out1});
   }
+#endif
   return true;
 }
 
@@ -273,10 +339,16 @@ void AttendQueriesImpl(absl::Span<const AttentionQuery> queries, int64_t head_di
               std::min({count, queries[q].num_keys - position, queries[q + 1].num_keys - position});
           int64_t t = 0;
           for (; t + kDotLanes <= both; t += kDotLanes) {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+            ScaledDot8Pair(queries[q].query, queries[q + 1].query, keys + t * stride, stride,
+                           head_dim, scale, scores + q * max_keys + position + t,
+                           scores + (q + 1) * max_keys + position + t);
+#else
             ScaledDot8<2>(
                 {queries[q].query, queries[q + 1].query}, keys + t * stride, stride, head_dim,
                 scale,
                 {scores + q * max_keys + position + t, scores + (q + 1) * max_keys + position + t});
+#endif
           }
           score_rest(q, t);
           score_rest(q + 1, t);

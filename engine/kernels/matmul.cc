@@ -218,6 +218,11 @@ void PairedGemmPanel(const float* x, int64_t num_rows, const float* packed, int6
       PairTile<kRows, kPairs>(x_tile, packed + p * blocks * 16, n, out_tile + 2 * p, out_stride,
                               count - 2 * p);
     }
+    if (p + 2 <= pairs) {  // two left: one tile, twice the accumulators in flight
+      PairTile<kRows, 2>(x_tile, packed + p * blocks * 16, n, out_tile + 2 * p, out_stride,
+                         count - 2 * p);
+      p += 2;
+    }
     for (; p < pairs; ++p) {
       PairTile<kRows, 1>(x_tile, packed + p * blocks * 16, n, out_tile + 2 * p, out_stride,
                          count - 2 * p);
