@@ -41,11 +41,10 @@ enum class Path { kPortable, kAvx2, kVnni };
 Path ChoosePath() {
   ChooseSimdTargetOnce();
 #if defined(__x86_64__)
+  static const bool vnni = __builtin_cpu_supports("avx512vnni") &&
+                           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
   const std::string_view target = SimdTargetName();
-  if (target == "AVX3" && __builtin_cpu_supports("avx512vnni") &&
-      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) {
-    return Path::kVnni;
-  }
+  if (target == "AVX3" && vnni) return Path::kVnni;
   if (target == "AVX3" || target == "AVX2") return Path::kAvx2;
 #endif
   return Path::kPortable;
@@ -69,8 +68,8 @@ void QuantizeActivationBlock(const float* x, int64_t count, int64_t block, unsig
 void QuantizeActivationsPortable(const float* x, int64_t cols, unsigned char* row) {
   for (int64_t block = 0; block < 2 * NumPairs(cols); ++block) {
     const int64_t start = block * kQ8BlockSize;
-    QuantizeActivationBlock(x + start, std::clamp<int64_t>(cols - start, 0, kQ8BlockSize), block,
-                            row);
+    const int64_t count = std::clamp<int64_t>(cols - start, 0, kQ8BlockSize);
+    QuantizeActivationBlock(count > 0 ? x + start : nullptr, count, block, row);
   }
 }
 
@@ -153,9 +152,8 @@ void QuantizeRow(const float* x, int64_t cols, unsigned char* row) {
     unsigned char* out = row + pair * kPairBytes;
     if (cols - start < 2 * kQ8BlockSize) {  // a partial or padded pair
       for (int64_t block = 2 * pair; block < 2 * pair + 2; ++block) {
-        const int64_t begin = block * kQ8BlockSize;
-        QuantizeActivationBlock(x + begin, std::clamp<int64_t>(cols - begin, 0, kQ8BlockSize),
-                                block, row);
+        const int64_t count = std::clamp<int64_t>(cols - block * kQ8BlockSize, 0, kQ8BlockSize);
+        QuantizeActivationBlock(count > 0 ? x + block * kQ8BlockSize : nullptr, count, block, row);
       }
       continue;
     }
