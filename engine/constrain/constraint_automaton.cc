@@ -1,6 +1,7 @@
 #include "engine/constrain/constraint_automaton.h"
 
 #include <algorithm>
+#include <array>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -28,7 +29,24 @@ ConstraintAutomaton::ConstraintAutomaton(Grammar grammar,
     : grammar_(std::move(grammar)),
       vocabulary_(std::move(vocabulary)),
       limits_(limits),
-      state_limit_(limits.max_dfa_states) {}
+      state_limit_(limits.max_dfa_states) {
+  // Byte classes: the intervals between the grammar's edge bounds. Bytes of one interval are
+  // inside or outside every edge alike, so every state moves them alike.
+  std::array<bool, 257> cut{};
+  cut[0] = true;
+  for (const Grammar::State& state : grammar_.states()) {
+    for (const Grammar::Edge& edge : state.edges) {
+      cut[edge.lo] = true;
+      cut[edge.hi + 1] = true;
+    }
+  }
+  int32_t cls = -1;
+  for (int byte = 0; byte < 256; ++byte) {
+    if (cut[byte]) ++cls;
+    byte_class_[byte] = static_cast<uint8_t>(cls);
+  }
+  num_classes_ = cls + 1;
+}
 
 int32_t ConstraintAutomaton::PushStack(int32_t stack, int32_t return_state) {
   const std::pair<int32_t, int32_t> key(stack, return_state);
@@ -79,7 +97,7 @@ absl::StatusOr<int32_t> ConstraintAutomaton::Close(std::vector<uint64_t> work) {
   const int32_t id = static_cast<int32_t>(states_.size());
   states_.push_back(DfaState{key.first, accepting});
   index_.emplace(std::move(key), id);
-  transitions_.resize(transitions_.size() + 256, kUnknown);
+  transitions_.resize(transitions_.size() + num_classes_, kUnknown);
   masks_.emplace_back();
   return id;
 }
@@ -100,23 +118,13 @@ absl::StatusOr<int32_t> ConstraintAutomaton::Start() {
 
 absl::StatusOr<int32_t> ConstraintAutomaton::NextLocked(int32_t state, uint8_t byte) {
   if (state < 0) return kDead;
-  const int32_t cached = transitions_[static_cast<size_t>(state) * 256 + byte];
-  if (cached != kUnknown) return cached;
+  const size_t slot = static_cast<size_t>(state) * num_classes_ + byte_class_[byte];
+  if (transitions_[slot] != kUnknown) return transitions_[slot];
   const std::vector<Grammar::State>& states = grammar_.states();
-  // The bytes around `byte` that every edge treats as it treats `byte` lead where it leads: one
-  // closure fills them all (every character inside a string).
-  int lower = 0;
-  int upper = 255;
   std::vector<uint64_t> seeds;
   for (const uint64_t configuration : states_[state].configurations) {
     for (const Grammar::Edge& edge : states[StateOf(configuration)].edges) {
-      if (edge.hi < byte) {
-        lower = std::max(lower, edge.hi + 1);
-      } else if (edge.lo > byte) {
-        upper = std::min(upper, edge.lo - 1);
-      } else {
-        lower = std::max<int>(lower, edge.lo);
-        upper = std::min<int>(upper, edge.hi);
+      if (edge.lo <= byte && byte <= edge.hi) {
         seeds.push_back(Pack(edge.target, StackOf(configuration)));
       }
     }
@@ -134,9 +142,7 @@ absl::StatusOr<int32_t> ConstraintAutomaton::NextLocked(int32_t state, uint8_t b
       closures_.emplace(std::move(seeds), next);
     }
   }
-  // Close may have grown transitions_: index again.
-  std::fill(transitions_.begin() + static_cast<size_t>(state) * 256 + lower,
-            transitions_.begin() + static_cast<size_t>(state) * 256 + upper + 1, next);
+  transitions_[slot] = next;  // Close may have grown transitions_: indexed again
   return next;
 }
 
@@ -176,6 +182,16 @@ int64_t ConstraintAutomaton::num_states() {
 int64_t ConstraintAutomaton::walked_trie_nodes() {
   absl::MutexLock lock(&mutex_);
   return walked_trie_nodes_;
+}
+
+int64_t ConstraintAutomaton::held_bytes() {
+  absl::MutexLock lock(&mutex_);
+  int64_t bytes = static_cast<int64_t>(transitions_.size() * sizeof(int32_t)) + mask_bytes_;
+  for (const DfaState& state : states_) {
+    bytes +=
+        static_cast<int64_t>(sizeof(DfaState) + state.configurations.size() * sizeof(uint64_t));
+  }
+  return bytes;
 }
 
 std::vector<uint64_t> ConstraintAutomaton::MaskKey(int32_t state, int64_t horizon) {
@@ -225,7 +241,8 @@ absl::Status ConstraintAutomaton::Walk(int32_t state,
     for (int32_t slot = node.first_child; slot < node.first_child + node.num_children; ++slot) {
       const TokenVocabulary::Node& child = nodes[child_nodes[slot]];
       if (child.deepest_token < min_bytes) continue;
-      int32_t next = transitions_[static_cast<size_t>(at) * 256 + child_bytes[slot]];
+      int32_t next =
+          transitions_[static_cast<size_t>(at) * num_classes_ + byte_class_[child_bytes[slot]]];
       if (next == kUnknown) {
         absl::StatusOr<int32_t> made = NextLocked(at, child_bytes[slot]);
         if (!made.ok()) return made.status();

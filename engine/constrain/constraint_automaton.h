@@ -26,6 +26,7 @@
 #ifndef MINIMIND_ENGINE_CONSTRAIN_CONSTRAINT_AUTOMATON_H_
 #define MINIMIND_ENGINE_CONSTRAIN_CONSTRAINT_AUTOMATON_H_
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <utility>
@@ -95,6 +96,8 @@ class ConstraintAutomaton {
   int64_t num_states();
   // Trie nodes walked for masks so far (the work Mask and Precompute did).
   int64_t walked_trie_nodes();
+  // The memory the automaton holds now: its states, transitions and kept masks (bytes, about).
+  int64_t held_bytes();
 
  private:
   struct DfaState {
@@ -138,7 +141,10 @@ class ConstraintAutomaton {
   absl::flat_hash_set<uint64_t> close_seen_ ABSL_GUARDED_BY(mutex_);  // Close's scratch
   std::vector<DfaState> states_ ABSL_GUARDED_BY(mutex_);
   absl::flat_hash_map<Key, int32_t> index_ ABSL_GUARDED_BY(mutex_);
-  // 256 per state: the next state, kDead, or kUnknown.
+  // Bytes by class (byte_class_[b] < num_classes_): bytes of a class move every state alike.
+  std::array<uint8_t, 256> byte_class_;
+  int32_t num_classes_ = 0;
+  // num_classes_ per state: the next state, kDead, or kUnknown.
   std::vector<int32_t> transitions_ ABSL_GUARDED_BY(mutex_);
   std::vector<std::shared_ptr<const TokenMaskWords>> masks_ ABSL_GUARDED_BY(mutex_);
   absl::flat_hash_map<std::vector<uint64_t>, std::shared_ptr<const TokenMaskWords>> shared_masks_

@@ -330,8 +330,12 @@ void GemmOutputs(const float* x, int64_t num_rows, const WeightMatrix& weight, i
                  int64_t out_end, float* out) {
   const int64_t n = weight.cols;
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3  // Paired AVX-512 GEMM: widened while packed.
-  std::vector<float> packed((kPanelOuts + 1) / 2 * ((n + kDotLanes - 1) / kDotLanes) * 16);
-  std::vector<float> row_scratch(weight.dtype == DType::kQ8 ? n : 0);
+  // Kept per thread: a fresh zero-filled panel per call cost a memset of ~100 KB per slice of
+  // every product (PackPairs writes every element a tile reads).
+  thread_local std::vector<float> packed;
+  thread_local std::vector<float> row_scratch;
+  packed.resize((kPanelOuts + 1) / 2 * ((n + kDotLanes - 1) / kDotLanes) * 16);
+  row_scratch.resize(weight.dtype == DType::kQ8 ? n : 0);
   for (int64_t o = out_begin; o < out_end; o += kPanelOuts) {
     const int64_t count = std::min<int64_t>(kPanelOuts, out_end - o);
     PackPairs(weight, o, count, packed.data(), row_scratch.data());
