@@ -611,14 +611,14 @@ void ModelRunner::RunMlps(absl::Span<const MlpJob> jobs) {
     const int64_t width = job.weights->gate_proj.dim(0);
     const auto [begin, end] = SliceBounds(width, slices, task % slices);
     if (begin >= end) return;
-    const WeightMatrix gate = ViewWeightMatrix(job.weights->gate_proj);
-    const WeightMatrix up = ViewWeightMatrix(job.weights->up_proj);
+    const WeightMatrix gate_proj = ViewWeightMatrix(job.weights->gate_proj);
+    const WeightMatrix up_proj = ViewWeightMatrix(job.weights->up_proj);
     if (const unsigned char* input = quantized[task / slices]; input != nullptr) {
-      MatMulQ8A8Quantized(input, job.num_rows, gate, nullptr, begin, end, job.gate);
-      MatMulQ8A8Quantized(input, job.num_rows, up, nullptr, begin, end, job.up);
+      MatMulQ8A8Quantized(input, job.num_rows, gate_proj, nullptr, begin, end, job.gate);
+      MatMulQ8A8Quantized(input, job.num_rows, up_proj, nullptr, begin, end, job.up);
     } else {
-      MatMulOutputs(job.input, job.num_rows, gate, nullptr, begin, end, job.gate);
-      MatMulOutputs(job.input, job.num_rows, up, nullptr, begin, end, job.up);
+      MatMulOutputs(job.input, job.num_rows, gate_proj, nullptr, begin, end, job.gate);
+      MatMulOutputs(job.input, job.num_rows, up_proj, nullptr, begin, end, job.up);
     }
     for (int64_t r = 0; r < job.num_rows; ++r) {
       float* gate = &job.gate[r * width + begin];
