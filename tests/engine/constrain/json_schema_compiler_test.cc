@@ -65,14 +65,18 @@ TEST(JsonSchemaCompilerTest, ObjectsHaveRequiredPropertiesInOrderAndNothingElse)
         for (const auto& [key, value] : doc.items()) {
           EXPECT_TRUE(key == "name" || key == "age" || key == "tags") << text;
         }
-        if (doc.contains("name")) EXPECT_LE(Characters(doc["name"]), 5) << text;
+        if (doc.contains("name")) {
+          EXPECT_LE(Characters(doc["name"]), 5) << text;
+        }
         if (doc.contains("tags")) {
           EXPECT_LE(doc["tags"].size(), 3u) << text;
           for (const Json& tag : doc["tags"]) EXPECT_TRUE(tag == "a" || tag == "b") << text;
         }
         // Schema order: name before age before tags.
         const size_t name = text.find("\"name\""), age = text.find("\"age\"");
-        if (name != std::string::npos) EXPECT_LT(name, age) << text;
+        if (name != std::string::npos) {
+          EXPECT_LT(name, age) << text;
+        }
       });
 }
 
