@@ -10,13 +10,13 @@
 // so a row takes RowBytes(kQ8, cols) = ceil(cols / 32) * 36 bytes, rows follow one another, and
 // the value a weight stands for is float(q[i]) * scale (one f32 multiply). No file format stores
 // Q8: it is made at load (engine/model/weight_conversion.h) and lives in memory only.
-// Q8A8 holds the same blocks (the same scales and values) arranged for int8 x int8 products (its
-// matmul quantizes the activations to 8 bits as well, as llama.cpp's Q8_0 x Q8_0 does;
-// matmul_q8a8.h): blocks in pairs (an odd count padded with a zero block), each pair stored as
-//   float scale[2];         // the even block's, then the odd one's
-//   int8_t codes[64];       // 4-value groups interleaved: even 0-3, odd 0-3, even 4-7, odd 4-7,
-//   ...
-// so RowBytes(kQ8A8, cols) = ceil(ceil(cols / 32) / 2) * 72.
+// Q8A8 holds blocks of 32 as llama.cpp's Q8_0 does — an f16 scale f16(amax / 127) and int8
+// values round_half_even(w / scale) — arranged for int8 x int8 products (its matmul quantizes the
+// activations to 8 bits as well; matmul_q8a8.h): blocks in pairs (an odd count padded with a zero
+// block), each pair stored as
+//   uint16_t scale[2];  // f16 bits: the even block's, then the odd one's
+//   int8_t codes[64];   // 4-value groups interleaved: even 0-3, odd 0-3, even 4-7, odd 4-7, ...
+// so RowBytes(kQ8A8, cols) = ceil(ceil(cols / 32) / 2) * 68 (1.0625 bytes per weight).
 #ifndef MINIMIND_ENGINE_BASE_DTYPE_H_
 #define MINIMIND_ENGINE_BASE_DTYPE_H_
 
@@ -53,7 +53,7 @@ inline size_t DTypeSize(DType dtype) {
 inline int64_t RowBytes(DType dtype, int64_t cols) {
   if (dtype == DType::kQ8) return (cols + kQ8BlockSize - 1) / kQ8BlockSize * kQ8BlockBytes;
   if (dtype == DType::kQ8A8) {
-    return (cols + 2 * kQ8BlockSize - 1) / (2 * kQ8BlockSize) * (2 * kQ8BlockBytes);
+    return (cols + 2 * kQ8BlockSize - 1) / (2 * kQ8BlockSize) * (4 + 2 * kQ8BlockSize);
   }
   return cols * static_cast<int64_t>(DTypeSize(dtype));
 }

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "engine/base/dtype.h"
-#include "engine/kernels/matmul_q8.h"
+#include "engine/kernels/float_convert.h"
 #include "engine/kernels/reduction.h"
 #include "engine/kernels/simd_target.h"
 
@@ -18,14 +18,29 @@
 namespace minimind {
 namespace {
 
-// One pair of blocks in a Q8A8 row (dtype.h): two scales, then 64 interleaved codes.
-constexpr int64_t kPairBytes = 2 * kQ8BlockBytes;
-constexpr int64_t kCodesOffset = 2 * sizeof(float);
+// One pair of blocks in a Q8A8 weight row (dtype.h): two f16 scales, then 64 interleaved codes.
+// Quantized activation rows hold their pairs alike but with f32 scales.
+constexpr int64_t kWeightPairBytes = 2 * sizeof(uint16_t) + 2 * kQ8BlockSize;
+constexpr int64_t kInputPairBytes = 2 * sizeof(float) + 2 * kQ8BlockSize;
 
-// Where block b's scale and its code i are in a Q8A8 row.
-int64_t ScaleOffset(int64_t block) { return block / 2 * kPairBytes + block % 2 * 4; }
-int64_t CodeOffset(int64_t block, int64_t i) {
-  return block / 2 * kPairBytes + kCodesOffset + i / 4 * 8 + block % 2 * 4 + i % 4;
+// Where block b's code i is in a row whose pairs are `pair_bytes` long with `scale_bytes` of
+// scales first.
+int64_t CodeOffset(int64_t pair_bytes, int64_t scale_bytes, int64_t block, int64_t i) {
+  return block / 2 * pair_bytes + scale_bytes + i / 4 * 8 + block % 2 * 4 + i % 4;
+}
+int64_t WeightCodeOffset(int64_t block, int64_t i) {
+  return CodeOffset(kWeightPairBytes, 2 * sizeof(uint16_t), block, i);
+}
+int64_t InputCodeOffset(int64_t block, int64_t i) {
+  return CodeOffset(kInputPairBytes, 2 * sizeof(float), block, i);
+}
+int64_t WeightScaleOffset(int64_t block) { return block / 2 * kWeightPairBytes + block % 2 * 2; }
+int64_t InputScaleOffset(int64_t block) { return block / 2 * kInputPairBytes + block % 2 * 4; }
+
+float WeightScale(const unsigned char* row, int64_t block) {
+  uint16_t bits;
+  std::memcpy(&bits, row + WeightScaleOffset(block), sizeof(bits));
+  return F16ToF32(bits);
 }
 
 int64_t NumPairs(int64_t cols) { return (cols + 2 * kQ8BlockSize - 1) / (2 * kQ8BlockSize); }
@@ -57,10 +72,10 @@ void QuantizeActivationBlock(const float* x, int64_t count, int64_t block, unsig
   for (int64_t i = 0; i < count; ++i) amax = std::max(amax, std::fabs(x[i]));
   const float step = amax / 127.0f;
   const float inverse = step != 0.0f ? 1.0f / step : 0.0f;
-  std::memcpy(row + ScaleOffset(block), &step, sizeof(step));
+  std::memcpy(row + InputScaleOffset(block), &step, sizeof(step));
   for (int64_t i = 0; i < kQ8BlockSize; ++i) {
     const float q = i < count ? std::nearbyint(x[i] * inverse) : 0.0f;
-    row[CodeOffset(block, i)] =
+    row[InputCodeOffset(block, i)] =
         static_cast<unsigned char>(static_cast<int8_t>(std::clamp(q, -127.0f, 127.0f)));
   }
 }
@@ -77,14 +92,13 @@ void QuantizeActivationsPortable(const float* x, int64_t cols, unsigned char* ro
 float DotPortable(const unsigned char* x, const unsigned char* w, int64_t cols) {
   float sets[2][kDotLanes] = {};
   for (int64_t block = 0; block < 2 * NumPairs(cols); ++block) {
-    const float scale = LoadFloat(x + ScaleOffset(block)) * LoadFloat(w + ScaleOffset(block));
+    const float scale = LoadFloat(x + InputScaleOffset(block)) * WeightScale(w, block);
     float* lanes = sets[block % 2];
     for (int j = 0; j < kDotLanes; ++j) {
       int32_t sum = 0;
       for (int k = 0; k < 4; ++k) {
-        const int64_t at = CodeOffset(block, 4 * j + k);
-        sum += static_cast<int32_t>(static_cast<int8_t>(x[at])) *
-               static_cast<int32_t>(static_cast<int8_t>(w[at]));
+        sum += static_cast<int32_t>(static_cast<int8_t>(x[InputCodeOffset(block, 4 * j + k)])) *
+               static_cast<int32_t>(static_cast<int8_t>(w[WeightCodeOffset(block, 4 * j + k)]));
       }
       lanes[j] = std::fma(static_cast<float>(sum), scale, lanes[j]);
     }
@@ -106,14 +120,21 @@ float FinishInterleaved(const float (&pairs)[2 * kDotLanes]) {
 
 #if defined(__x86_64__)
 #pragma GCC push_options
-#pragma GCC target("avx2,fma")
+#pragma GCC target("avx2,fma,f16c")
 namespace q8a8_avx2 {
 
-// [scale(even), scale(odd)] repeated: both scales of a pair in one 64-bit load.
-inline __m256 PairScales(const unsigned char* pair) {
+// [scale(even), scale(odd)] repeated: an input pair's f32 scales in one 64-bit load, a weight
+// pair's f16 ones widened (exactly) first.
+inline __m256 InputPairScales(const unsigned char* pair) {
   double both;
   std::memcpy(&both, pair, sizeof(both));
   return _mm256_castpd_ps(_mm256_set1_pd(both));
+}
+inline __m256 WeightPairScales(const unsigned char* pair) {
+  int32_t both;
+  std::memcpy(&both, pair, sizeof(both));
+  const __m128 widened = _mm_cvtph_ps(_mm_cvtsi32_si128(both));
+  return _mm256_castpd_ps(_mm256_broadcastsd_pd(_mm_castps_pd(widened)));
 }
 
 // The 32 codes of one block of `x` (32 values), as QuantizeActivationBlock computes them.
@@ -149,7 +170,7 @@ inline __m256i BlockCodes(const float* x, float* step_out) {
 void QuantizeRow(const float* x, int64_t cols, unsigned char* row) {
   for (int64_t pair = 0; pair < NumPairs(cols); ++pair) {
     const int64_t start = pair * 2 * kQ8BlockSize;
-    unsigned char* out = row + pair * kPairBytes;
+    unsigned char* out = row + pair * kInputPairBytes;
     if (cols - start < 2 * kQ8BlockSize) {  // a partial or padded pair
       for (int64_t block = 2 * pair; block < 2 * pair + 2; ++block) {
         const int64_t count = std::clamp<int64_t>(cols - block * kQ8BlockSize, 0, kQ8BlockSize);
@@ -164,9 +185,9 @@ void QuantizeRow(const float* x, int64_t cols, unsigned char* row) {
     // 4-byte groups interleaved: even 0, odd 0, even 1, odd 1, ...
     const __m256i low = _mm256_unpacklo_epi32(even, odd);   // groups 0,1 | 4,5
     const __m256i high = _mm256_unpackhi_epi32(even, odd);  // groups 2,3 | 6,7
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + kCodesOffset),
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 2 * sizeof(float)),
                         _mm256_permute2x128_si256(low, high, 0x20));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + kCodesOffset + 32),
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 2 * sizeof(float) + 32),
                         _mm256_permute2x128_si256(low, high, 0x31));
   }
 }
@@ -174,8 +195,8 @@ void QuantizeRow(const float* x, int64_t cols, unsigned char* row) {
 // out[a * out_stride + b] for kRows activation rows and kOuts weight rows, a pair of blocks at a
 // time: each 32-byte half holds 4 groups of both blocks, so its int32 lanes are (E, O) pairs.
 template <int kRows, int kOuts>
-void Tile(const unsigned char* x, int64_t row_bytes, const unsigned char* w, int64_t pairs,
-          float* out, int64_t out_stride) {
+void Tile(const unsigned char* x, int64_t x_row_bytes, const unsigned char* w, int64_t w_row_bytes,
+          int64_t pairs, float* out, int64_t out_stride) {
   __m256 sums[2][kRows][kOuts];  // lanes j 0-3, 4-7
   for (auto& half : sums) {
     for (auto& row : half) {
@@ -184,25 +205,24 @@ void Tile(const unsigned char* x, int64_t row_bytes, const unsigned char* w, int
   }
   const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t pair = 0; pair < pairs; ++pair) {
-    const int64_t at = pair * kPairBytes;
     __m256i codes_x[kRows][2];
     __m256i abs_x[kRows][2];
     __m256 scale_x[kRows];
     for (int a = 0; a < kRows; ++a) {
-      const unsigned char* block = x + a * row_bytes + at;
+      const unsigned char* block = x + a * x_row_bytes + pair * kInputPairBytes;
       for (int h = 0; h < 2; ++h) {
-        codes_x[a][h] =
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + kCodesOffset + 32 * h));
+        codes_x[a][h] = _mm256_loadu_si256(
+            reinterpret_cast<const __m256i*>(block + 2 * sizeof(float) + 32 * h));
         abs_x[a][h] = _mm256_abs_epi8(codes_x[a][h]);
       }
-      scale_x[a] = PairScales(block);
+      scale_x[a] = InputPairScales(block);
     }
     for (int b = 0; b < kOuts; ++b) {
-      const unsigned char* block = w + b * row_bytes + at;
-      const __m256 scale_w = PairScales(block);
+      const unsigned char* block = w + b * w_row_bytes + pair * kWeightPairBytes;
+      const __m256 scale_w = WeightPairScales(block);
       for (int h = 0; h < 2; ++h) {
-        const __m256i codes_w =
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + kCodesOffset + 32 * h));
+        const __m256i codes_w = _mm256_loadu_si256(
+            reinterpret_cast<const __m256i*>(block + 2 * sizeof(uint16_t) + 32 * h));
         for (int a = 0; a < kRows; ++a) {
           // |pair sums| <= 2 * 127 * 127 < 32767: vpmaddubsw never saturates here.
           const __m256i products = _mm256_madd_epi16(
@@ -227,7 +247,7 @@ void Tile(const unsigned char* x, int64_t row_bytes, const unsigned char* w, int
 #pragma GCC pop_options
 
 #pragma GCC push_options
-#pragma GCC target("avx2,fma,avx512f,avx512vl,avx512bw,avx512dq,avx512vnni")
+#pragma GCC target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512dq,avx512vnni")
 // GCC 12's _mm512_cvtepi32_ps passes _mm512_undefined_ps() (a self-initialized variable) as the
 // unused merge source, which -Wmaybe-uninitialized reports in every caller.
 #pragma GCC diagnostic push
@@ -235,37 +255,42 @@ void Tile(const unsigned char* x, int64_t row_bytes, const unsigned char* w, int
 #pragma GCC diagnostic ignored "-Wuninitialized"
 namespace q8a8_vnni {
 
-inline __m512 PairScales(const unsigned char* pair) {
+inline __m512 InputPairScales(const unsigned char* pair) {
   double both;
   std::memcpy(&both, pair, sizeof(both));
   return _mm512_castpd_ps(_mm512_set1_pd(both));
+}
+inline __m512 WeightPairScales(const unsigned char* pair) {
+  int32_t both;
+  std::memcpy(&both, pair, sizeof(both));
+  const __m128 widened = _mm_cvtph_ps(_mm_cvtsi32_si128(both));
+  return _mm512_castpd_ps(_mm512_broadcastsd_pd(_mm_castps_pd(widened)));
 }
 
 // As q8a8_avx2::Tile, a whole pair of blocks per instruction: vpdpbusd multiplies |x| (bytes) by
 // the weights negated where x < 0, summing each lane's 4 products.
 template <int kRows, int kOuts>
-void Tile(const unsigned char* x, int64_t row_bytes, const unsigned char* w, int64_t pairs,
-          float* out, int64_t out_stride) {
+void Tile(const unsigned char* x, int64_t x_row_bytes, const unsigned char* w, int64_t w_row_bytes,
+          int64_t pairs, float* out, int64_t out_stride) {
   __m512 sums[kRows][kOuts];
   for (auto& row : sums) {
     for (__m512& sum : row) sum = _mm512_setzero_ps();
   }
   for (int64_t pair = 0; pair < pairs; ++pair) {
-    const int64_t at = pair * kPairBytes;
     __m512i abs_x[kRows];
     __mmask64 negative_x[kRows];
     __m512 scale_x[kRows];
     for (int a = 0; a < kRows; ++a) {
-      const unsigned char* block = x + a * row_bytes + at;
-      const __m512i codes = _mm512_loadu_si512(block + kCodesOffset);
+      const unsigned char* block = x + a * x_row_bytes + pair * kInputPairBytes;
+      const __m512i codes = _mm512_loadu_si512(block + 2 * sizeof(float));
       abs_x[a] = _mm512_abs_epi8(codes);
       negative_x[a] = _mm512_movepi8_mask(codes);
-      scale_x[a] = PairScales(block);
+      scale_x[a] = InputPairScales(block);
     }
     for (int b = 0; b < kOuts; ++b) {
-      const unsigned char* block = w + b * row_bytes + at;
-      const __m512i codes_w = _mm512_loadu_si512(block + kCodesOffset);
-      const __m512 scale_w = PairScales(block);
+      const unsigned char* block = w + b * w_row_bytes + pair * kWeightPairBytes;
+      const __m512i codes_w = _mm512_loadu_si512(block + 2 * sizeof(uint16_t));
+      const __m512 scale_w = WeightPairScales(block);
       for (int a = 0; a < kRows; ++a) {
         const __m512i signed_w =
             _mm512_mask_sub_epi8(codes_w, negative_x[a], _mm512_setzero_si512(), codes_w);
@@ -291,8 +316,8 @@ void Tile(const unsigned char* x, int64_t row_bytes, const unsigned char* w, int
 
 namespace {
 
-using TileFunction = void (*)(const unsigned char*, int64_t, const unsigned char*, int64_t, float*,
-                              int64_t);
+using TileFunction = void (*)(const unsigned char*, int64_t, const unsigned char*, int64_t, int64_t,
+                              float*, int64_t);
 
 // Tiles of one instruction set: rows in groups of `rows` sharing each weight load; a single row
 // (decode) `single_outs` weight rows at a time (independent accumulators keep the units busy).
@@ -325,12 +350,13 @@ constexpr Tiles kAvx2Tiles{.rows = 2,
 
 void RunTiles(const Tiles& tiles, const unsigned char* x, int64_t num_rows,
               const WeightMatrix& weight, int64_t out_begin, int64_t out_end, float* out) {
-  const int64_t row_bytes = RowBytes(DType::kQ8A8, weight.cols);
+  const int64_t x_row_bytes = Q8A8InputRowBytes(weight.cols);
+  const int64_t w_row_bytes = RowBytes(DType::kQ8A8, weight.cols);
   const int64_t pairs = NumPairs(weight.cols);
   const unsigned char* w = static_cast<const unsigned char*>(weight.data);
   const auto run = [&](TileFunction tile, int64_t r, int64_t o) {
-    tile(x + r * row_bytes, row_bytes, w + o * row_bytes, pairs, out + r * weight.rows + o,
-         weight.rows);
+    tile(x + r * x_row_bytes, x_row_bytes, w + o * w_row_bytes, w_row_bytes, pairs,
+         out + r * weight.rows + o, weight.rows);
   };
   int64_t r = 0;
   for (; r + tiles.rows <= num_rows; r += tiles.rows) {
@@ -348,15 +374,21 @@ void RunTiles(const Tiles& tiles, const unsigned char* x, int64_t num_rows,
 }  // namespace
 
 void QuantizeRowQ8A8(const float* row, int64_t cols, void* out) {
-  std::vector<unsigned char> q8(RowBytes(DType::kQ8, cols));
-  QuantizeRowQ8(row, cols, q8.data());
   unsigned char* bytes = static_cast<unsigned char*>(out);
   std::memset(bytes, 0, RowBytes(DType::kQ8A8, cols));
   for (int64_t block = 0; block * kQ8BlockSize < cols; ++block) {
-    const unsigned char* source = q8.data() + block * kQ8BlockBytes;
-    std::memcpy(bytes + ScaleOffset(block), source, sizeof(float));
-    for (int64_t i = 0; i < kQ8BlockSize; ++i) {
-      bytes[CodeOffset(block, i)] = source[sizeof(float) + i];
+    const int64_t start = block * kQ8BlockSize;
+    const int64_t count = std::min(kQ8BlockSize, cols - start);
+    float amax = 0.0f;
+    for (int64_t i = 0; i < count; ++i) amax = std::max(amax, std::fabs(row[start + i]));
+    const uint16_t bits = F32ToF16(amax / 127.0f);
+    std::memcpy(bytes + WeightScaleOffset(block), &bits, sizeof(bits));
+    const float scale = F16ToF32(bits);
+    if (scale == 0.0f) continue;  // codes stay 0
+    for (int64_t i = 0; i < count; ++i) {
+      const float q = std::nearbyint(row[start + i] / scale);
+      bytes[WeightCodeOffset(block, i)] =
+          static_cast<unsigned char>(static_cast<int8_t>(std::clamp(q, -127.0f, 127.0f)));
     }
   }
 }
@@ -365,8 +397,8 @@ void DequantizeRowQ8A8(const void* row, int64_t cols, float* out) {
   const unsigned char* bytes = static_cast<const unsigned char*>(row);
   for (int64_t c = 0; c < cols; ++c) {
     const int64_t block = c / kQ8BlockSize;
-    out[c] = static_cast<float>(static_cast<int8_t>(bytes[CodeOffset(block, c % kQ8BlockSize)])) *
-             LoadFloat(bytes + ScaleOffset(block));
+    const auto code = static_cast<int8_t>(bytes[WeightCodeOffset(block, c % kQ8BlockSize)]);
+    out[c] = static_cast<float>(code) * WeightScale(bytes, block);
   }
 }
 
@@ -382,7 +414,7 @@ std::string_view Q8A8PathName() {
   return "portable";
 }
 
-int64_t Q8A8InputRowBytes(int64_t cols) { return RowBytes(DType::kQ8A8, cols); }
+int64_t Q8A8InputRowBytes(int64_t cols) { return NumPairs(cols) * kInputPairBytes; }
 
 void QuantizeQ8A8Input(const float* x, int64_t cols, int64_t row_begin, int64_t row_end,
                        unsigned char* input) {
@@ -403,12 +435,13 @@ void MatMulQ8A8Quantized(const unsigned char* input, int64_t num_rows, const Wei
                          const float* bias, int64_t out_begin, int64_t out_end, float* out) {
   const Path path = ChoosePath();
   if (path == Path::kPortable) {
-    const int64_t row_bytes = RowBytes(DType::kQ8A8, weight.cols);
+    const int64_t x_row_bytes = Q8A8InputRowBytes(weight.cols);
+    const int64_t w_row_bytes = RowBytes(DType::kQ8A8, weight.cols);
     const unsigned char* w = static_cast<const unsigned char*>(weight.data);
     for (int64_t r = 0; r < num_rows; ++r) {
       for (int64_t o = out_begin; o < out_end; ++o) {
         out[r * weight.rows + o] =
-            DotPortable(input + r * row_bytes, w + o * row_bytes, weight.cols);
+            DotPortable(input + r * x_row_bytes, w + o * w_row_bytes, weight.cols);
       }
     }
   }

@@ -1,15 +1,16 @@
-// Q8A8: Q8 weights (dtype.h) multiplied with activations quantized to Q8 blocks too, int8 by int8
-// — llama.cpp's Q8_0 x Q8_0 arithmetic, what matmul.h dispatches to for DType::kQ8A8. Faster than
-// Q8's dequantized f32 (AVX-512 VNNI's vpdpbusd does 32 multiply-adds of bytes per instruction;
-// AVX2 two instructions), at the cost of rounding the activations to 8 bits per 32-block (the
-// accuracy cost is measured in BENCHMARKS.md "weight formats").
+// Q8A8: 8-bit weights in blocks of 32 with f16 scales (dtype.h) multiplied with activations
+// quantized to 8 bits per block too, int8 by int8 — llama.cpp's Q8_0 x Q8_0 arithmetic, what
+// matmul.h dispatches to for DType::kQ8A8. Faster than Q8's dequantized f32 (AVX-512 VNNI's
+// vpdpbusd does 32 multiply-adds of bytes per instruction; AVX2 two instructions), at the cost of
+// rounding the activations to 8 bits per 32-block (the accuracy cost is measured in BENCHMARKS.md
+// "weight formats").
 //
 // Definition (every path computes it bit for bit):
 //   Each activation row x[0, n) is quantized per block b of 32 values (the last one zero-padded):
 //   sx_b = amax / 127 (amax = max |x| over the block), inv = 1 / sx_b (0 when sx_b = 0), and
 //   qx[i] = clamp(round_half_even(x[i] * inv), -127, 127) (each step one f32 operation).
-//   For weight row w (Q8: scales sw_b, codes qw) and lane j in 0..7, two sets of lanes — even
-//   blocks into E, odd blocks into O — each over its blocks in order, from +0:
+//   For weight row w (scales sw_b widened from f16, codes qw) and lane j in 0..7, two sets of lanes
+//   — even blocks into E, odd blocks into O — each over its blocks in order, from +0:
 //     p_bj  = Σ_{k<4} qx[32b + 4j + k] * qw[32b + 4j + k]        (exact in int32)
 //     L_j   = fma(float(p_bj), sx_b * sw_b, L_j), L = E or O       (sx_b * sw_b one f32 multiply)
 //   out = reduction.h's CombineLanes(E_j + O_j), the bias added after. (Two sets because the
@@ -28,10 +29,11 @@
 
 namespace minimind {
 
-// A weight row in Q8A8 (dtype.h: the Q8 blocks of QuantizeRowQ8, arranged in interleaved pairs);
-// RowBytes(DType::kQ8A8, cols) bytes at `out`.
+// A weight row in Q8A8 (dtype.h: per block of 32, scale f16(amax / 127), codes
+// round_half_even(w / scale) in [-127, 127], in interleaved pairs); RowBytes(DType::kQ8A8, cols)
+// bytes at `out`. Finite inputs whose scales fit f16 (|w| <= 127 * 65504).
 void QuantizeRowQ8A8(const float* row, int64_t cols, void* out);
-// out[0, cols) = the values of the Q8A8 row at `row` (float(q) * scale, as DequantizeRowQ8).
+// out[0, cols) = the values of the Q8A8 row at `row` (float(q) * its block's scale).
 void DequantizeRowQ8A8(const void* row, int64_t cols, float* out);
 
 // MatMulOutputs (matmul.h) for weight.dtype == DType::kQ8A8, without the bias: out[r, o] for
@@ -42,7 +44,7 @@ void MatMulQ8A8Outputs(const float* x, int64_t num_rows, const WeightMatrix& wei
 
 // The same product in two steps, so that several slices (or several products of one input) share
 // one quantization: Q8A8InputRowBytes(cols) bytes per row, rows [row_begin, row_end) of x
-// quantized into the same rows of `input` (in the Q8A8 arrangement; any split of the rows gives
+// quantized into the same rows of `input` (pairs as Q8A8 weights, with f32 scales; any split gives
 // the same bytes), then MatMulQ8A8Quantized with bias (null for none) added last, bitwise as
 // MatMulOutputs.
 int64_t Q8A8InputRowBytes(int64_t cols);

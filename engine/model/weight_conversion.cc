@@ -101,6 +101,13 @@ absl::StatusOr<Tensor> ConvertTensor(const Tensor& tensor, DType dtype, absl::st
         QuantizeRowQ8(row.data(), source.cols, out);
         break;
       case DType::kQ8A8:
+        for (int64_t c = 0; c < source.cols; ++c) {
+          if (std::fabs(row[c]) > 127.0f * 65504.0f) {  // its block's scale would pass f16's range
+            return absl::InvalidArgumentError(
+                absl::StrCat("tensor '", name, "' holds ", row[c], " at [", r, ", ", c,
+                             "], beyond q8_0's range (f16 scales: |w| <= 8.3e6): use int8"));
+          }
+        }
         QuantizeRowQ8A8(row.data(), source.cols, out);
         break;
     }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/base/dtype.h"
+#include "engine/kernels/float_convert.h"
 #include "engine/kernels/matmul.h"
 #include "engine/kernels/matmul_q8.h"
 #include "engine/kernels/reduction.h"
@@ -24,7 +25,6 @@ using ::minimind::testing::RandomVector;
 
 struct Q8A8Weights {
   std::vector<float> values;         // [rows, cols] before quantization
-  std::vector<unsigned char> q8;     // the same rows in Q8 (block after block), for the reference
   std::vector<unsigned char> bytes;  // in Q8A8
   WeightMatrix matrix;
 };
@@ -32,16 +32,24 @@ struct Q8A8Weights {
 Q8A8Weights MakeWeights(int64_t rows, int64_t cols, uint32_t seed) {
   Q8A8Weights weights;
   weights.values = RandomVector(rows * cols, seed);
-  weights.q8.resize(rows * RowBytes(DType::kQ8, cols));
   weights.bytes.resize(rows * RowBytes(DType::kQ8A8, cols));
   for (int64_t r = 0; r < rows; ++r) {
-    QuantizeRowQ8(&weights.values[r * cols], cols, &weights.q8[r * RowBytes(DType::kQ8, cols)]);
     QuantizeRowQ8A8(&weights.values[r * cols], cols,
                     &weights.bytes[r * RowBytes(DType::kQ8A8, cols)]);
   }
   weights.matrix =
       WeightMatrix{.dtype = DType::kQ8A8, .data = weights.bytes.data(), .rows = rows, .cols = cols};
   return weights;
+}
+
+// Block b of a Q8A8 weight row as dtype.h lays it out: its scale and its code i.
+float StoredScale(const unsigned char* row, int64_t b) {
+  uint16_t bits;
+  std::memcpy(&bits, row + b / 2 * 68 + b % 2 * 2, sizeof(bits));
+  return F16ToF32(bits);
+}
+int8_t StoredCode(const unsigned char* row, int64_t b, int64_t i) {
+  return static_cast<int8_t>(row[b / 2 * 68 + 4 + i / 4 * 8 + b % 2 * 4 + i % 4]);
 }
 
 bool BitwiseEqual(const std::vector<float>& a, const std::vector<float>& b) {
@@ -73,17 +81,13 @@ std::vector<float> Reference(const std::vector<float>& x, int64_t num_rows, cons
       }
     }
     for (int64_t o = 0; o < out; ++o) {
-      const unsigned char* qw = &w.q8[o * RowBytes(DType::kQ8, n)];
+      const unsigned char* qw = &w.bytes[o * RowBytes(DType::kQ8A8, n)];
       float sets[2][kDotLanes] = {};
       for (int64_t b = 0; b < blocks; ++b) {
-        float sw;
-        std::memcpy(&sw, qw + b * kQ8BlockBytes, sizeof(float));
+        const float sw = StoredScale(qw, b);
         for (int j = 0; j < kDotLanes; ++j) {
           int32_t p = 0;
-          for (int k = 0; k < 4; ++k) {
-            p += qx[b * 32 + 4 * j + k] *
-                 static_cast<int8_t>(qw[b * kQ8BlockBytes + sizeof(float) + 4 * j + k]);
-          }
+          for (int k = 0; k < 4; ++k) p += qx[b * 32 + 4 * j + k] * StoredCode(qw, b, 4 * j + k);
           sets[b % 2][j] = std::fma(static_cast<float>(p), sx[b] * sw, sets[b % 2][j]);
         }
       }
@@ -176,32 +180,38 @@ TEST_F(MatMulQ8A8Test, CloseToTheExactProduct) {
   EXPECT_LT(worst, 0.5);  // typical errors are well inside the worst case
 }
 
-// The arrangement dtype.h documents: pairs of blocks, two scales then 4-value groups interleaved;
-// an odd last block paired with zeros. Read back, the values are Q8's.
-TEST_F(MatMulQ8A8Test, RowsAreQ8BlocksInInterleavedPairs) {
+// The blocks dtype.h documents: scale f16(amax / 127), codes round_half_even(w / scale) clamped to
+// ±127, in pairs of two f16 scales then 4-value groups interleaved; an odd last block paired with
+// zeros. Read back, the values are code * scale.
+TEST_F(MatMulQ8A8Test, RowsAreF16ScaledBlocksInInterleavedPairs) {
   for (const int64_t n : {83, 96, 64}) {
     SCOPED_TRACE(n);
     const Q8A8Weights w = MakeWeights(2, n, 13);
     const int64_t pairs = (n + 63) / 64;
-    ASSERT_EQ(RowBytes(DType::kQ8A8, n), pairs * 72);
+    ASSERT_EQ(RowBytes(DType::kQ8A8, n), pairs * 68);
     const unsigned char* row = &w.bytes[RowBytes(DType::kQ8A8, n)];  // row 1
-    const unsigned char* q8 = &w.q8[RowBytes(DType::kQ8, n)];
-    for (int64_t block = 0; block < 2 * pairs; ++block) {
-      const unsigned char* pair = row + block / 2 * 72;
-      const bool real = block * 32 < n;
-      const unsigned char zero_scale[4] = {};
-      EXPECT_EQ(
-          std::memcmp(pair + block % 2 * 4, real ? q8 + block * kQ8BlockBytes : zero_scale, 4), 0)
-          << block;
+    const float* values = &w.values[n];
+    std::vector<float> expected(n);
+    for (int64_t b = 0; b < 2 * pairs; ++b) {
+      float amax = 0;
+      for (int64_t i = b * 32; i < std::min(n, b * 32 + 32); ++i) {
+        amax = std::max(amax, std::fabs(values[i]));
+      }
+      const float scale = F16ToF32(F32ToF16(amax / 127.0f));
+      EXPECT_EQ(StoredScale(row, b), scale) << b;
       for (int64_t i = 0; i < 32; ++i) {
-        const unsigned char code = pair[8 + i / 4 * 8 + block % 2 * 4 + i % 4];
-        EXPECT_EQ(code, real ? q8[block * kQ8BlockBytes + 4 + i] : 0) << block << " " << i;
+        const int64_t c = b * 32 + i;
+        const int8_t code = c < n && scale != 0
+                                ? static_cast<int8_t>(std::clamp(std::nearbyint(values[c] / scale),
+                                                                 -127.0f, 127.0f))
+                                : 0;
+        EXPECT_EQ(StoredCode(row, b, i), code) << b << " " << i;
+        if (c < n) expected[c] = static_cast<float>(code) * scale;
       }
     }
-    std::vector<float> values(n), expected(n);
-    WeightRowToF32(w.matrix, 1, values.data());
-    DequantizeRowQ8(q8, n, expected.data());
-    EXPECT_EQ(std::memcmp(values.data(), expected.data(), n * sizeof(float)), 0);
+    std::vector<float> read(n);
+    WeightRowToF32(w.matrix, 1, read.data());
+    EXPECT_EQ(std::memcmp(read.data(), expected.data(), n * sizeof(float)), 0);
   }
 }
 
