@@ -11,12 +11,16 @@
 // the value a weight stands for is float(q[i]) * scale (one f32 multiply). No file format stores
 // Q8: it is made at load (engine/model/weight_conversion.h) and lives in memory only.
 // Q8A8 holds blocks of 32 as llama.cpp's Q8_0 does — an f16 scale f16(amax / 127) and int8
-// values round_half_even(w / scale) — arranged for int8 x int8 products (its matmul quantizes the
-// activations to 8 bits as well; matmul_q8a8.h): blocks in pairs (an odd count padded with a zero
-// block), each pair stored as
-//   uint16_t scale[2];  // f16 bits: the even block's, then the odd one's
-//   int8_t codes[64];   // 4-value groups interleaved: even 0-3, odd 0-3, even 4-7, odd 4-7, ...
-// so RowBytes(kQ8A8, cols) = ceil(ceil(cols / 32) / 2) * 68 (1.0625 bytes per weight).
+// values q = round_half_even(w / scale) — arranged for int8 x int8 products with the outputs in
+// vector lanes (its matmul quantizes the activations to 8 bits as well; matmul_q8a8.h). The rows
+// go in groups of 16 (the last group may be narrower: its width is the rows left); a group of
+// width W holds its blocks in order, each as
+//   uint16_t scale[W];      // f16 bits, one per row of the group
+//   uint8_t codes[8][4 W];  // codes[k][4 j + t] = q + 128 of row j, value 4 k + t of the block
+// (the layout of AVX-512 VNNI's and AMX's byte operands: 4 consecutive values of one row per
+// 32-bit lane), a partial last block padded with q = 0. Each row takes RowBytes(kQ8A8, cols) =
+// ceil(cols / 32) * 34 bytes (1.0625 per weight) but rows are not contiguous: a group of W rows
+// takes W rows' bytes.
 #ifndef MINIMIND_ENGINE_BASE_DTYPE_H_
 #define MINIMIND_ENGINE_BASE_DTYPE_H_
 
@@ -49,11 +53,11 @@ inline size_t DTypeSize(DType dtype) {
   return 4;
 }
 
-// Bytes of one stored row of `cols` values.
+// Bytes of one stored row of `cols` values (a matrix holds rows * RowBytes).
 inline int64_t RowBytes(DType dtype, int64_t cols) {
   if (dtype == DType::kQ8) return (cols + kQ8BlockSize - 1) / kQ8BlockSize * kQ8BlockBytes;
   if (dtype == DType::kQ8A8) {
-    return (cols + 2 * kQ8BlockSize - 1) / (2 * kQ8BlockSize) * (4 + 2 * kQ8BlockSize);
+    return (cols + kQ8BlockSize - 1) / kQ8BlockSize * (sizeof(uint16_t) + kQ8BlockSize);
   }
   return cols * static_cast<int64_t>(DTypeSize(dtype));
 }

@@ -367,7 +367,7 @@ void WeightRowToF32Impl(const WeightMatrix& weight, int64_t row, float* row_out)
     return;
   }
   if (weight.dtype == DType::kQ8A8) {
-    DequantizeRowQ8A8(RowAddress(weight, row), weight.cols, row_out);
+    DequantizeRowQ8A8(weight, row, row_out);
     return;
   }
   WidenToF32(weight.dtype, RowAddress(weight, row), weight.cols, row_out);

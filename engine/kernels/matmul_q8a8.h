@@ -9,15 +9,15 @@
 //   Each activation row x[0, n) is quantized per block b of 32 values (the last one zero-padded):
 //   sx_b = amax / 127 (amax = max |x| over the block), inv = 1 / sx_b (0 when sx_b = 0), and
 //   qx[i] = clamp(round_half_even(x[i] * inv), -127, 127) (each step one f32 operation).
-//   For weight row w (scales sw_b widened from f16, codes qw) and lane j in 0..7, two sets of lanes
-//   — even blocks into E, odd blocks into O — each over its blocks in order, from +0:
-//     p_bj  = Σ_{k<4} qx[32b + 4j + k] * qw[32b + 4j + k]        (exact in int32)
-//     L_j   = fma(float(p_bj), sx_b * sw_b, L_j), L = E or O       (sx_b * sw_b one f32 multiply)
-//   out = reduction.h's CombineLanes(E_j + O_j), the bias added after. (Two sets because the
-//   AVX-512 path holds an even and an odd block in one 16-lane register.)
+//   For weight row w (scales sw_b widened from f16, codes qw), over the blocks in order, from +0:
+//     S_b = Σ_{i<32} qx[32b + i] * qw[32b + i]                    (exact in int32)
+//     acc = fma(float(S_b), sx_b * sw_b, acc)                     (sx_b * sw_b one f32 multiply)
+//   out = acc, the bias added after. (llama.cpp's Q8_0 dot product has these steps too.)
 // So an output depends on its activation row and weight row alone: the same bits whatever the
 // number of rows, the row's position in a batch, the output range computed, or the instruction set
-// (VNNI, AVX2 or the portable path: integer sums are exact and the float steps are the same).
+// (VNNI, AVX2 or the portable path: integer sums are exact and the float steps are the same). The
+// vector paths hold 16 outputs (a row group of dtype.h) in the lanes of a register, so each
+// output's steps run in its own lane and no lanes are combined.
 // Thread-safe for disjoint outputs.
 #ifndef MINIMIND_ENGINE_KERNELS_MATMUL_Q8A8_H_
 #define MINIMIND_ENGINE_KERNELS_MATMUL_Q8A8_H_
@@ -29,12 +29,13 @@
 
 namespace minimind {
 
-// A weight row in Q8A8 (dtype.h: per block of 32, scale f16(amax / 127), codes
-// round_half_even(w / scale) in [-127, 127], in interleaved pairs); RowBytes(DType::kQ8A8, cols)
-// bytes at `out`. Finite inputs whose scales fit f16 (|w| <= 127 * 65504).
-void QuantizeRowQ8A8(const float* row, int64_t cols, void* out);
-// out[0, cols) = the values of the Q8A8 row at `row` (float(q) * its block's scale).
-void DequantizeRowQ8A8(const void* row, int64_t cols, float* out);
+// Row `row` of a [rows, cols] Q8A8 matrix (dtype.h: per block of 32, scale f16(amax / 127),
+// codes round_half_even(w / scale) in [-127, 127]) at `matrix` (rows * RowBytes(DType::kQ8A8,
+// cols) bytes), from the f32 values `values`. Finite inputs whose scales fit f16
+// (|w| <= 127 * 65504).
+void QuantizeRowQ8A8(const float* values, int64_t row, int64_t rows, int64_t cols, void* matrix);
+// out[0, weight.cols) = the values of row `row` of a Q8A8 matrix (float(q) * its block's scale).
+void DequantizeRowQ8A8(const WeightMatrix& weight, int64_t row, float* out);
 
 // MatMulOutputs (matmul.h) for weight.dtype == DType::kQ8A8, without the bias: out[r, o] for
 // r < num_rows and o in [out_begin, out_end); `out` is [num_rows, weight.rows]. Quantizes the
@@ -44,9 +45,9 @@ void MatMulQ8A8Outputs(const float* x, int64_t num_rows, const WeightMatrix& wei
 
 // The same product in two steps, so that several slices (or several products of one input) share
 // one quantization: Q8A8InputRowBytes(cols) bytes per row, rows [row_begin, row_end) of x
-// quantized into the same rows of `input` (pairs as Q8A8 weights, with f32 scales; any split gives
-// the same bytes), then MatMulQ8A8Quantized with bias (null for none) added last, bitwise as
-// MatMulOutputs.
+// quantized into the same rows of `input` (per block: f32 sx_b, int32 -128 * Σ qx, 32 codes; any
+// split gives the same bytes), then MatMulQ8A8Quantized with bias (null for none) added last,
+// bitwise as MatMulOutputs.
 int64_t Q8A8InputRowBytes(int64_t cols);
 void QuantizeQ8A8Input(const float* x, int64_t cols, int64_t row_begin, int64_t row_end,
                        unsigned char* input);

@@ -110,9 +110,10 @@ const float* DataOrNull(const std::vector<float>& values) {
 // expensive attention tasks) does not hold the others back; few, so each slice streams a long
 // stretch of weight rows.
 constexpr int64_t kSlicesPerThread = 4;
-// Slice boundaries are multiples of this many output features (the matmul's register tile is 4
-// outputs wide), so that slices run the tiled kernel rather than its one-output remainder.
-constexpr int64_t kSliceAlignment = 8;
+// Slice boundaries are multiples of this many output features (the f32 matmul's register tile is
+// 4 outputs wide, q8_0's 16: a row group of dtype.h), so that slices run the tiled kernels rather
+// than their remainders.
+constexpr int64_t kSliceAlignment = 16;
 
 // A row-wise step (norms, RoPE, residual adds, routing) is split over the pool only in tasks of at
 // least this many elements: below it, the fork and join of a parallel region (a few µs) costs

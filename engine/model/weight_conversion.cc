@@ -108,7 +108,7 @@ absl::StatusOr<Tensor> ConvertTensor(const Tensor& tensor, DType dtype, absl::st
                              "], beyond q8_0's range (f16 scales: |w| <= 8.3e6): use int8"));
           }
         }
-        QuantizeRowQ8A8(row.data(), source.cols, out);
+        QuantizeRowQ8A8(row.data(), r, source.rows, source.cols, bytes->data());  // rows grouped
         break;
     }
   }

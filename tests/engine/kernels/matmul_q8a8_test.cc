@@ -11,8 +11,6 @@
 #include "engine/base/dtype.h"
 #include "engine/kernels/float_convert.h"
 #include "engine/kernels/matmul.h"
-#include "engine/kernels/matmul_q8.h"
-#include "engine/kernels/reduction.h"
 #include "engine/kernels/simd_target.h"
 #include "gtest/gtest.h"
 #include "tests/engine/kernels/matmul_test_support.h"
@@ -32,24 +30,36 @@ struct Q8A8Weights {
 Q8A8Weights MakeWeights(int64_t rows, int64_t cols, uint32_t seed) {
   Q8A8Weights weights;
   weights.values = RandomVector(rows * cols, seed);
-  weights.bytes.resize(rows * RowBytes(DType::kQ8A8, cols));
+  weights.bytes.assign(rows * RowBytes(DType::kQ8A8, cols), 0xAB);
   for (int64_t r = 0; r < rows; ++r) {
-    QuantizeRowQ8A8(&weights.values[r * cols], cols,
-                    &weights.bytes[r * RowBytes(DType::kQ8A8, cols)]);
+    QuantizeRowQ8A8(&weights.values[r * cols], r, rows, cols, weights.bytes.data());
   }
   weights.matrix =
       WeightMatrix{.dtype = DType::kQ8A8, .data = weights.bytes.data(), .rows = rows, .cols = cols};
   return weights;
 }
 
-// Block b of a Q8A8 weight row as dtype.h lays it out: its scale and its code i.
-float StoredScale(const unsigned char* row, int64_t b) {
+// Row o's block b of a [rows, n] Q8A8 matrix as dtype.h lays it out: groups of 16 rows (the last
+// one `width` = the rows left), each block of a group its rows' f16 scales then 8 lines of 4 codes
+// per row, codes stored as q + 128.
+int64_t BlockOffset(const Q8A8Weights& w, int64_t o, int64_t b) {
+  const int64_t blocks = (w.matrix.cols + 31) / 32;
+  const int64_t width = std::min<int64_t>(16, w.matrix.rows - o / 16 * 16);
+  return o / 16 * 16 * blocks * 34 + b * width * 34;
+}
+int64_t GroupWidth(const Q8A8Weights& w, int64_t o) {
+  return std::min<int64_t>(16, w.matrix.rows - o / 16 * 16);
+}
+float StoredScale(const Q8A8Weights& w, int64_t o, int64_t b) {
   uint16_t bits;
-  std::memcpy(&bits, row + b / 2 * 68 + b % 2 * 2, sizeof(bits));
+  std::memcpy(&bits, &w.bytes[BlockOffset(w, o, b) + 2 * (o % 16)], sizeof(bits));
   return F16ToF32(bits);
 }
-int8_t StoredCode(const unsigned char* row, int64_t b, int64_t i) {
-  return static_cast<int8_t>(row[b / 2 * 68 + 4 + i / 4 * 8 + b % 2 * 4 + i % 4]);
+int StoredCode(const Q8A8Weights& w, int64_t o, int64_t b, int64_t i) {
+  const int64_t width = GroupWidth(w, o);
+  return static_cast<int>(
+             w.bytes[BlockOffset(w, o, b) + 2 * width + i / 4 * 4 * width + 4 * (o % 16) + i % 4]) -
+         128;
 }
 
 bool BitwiseEqual(const std::vector<float>& a, const std::vector<float>& b) {
@@ -57,8 +67,7 @@ bool BitwiseEqual(const std::vector<float>& a, const std::vector<float>& b) {
 }
 
 // The header's definition, written out: each activation block quantized with its inverse step,
-// integer products summed per lane of 4 bytes, one fma per block and lane into the even or odd
-// set, the sets added, CombineLanes, bias last.
+// the block's integer products summed, one fma per block in order, bias last.
 std::vector<float> Reference(const std::vector<float>& x, int64_t num_rows, const Q8A8Weights& w,
                              const std::vector<float>& bias) {
   const int64_t out = w.matrix.rows;
@@ -81,19 +90,13 @@ std::vector<float> Reference(const std::vector<float>& x, int64_t num_rows, cons
       }
     }
     for (int64_t o = 0; o < out; ++o) {
-      const unsigned char* qw = &w.bytes[o * RowBytes(DType::kQ8A8, n)];
-      float sets[2][kDotLanes] = {};
+      float acc = 0;
       for (int64_t b = 0; b < blocks; ++b) {
-        const float sw = StoredScale(qw, b);
-        for (int j = 0; j < kDotLanes; ++j) {
-          int32_t p = 0;
-          for (int k = 0; k < 4; ++k) p += qx[b * 32 + 4 * j + k] * StoredCode(qw, b, 4 * j + k);
-          sets[b % 2][j] = std::fma(static_cast<float>(p), sx[b] * sw, sets[b % 2][j]);
-        }
+        int32_t sum = 0;
+        for (int64_t i = 0; i < 32; ++i) sum += qx[b * 32 + i] * StoredCode(w, o, b, i);
+        acc = std::fma(static_cast<float>(sum), sx[b] * StoredScale(w, o, b), acc);
       }
-      float lanes[kDotLanes];
-      for (int j = 0; j < kDotLanes; ++j) lanes[j] = sets[0][j] + sets[1][j];
-      result[r * out + o] = CombineLanes(lanes) + bias[o];
+      result[r * out + o] = acc + bias[o];
     }
   }
   return result;
@@ -104,10 +107,11 @@ class MatMulQ8A8Test : public ::testing::Test {
   void TearDown() override { EXPECT_TRUE(ForceSimdTarget("best").ok()); }
 };
 
-// Inputs of 83 (a partial block), 96 (3 blocks: an odd count), 512, 17, 1408 and 160; outputs not a
-// multiple of any tile; row counts on every tile shape (1 row, 2- and 4-row tiles and their
-// remainders); on every SIMD target this CPU has (the VNNI, AVX2 and portable products), each equal
-// to the definition bit for bit.
+// Inputs of 83 (a partial block), 96, 512, 17, 1408 and 160; 37 outputs (two groups of 16 and one
+// of 5), 80 (five groups: the 4-group and 2-group tiles and their remainders) and 7 (one narrow
+// group); row counts on every tile shape (1 row, 2- and 4-row tiles and their remainders); on
+// every SIMD target this CPU has (the VNNI, AVX2 and portable products), each equal to the
+// definition bit for bit.
 TEST_F(MatMulQ8A8Test, EqualsTheDefinitionBitwiseOnEveryTarget) {
   const std::vector<std::string> targets = {"scalar", "sse4", "avx2", "avx3"};
   std::set<std::string> paths;
@@ -116,17 +120,21 @@ TEST_F(MatMulQ8A8Test, EqualsTheDefinitionBitwiseOnEveryTarget) {
     if (!ForceSimdTarget(target).ok()) continue;  // not on this CPU
     paths.insert(std::string(Q8A8PathName()));
     for (const int64_t n : {83, 96, 512, 17, 1408, 160}) {
-      for (const int64_t num_rows : {1, 2, 3, 4, 5, 9}) {
-        SCOPED_TRACE(::testing::Message()
-                     << target << " (" << Q8A8PathName() << ") n=" << n << " rows=" << num_rows);
-        const Q8A8Weights w = MakeWeights(37, n, 5);
-        std::vector<float> x = RandomVector(num_rows * n, 6);
-        x[0] = 0.0f;  // a zero and an all-zero block for some rows
-        if (num_rows > 1) std::fill(x.begin() + n, x.begin() + n + std::min<int64_t>(n, 32), 0.0f);
-        const std::vector<float> bias = RandomVector(37, 7);
-        std::vector<float> out(num_rows * 37);
-        MatMul(x.data(), num_rows, w.matrix, bias.data(), out.data());
-        EXPECT_TRUE(BitwiseEqual(out, Reference(x, num_rows, w, bias)));
+      for (const int64_t outputs : {37, 80, 7}) {
+        for (const int64_t num_rows : {1, 2, 3, 4, 5, 9}) {
+          SCOPED_TRACE(::testing::Message() << target << " (" << Q8A8PathName() << ") n=" << n
+                                            << " outputs=" << outputs << " rows=" << num_rows);
+          const Q8A8Weights w = MakeWeights(outputs, n, 5);
+          std::vector<float> x = RandomVector(num_rows * n, 6);
+          x[0] = 0.0f;  // a zero and an all-zero block for some rows
+          if (num_rows > 1) {
+            std::fill(x.begin() + n, x.begin() + n + std::min<int64_t>(n, 32), 0.0f);
+          }
+          const std::vector<float> bias = RandomVector(outputs, 7);
+          std::vector<float> out(num_rows * outputs);
+          MatMul(x.data(), num_rows, w.matrix, bias.data(), out.data());
+          EXPECT_TRUE(BitwiseEqual(out, Reference(x, num_rows, w, bias)));
+        }
       }
     }
   }
@@ -181,37 +189,45 @@ TEST_F(MatMulQ8A8Test, CloseToTheExactProduct) {
 }
 
 // The blocks dtype.h documents: scale f16(amax / 127), codes round_half_even(w / scale) clamped to
-// ±127, in pairs of two f16 scales then 4-value groups interleaved; an odd last block paired with
-// zeros. Read back, the values are code * scale.
-TEST_F(MatMulQ8A8Test, RowsAreF16ScaledBlocksInInterleavedPairs) {
+// ±127 and stored + 128, rows in groups of 16 (37 rows: two groups and one of 5), a partial last
+// block padded with q = 0; every byte written. Read back, the values are code * scale.
+TEST_F(MatMulQ8A8Test, RowsAreF16ScaledBlocksInGroupsOf16) {
   for (const int64_t n : {83, 96, 64}) {
     SCOPED_TRACE(n);
-    const Q8A8Weights w = MakeWeights(2, n, 13);
-    const int64_t pairs = (n + 63) / 64;
-    ASSERT_EQ(RowBytes(DType::kQ8A8, n), pairs * 68);
-    const unsigned char* row = &w.bytes[RowBytes(DType::kQ8A8, n)];  // row 1
-    const float* values = &w.values[n];
-    std::vector<float> expected(n);
-    for (int64_t b = 0; b < 2 * pairs; ++b) {
-      float amax = 0;
-      for (int64_t i = b * 32; i < std::min(n, b * 32 + 32); ++i) {
-        amax = std::max(amax, std::fabs(values[i]));
+    const Q8A8Weights w = MakeWeights(37, n, 13);
+    const int64_t blocks = (n + 31) / 32;
+    ASSERT_EQ(RowBytes(DType::kQ8A8, n), blocks * 34);
+    std::vector<bool> written(w.bytes.size(), false);
+    for (int64_t o = 0; o < 37; ++o) {
+      const float* values = &w.values[o * n];
+      std::vector<float> expected(n);
+      for (int64_t b = 0; b < blocks; ++b) {
+        float amax = 0;
+        for (int64_t i = b * 32; i < std::min(n, b * 32 + 32); ++i) {
+          amax = std::max(amax, std::fabs(values[i]));
+        }
+        const float scale = F16ToF32(F32ToF16(amax / 127.0f));
+        EXPECT_EQ(StoredScale(w, o, b), scale) << o << " " << b;
+        written[BlockOffset(w, o, b) + 2 * (o % 16)] = true;
+        written[BlockOffset(w, o, b) + 2 * (o % 16) + 1] = true;
+        for (int64_t i = 0; i < 32; ++i) {
+          const int64_t c = b * 32 + i;
+          const int code =
+              c < n && scale != 0
+                  ? static_cast<int>(std::clamp(std::nearbyint(values[c] / scale), -127.0f, 127.0f))
+                  : 0;
+          EXPECT_EQ(StoredCode(w, o, b, i), code) << o << " " << b << " " << i;
+          const int64_t width = GroupWidth(w, o);
+          written[BlockOffset(w, o, b) + 2 * width + i / 4 * 4 * width + 4 * (o % 16) + i % 4] =
+              true;
+          if (c < n) expected[c] = static_cast<float>(code) * scale;
+        }
       }
-      const float scale = F16ToF32(F32ToF16(amax / 127.0f));
-      EXPECT_EQ(StoredScale(row, b), scale) << b;
-      for (int64_t i = 0; i < 32; ++i) {
-        const int64_t c = b * 32 + i;
-        const int8_t code = c < n && scale != 0
-                                ? static_cast<int8_t>(std::clamp(std::nearbyint(values[c] / scale),
-                                                                 -127.0f, 127.0f))
-                                : 0;
-        EXPECT_EQ(StoredCode(row, b, i), code) << b << " " << i;
-        if (c < n) expected[c] = static_cast<float>(code) * scale;
-      }
+      std::vector<float> read(n);
+      WeightRowToF32(w.matrix, o, read.data());
+      EXPECT_EQ(std::memcmp(read.data(), expected.data(), n * sizeof(float)), 0) << o;
     }
-    std::vector<float> read(n);
-    WeightRowToF32(w.matrix, 1, read.data());
-    EXPECT_EQ(std::memcmp(read.data(), expected.data(), n * sizeof(float)), 0);
+    EXPECT_EQ(std::count(written.begin(), written.end(), false), 0);
   }
 }
 
