@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # llama.cpp and minimind-serve side by side on this CPU, on the same random MiniMind2-Small
 # checkpoint (llama, hidden 512, 8 layers, 8/2 heads of 64, FFN 1408, vocab 6400, f16 weights):
-# prefill 512 and decode batch 1 at position 128 (f16, and 8-bit: llama.cpp Q8_0 vs our int8),
-# interleaved, REPS rounds, medians printed; then the service: llama-server (-np N, continuous
-# batching) against minimind-server at 8/32/64 clients, 128+128 tokens (bench/peers/
-# serve_compare.py), REPS rounds. Not in the test suite (a benchmark: BENCHMARKS.md "vs llama.cpp").
+# prefill 512 and decode batch 1 at position 128 (f16, and 8-bit: llama.cpp Q8_0 vs our int8 and
+# our q8_0), interleaved, REPS rounds, medians printed; then the service: llama-server (-np N,
+# continuous batching) against minimind-server at 8/32/64 clients, 128+128 tokens (bench/peers/
+# serve_compare.py), REPS rounds, with f16 weights on both sides, then with 8-bit weights (Q8_0 GGUF
+# beside --weight-dtype q8_0). Not in the test suite (a benchmark: BENCHMARKS.md "vs llama.cpp").
 #
-#   bash bench/peers/run_llama_cpp.sh [REPS] [kernels|service]   (default 5, both; needs
-#                                                                 build/release built)
+#   bash bench/peers/run_llama_cpp.sh [REPS] [all|kernels|service|service-8bit]
+#                                     (default 5, all; needs build/release built)
 #
 # llama.cpp is built from the source node-llama-cpp ships (llama/gitRelease.bundle, version pinned
 # in bench/peers/package-lock.json; installed with --ignore-scripts, nothing else of it is used),
@@ -29,7 +30,10 @@ if [[ ! -x $peers/llama.cpp/build/bin/llama-server ]]; then
   rm -rf "$peers/llama.cpp"
   git clone -q bench/peers/node_modules/node-llama-cpp/llama/gitRelease.bundle "$peers/llama.cpp"
   # Native AVX-512 (BF16, VNNI) but no AMX: GGML_NATIVE also enables AMX on CPUs that report it,
-  # and AMX tiles died with SIGILL here (Q8_0 decode); our engine does not use AMX either.
+  # and ggml's AMX matmul dies with SIGILL here (checked again 2026-12-07 with GGML_NATIVE=ON:
+  # llama-bench on the Q8_0 model, prefill and decode, at a `tileloadd` in libggml-cpu) although
+  # AMX itself works on this machine (a tile program that asks the kernel for XTILEDATA runs).
+  # Our engine does not use AMX either.
   cmake -S "$peers/llama.cpp" -B "$peers/llama.cpp/build" -DCMAKE_BUILD_TYPE=Release \
     -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
     -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON \
@@ -56,9 +60,15 @@ if [[ $part != service ]]; then
     --forward-bench build/release/bench/forward_bench \
     --weight-dtype-bench build/release/bench/weight_dtype_bench
 fi
-if [[ $part != kernels ]]; then
+if [[ $part == all || $part == service ]]; then
   python3 bench/peers/serve_compare.py --reps "$reps" --clients 8,32,64 \
     --llama-server "$bin/llama-server" --gguf "$peers/minimind2_small-f16.gguf" \
     --minimind-server build/release/service/minimind-server --model "$model" \
     --log "$peers/serve_compare.log"
+fi
+if [[ $part == all || $part == service-8bit ]]; then  # Q8_0 beside our q8_0
+  python3 bench/peers/serve_compare.py --reps "$reps" --clients 8,32,64 \
+    --llama-server "$bin/llama-server" --gguf "$peers/minimind2_small-q8_0.gguf" \
+    --minimind-server build/release/service/minimind-server --model "$model" \
+    --weight-dtype q8_0 --log "$peers/serve_compare.log"
 fi

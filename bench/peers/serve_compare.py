@@ -14,7 +14,7 @@ Printed: a Markdown table of medians over the rounds, and with --json every run.
 
 Usage (bench/peers/run_llama_cpp.sh calls it):
   serve_compare.py --reps 5 --clients 8,32,64 --llama-server BIN --gguf MODEL.gguf \
-      --minimind-server BIN --model MODEL_DIR [--threads 2]
+      --minimind-server BIN --model MODEL_DIR [--threads 2] [--weight-dtype q8_0]
 """
 import argparse
 import http.client
@@ -140,6 +140,8 @@ def start_server(kind, args, clients, log):
         command = [args.minimind_server, "--model", args.model,
                    "--listen", f"127.0.0.1:{free_port()}", "--http-listen", f"127.0.0.1:{port}",
                    "--threads", str(args.threads), "--max-batch", str(max(clients, 1))]
+        if args.weight_dtype:
+            command += ["--weight-dtype", args.weight_dtype]
         ready = "/v1/models"
     process = subprocess.Popen(command, stdout=log, stderr=log)
     try:
@@ -173,6 +175,8 @@ def main():
     parser.add_argument("--gguf", required=True)
     parser.add_argument("--minimind-server", required=True)
     parser.add_argument("--model", required=True)
+    parser.add_argument("--weight-dtype", default=None,
+                        help="minimind-server's --weight-dtype (default: as stored; q8_0 beside a Q8_0 GGUF)")
     parser.add_argument("--log", default=os.devnull, help="servers' output goes here")
     parser.add_argument("--json", action="store_true", help="also print every run as JSON")
     args = parser.parse_args()
