@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -113,17 +114,44 @@ TEST(EngineTest, RejectsInvalidRequestsWithoutCallingTheSink) {
   EXPECT_EQ(sink->num_finishes(), 0);
 }
 
+// A RecordingSink whose first OnDelta holds the engine thread until Open: the request stays live
+// however fast the machine (or however slowly the test thread gets the CPU).
+class GatedSink : public RecordingSink {
+ public:
+  void OnDelta(const TokenDelta& delta) override {
+    {
+      absl::MutexLock lock(&gate_mutex_);
+      entered_ = true;
+      gate_mutex_.Await(absl::Condition(&open_));
+    }
+    RecordingSink::OnDelta(delta);
+  }
+  void WaitEntered() {
+    absl::MutexLock lock(&gate_mutex_);
+    gate_mutex_.Await(absl::Condition(&entered_));
+  }
+  void Open() {
+    absl::MutexLock lock(&gate_mutex_);
+    open_ = true;
+  }
+
+ private:
+  absl::Mutex gate_mutex_;
+  bool entered_ = false;
+  bool open_ = false;
+};
+
 TEST(EngineTest, RejectsDuplicateLiveRequestIdsAndAllowsReuseAfterFinish) {
   std::unique_ptr<Engine> engine = MakeEngine(TinyEngineOptions(64));
-  auto first = std::make_shared<RecordingSink>();
-  // As long as the context allows (a fast machine finished 200 tokens of the tiny model before
-  // the duplicate arrived); cancelled once the duplicate was checked.
+  auto first = std::make_shared<GatedSink>();
   ASSERT_TRUE(engine->Submit(MakeRequest("same", MakePrompt(2, 8), 500, 1), first).ok());
+  first->WaitEntered();  // running, and held at its first token
   auto second = std::make_shared<RecordingSink>();
   absl::Status duplicate = engine->Submit(MakeRequest("same", MakePrompt(3, 8), 4, 1), second);
   EXPECT_EQ(duplicate.code(), absl::StatusCode::kAlreadyExists);
   EXPECT_THAT(duplicate.message(), HasSubstr("same"));
   engine->Cancel("same");
+  first->Open();
   ASSERT_TRUE(first->Wait().ok());
   ASSERT_TRUE(engine->Submit(MakeRequest("same", MakePrompt(3, 8), 4, 1), second).ok());
   EXPECT_TRUE(second->Wait().ok());
