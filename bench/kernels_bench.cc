@@ -7,6 +7,9 @@
 // against a [1408, 512] weight (an MLP gate projection) stored as F32, F16 or BF16.
 // MatVecFromMemory: 1 row against a 512 MiB weight matrix ([65536, 4096] of 16-bit elements,
 // larger than any cache here), so the weights stream from DRAM as a large model's do.
+// MultiplyAddRate: one core's multiply-adds per second on the 512-bit instructions a matmul can
+// be built from (registers only): vfmadd231ps (f32, 16 per instruction), vdpbf16ps (AVX512_BF16,
+// 32 bf16 products), vpdpbusd (AVX512_VNNI, 64 byte products); skipped where the CPU lacks one.
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -20,6 +23,10 @@
 #include "engine/kernels/softmax.h"
 #include "engine/model/tensor.h"
 #include "tests/support/random_vectors.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace minimind {
 namespace {
@@ -169,6 +176,83 @@ void BM_LogSoftmax(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_LogSoftmax)->Arg(6400);
+
+#if defined(__x86_64__)
+// 12 independent accumulators (enough to cover each instruction's latency), `steps` rounds; the
+// empty asm keeps the accumulators live in registers without adding work.
+#define MINIMIND_TWELVE(step) \
+  step(0) step(1) step(2) step(3) step(4) step(5) step(6) step(7) step(8) step(9) step(10) step(11)
+#define MINIMIND_KEEP(i) asm volatile("" : "+v"(acc[i]));
+
+__attribute__((target("avx512f"))) float FmaRounds(int64_t steps) {
+  __m512 acc[12];
+  for (__m512& a : acc) a = _mm512_set1_ps(0.5f);
+  const __m512 x = _mm512_set1_ps(0.999f);
+  const __m512 y = _mm512_set1_ps(0.001f);
+#define MINIMIND_STEP(i) acc[i] = _mm512_fmadd_ps(acc[i], x, y);
+  for (int64_t s = 0; s < steps; ++s) {
+    MINIMIND_TWELVE(MINIMIND_STEP)
+    MINIMIND_TWELVE(MINIMIND_KEEP)
+  }
+#undef MINIMIND_STEP
+  return _mm512_cvtss_f32(acc[0]);
+}
+
+__attribute__((target("avx512f,avx512bf16"))) float Dpbf16Rounds(int64_t steps) {
+  __m512 acc[12];
+  for (__m512& a : acc) a = _mm512_set1_ps(0.5f);
+  const __m512bh x = (__m512bh)_mm512_set1_epi32(0x3f803f80);  // bf16 1.0 pairs
+  const __m512bh y = (__m512bh)_mm512_set1_epi32(0x3a833a83);  // bf16 0.001 pairs
+#define MINIMIND_STEP(i) acc[i] = _mm512_dpbf16_ps(acc[i], x, y);
+  for (int64_t s = 0; s < steps; ++s) {
+    MINIMIND_TWELVE(MINIMIND_STEP)
+    MINIMIND_TWELVE(MINIMIND_KEEP)
+  }
+#undef MINIMIND_STEP
+  return _mm512_cvtss_f32(acc[0]);
+}
+
+__attribute__((target("avx512f,avx512vnni"))) float DpbusdRounds(int64_t steps) {
+  __m512i acc[12];
+  for (__m512i& a : acc) a = _mm512_setzero_si512();
+  const __m512i x = _mm512_set1_epi8(3);
+  const __m512i y = _mm512_set1_epi8(-2);
+#define MINIMIND_STEP(i) acc[i] = _mm512_dpbusd_epi32(acc[i], x, y);
+  for (int64_t s = 0; s < steps; ++s) {
+    MINIMIND_TWELVE(MINIMIND_STEP)
+    MINIMIND_TWELVE(MINIMIND_KEEP)
+  }
+#undef MINIMIND_STEP
+  return static_cast<float>(_mm_cvtsi128_si32(_mm512_castsi512_si128(acc[0])));
+}
+#undef MINIMIND_KEEP
+#undef MINIMIND_TWELVE
+
+// Arg: 0 = vfmadd231ps, 1 = vdpbf16ps, 2 = vpdpbusd.
+void BM_MultiplyAddRate(benchmark::State& state) {
+  constexpr int64_t kSteps = 1 << 20;
+  const int which = static_cast<int>(state.range(0));
+  const bool supported = which == 0   ? __builtin_cpu_supports("avx512f")
+                         : which == 1 ? __builtin_cpu_supports("avx512bf16")
+                                      : __builtin_cpu_supports("avx512vnni");
+  if (!supported) {
+    state.SkipWithError("this CPU lacks the instruction");
+    return;
+  }
+  const int64_t per_instruction = which == 0 ? 16 : which == 1 ? 32 : 64;
+  for (auto _ : state) {
+    const float result = which == 0   ? FmaRounds(kSteps)
+                         : which == 1 ? Dpbf16Rounds(kSteps)
+                                      : DpbusdRounds(kSteps);
+    benchmark::DoNotOptimize(result);
+  }
+  state.SetLabel(which == 0 ? "vfmadd231ps" : which == 1 ? "vdpbf16ps" : "vpdpbusd");
+  state.counters["MAC/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * kSteps * 12 * per_instruction),
+                         benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_MultiplyAddRate)->DenseRange(0, 2)->UseRealTime();
+#endif
 
 }  // namespace
 }  // namespace minimind
