@@ -11,10 +11,12 @@
 #include "absl/status/status.h"
 #include "engine/base/dtype.h"
 #include "engine/kernels/float_convert.h"
+#include "engine/kernels/matmul.h"
 #include "engine/kernels/matmul_q8.h"
 #include "engine/kernels/softmax.h"
 #include "engine/model/contiguous_kv_sequence.h"
 #include "engine/model/forward.h"
+#include "engine/model/weight_view.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/tiny_models.h"
@@ -90,6 +92,23 @@ TEST(ConvertTensorTest, F16OverflowIsAnError) {
       ConvertTensor(F32Tensor({1.0f, 70000.0f}, {2}), DType::kF16, "layers.0.mlp.up_proj");
   EXPECT_EQ(f16.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(f16.status().message(), HasSubstr("layers.0.mlp.up_proj"));
+}
+
+// q8_0's block scales are f16 (amax / 127): a weight past 127 * 65504 would need a scale beyond
+// f16's range. Refused with the tensor and element named; a weight at the edge converts.
+TEST(ConvertTensorTest, Q8A8ScaleOverflowIsAnError) {
+  const absl::StatusOr<Tensor> q8 = ConvertTensor(F32Tensor({1.0f, -9.0e6f, 2.0f}, {1, 3}),
+                                                  DType::kQ8A8, "layers.1.self_attn.q_proj");
+  EXPECT_EQ(q8.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(q8.status().message(), HasSubstr("layers.1.self_attn.q_proj"));
+  EXPECT_THAT(q8.status().message(), HasSubstr("[0, 1]"));
+  EXPECT_THAT(q8.status().message(), HasSubstr("q8_0"));
+  const absl::StatusOr<Tensor> edge =
+      ConvertTensor(F32Tensor({1.0f, 8.0e6f}, {1, 2}), DType::kQ8A8, "edge");
+  ASSERT_TRUE(edge.ok()) << edge.status();
+  std::vector<float> back(2);
+  WeightRowToF32(ViewWeightMatrix(*edge), 0, back.data());
+  EXPECT_NEAR(back[1], 8.0e6f, 8.0e6f / 254);  // within half a step
 }
 
 // Log-probabilities at every position of a fixed token sequence.
