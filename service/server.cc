@@ -284,6 +284,7 @@ absl::Status Server::ServeModel(ModelBundle bundle) {
   engine_options.kv.element_type = *dtype;
   engine_options.kv.block_size = options_.block_size;
   engine_options.kv.memory_bytes = options_.kv_cache_memory_bytes;
+  engine_options.constraint_cache_bytes = options_.constraint_cache_bytes;
   engine_options.max_running = options_.max_batch;
   engine_options.max_waiting = options_.max_waiting;
   engine_options.max_context = options_.max_context;

@@ -54,6 +54,9 @@ const std::vector<ServerFlag>& ServerFlags() {
       {"weight-dtype", "MINIMIND_WEIGHT_DTYPE",
        "matmul weights converted at load: auto (as stored, default), f32, f16, bf16, int8, q8_0"},
       {"kv-cache-memory", "MINIMIND_KV_CACHE_MEMORY", "KV pool budget, e.g. 256MiB (default)"},
+      {"constraint-cache-memory", "MINIMIND_CONSTRAINT_CACHE_MEMORY",
+       "bytes compiled structured-output constraints may hold for reuse, least recently used "
+       "dropped first (default 256MiB)"},
       {"block-size", "MINIMIND_BLOCK_SIZE", "tokens per KV block (default 16)"},
       {"max-batch", "MINIMIND_MAX_BATCH", "most sequences decoded per step (default 64)"},
       {"max-waiting", "MINIMIND_MAX_WAITING", "most queued requests (default 1024)"},
@@ -223,7 +226,7 @@ absl::StatusOr<ServerOptions> ParseServerOptions(
     } else if (name == "weight-dtype") {
       options.weight_dtype = value;
     } else if (name == "kv-cache-memory" || name == "max-prompt-bytes" ||
-               name == "kv-spill-budget") {
+               name == "kv-spill-budget" || name == "constraint-cache-memory") {
       absl::StatusOr<int64_t> bytes = ParseByteSize(value);
       if (!bytes.ok()) {
         status = absl::InvalidArgumentError(absl::StrCat(source, ": ", bytes.status().message()));
@@ -231,6 +234,8 @@ absl::StatusOr<ServerOptions> ParseServerOptions(
         options.kv_cache_memory_bytes = *bytes;
       } else if (name == "kv-spill-budget") {
         options.kv_spill_budget_bytes = *bytes;
+      } else if (name == "constraint-cache-memory") {
+        options.constraint_cache_bytes = *bytes;
       } else {
         options.limits.max_prompt_bytes = *bytes;
       }

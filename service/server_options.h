@@ -24,9 +24,12 @@ struct ServerOptions {
   // host:port; port 0 picks a free port (Server::port() tells which).
   std::string listen = "0.0.0.0:50051";
   std::string kv_cache_dtype = "f32";
-  // Storage type of the matmul weights, converted at load: auto (as stored), f32, f16, bf16, int8.
+  // Storage type of the matmul weights, converted at load: auto (as stored), f32, f16, bf16, int8,
+  // q8_0.
   std::string weight_dtype = "auto";
   int64_t kv_cache_memory_bytes = int64_t{256} << 20;
+  // Bytes compiled structured-output constraints may hold between requests (EngineOptions).
+  int64_t constraint_cache_bytes = int64_t{256} << 20;
   int64_t block_size = 16;
   int64_t max_batch = 64;
   int64_t max_waiting = 1024;

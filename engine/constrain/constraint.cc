@@ -1,6 +1,8 @@
 #include "engine/constrain/constraint.h"
 
+#include <cstdint>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -98,8 +100,12 @@ std::string CacheKey(const ConstraintSpec& spec) {
 }  // namespace
 
 ConstraintCompiler::ConstraintCompiler(std::shared_ptr<const TokenVocabulary> vocabulary,
-                                       ConstraintLimits limits, int64_t cache_entries)
-    : vocabulary_(std::move(vocabulary)), limits_(limits), cache_entries_(cache_entries) {}
+                                       ConstraintLimits limits, int64_t cache_entries,
+                                       int64_t cache_bytes)
+    : vocabulary_(std::move(vocabulary)),
+      limits_(limits),
+      cache_entries_(cache_entries),
+      cache_bytes_(cache_bytes) {}
 
 absl::StatusOr<std::shared_ptr<ConstraintAutomaton>> ConstraintCompiler::Compile(
     const ConstraintSpec& spec) {
@@ -134,10 +140,22 @@ absl::StatusOr<std::shared_ptr<ConstraintAutomaton>> ConstraintCompiler::Compile
   if (auto it = index_.find(key); it != index_.end()) return it->second->second;  // a race
   lru_.emplace_front(key, automaton);
   index_[key] = lru_.begin();
-  while (static_cast<int64_t>(lru_.size()) > cache_entries_) {
+  std::vector<int64_t> held;  // per cached automaton, most recently used first
+  held.reserve(lru_.size());
+  int64_t total = 0;
+  for (const auto& [cached_key, cached] : lru_) {
+    held.push_back(cached->held_bytes());
+    total += held.back();
+  }
+  while (lru_.size() > 1 &&
+         (static_cast<int64_t>(lru_.size()) > cache_entries_ || total > cache_bytes_)) {
+    total -= held.back();
+    held.pop_back();
     index_.erase(lru_.back().first);
     lru_.pop_back();
+    ++stats_.evicted;
   }
+  stats_.cached_bytes = total;
   return automaton;
 }
 

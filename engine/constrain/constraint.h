@@ -10,8 +10,9 @@
 //
 // ConstraintCompiler compiles once per distinct constraint — the grammar, then the automaton's
 // states and masks nearest the start (ConstraintAutomaton::Precompute; the rest are made on first
-// use) — and keeps the automata in a bounded LRU cache, so a schema used by many requests is
-// compiled once. Thread-safe.
+// use) — and keeps the automata in an LRU cache bounded by entries and by the bytes they hold, so
+// a schema used by many requests is compiled once and many distinct schemas cannot hold memory
+// without bound. Thread-safe.
 #ifndef MINIMIND_ENGINE_CONSTRAIN_CONSTRAINT_H_
 #define MINIMIND_ENGINE_CONSTRAIN_CONSTRAINT_H_
 
@@ -55,14 +56,23 @@ absl::StatusOr<Grammar> CompileConstraintGrammar(const ConstraintSpec& spec,
 struct ConstraintCompilerStats {
   int64_t compiled = 0;
   int64_t cache_hits = 0;
-  int64_t cached = 0;  // automata in the cache now
+  int64_t evicted = 0;       // automata dropped from the cache (entries or bytes over the limit)
+  int64_t cached = 0;        // automata in the cache now
+  int64_t cached_bytes = 0;  // what they held when the last one was compiled (held_bytes)
   double compile_seconds = 0;
 };
 
+inline constexpr int64_t kDefaultConstraintCacheBytes = int64_t{256} << 20;
+
 class ConstraintCompiler {
  public:
+  // At most `cache_entries` automata and, measured each time one is compiled, `cache_bytes` of
+  // what they hold (masks made on first use add to it between compiles); the least recently used
+  // go first, the newest always stays (its own ConstraintLimits bound it). Requests that hold an
+  // evicted automaton keep using it.
   ConstraintCompiler(std::shared_ptr<const TokenVocabulary> vocabulary, ConstraintLimits limits,
-                     int64_t cache_entries = 64);
+                     int64_t cache_entries = 64,
+                     int64_t cache_bytes = kDefaultConstraintCacheBytes);
 
   // The automaton of `spec`, compiled or from the cache. Errors as CompileConstraintGrammar, and
   // InvalidArgument when no token of the vocabulary can begin the output.
@@ -75,6 +85,7 @@ class ConstraintCompiler {
   const std::shared_ptr<const TokenVocabulary> vocabulary_;
   const ConstraintLimits limits_;
   const int64_t cache_entries_;
+  const int64_t cache_bytes_;
   mutable absl::Mutex mutex_;
   // Most recently used first.
   std::list<std::pair<std::string, std::shared_ptr<ConstraintAutomaton>>> lru_

@@ -44,6 +44,10 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const Model& model,
     return absl::InvalidArgumentError(
         absl::StrCat("max_step_tokens must be at least 1, got ", options.max_step_tokens));
   }
+  if (options.constraint_cache_bytes < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "constraint_cache_bytes must be at least 0, got ", options.constraint_cache_bytes));
+  }
   if (options.max_waiting < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_waiting must be at least 1, got ", options.max_waiting));
@@ -93,7 +97,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const Model& model,
   engine->constraints_ = std::make_unique<ConstraintCompiler>(
       std::make_shared<const TokenVocabulary>(
           TokenVocabulary::FromTokenizer(tokenizer, sampling_vocab_size)),
-      ConstraintLimits{});
+      ConstraintLimits{}, /*cache_entries=*/64, options.constraint_cache_bytes);
   return engine;
 }
 

@@ -11,6 +11,7 @@
 #include <optional>
 #include <vector>
 
+#include "engine/constrain/constraint.h"
 #include "engine/kv/kv_cache_config.h"
 #include "engine/tokenizer/tokenizer.h"
 
@@ -44,6 +45,9 @@ struct EngineOptions {
   // Ids a generation may produce: samplers see logits [0, sampling_vocab_size). 0 = the
   // tokenizer's vocab_size() (a checkpoint may pad its embedding beyond it).
   int64_t sampling_vocab_size = 0;
+  // Bytes the cache of compiled structured-output constraints may hold (ConstraintCompiler:
+  // least recently used dropped first; the newest is always kept).
+  int64_t constraint_cache_bytes = kDefaultConstraintCacheBytes;
 };
 
 }  // namespace minimind

@@ -198,6 +198,13 @@ std::string ServiceMetrics::Render(const ScrapeInputs& inputs) const {
     out.Sample("minimind_constraint_compile_seconds_total", {}, constraints.compile_seconds);
     out.Gauge("minimind_constraints_cached", "Compiled constraints kept for reuse.",
               static_cast<double>(constraints.cached));
+    out.Gauge("minimind_constraint_cache_bytes",
+              "Bytes the cached constraints held when the last one was compiled "
+              "(--constraint-cache-memory bounds it).",
+              static_cast<double>(constraints.cached_bytes));
+    out.Counter("minimind_constraint_cache_evictions_total",
+                "Compiled constraints dropped from the cache (entries or bytes over the limit).",
+                constraints.evicted);
   }
   if (inputs.engine.has_value()) {
     const EngineStats& engine = *inputs.engine;

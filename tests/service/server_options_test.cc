@@ -25,7 +25,19 @@ TEST(ServerOptionsTest, DefaultsWithoutFlagsOrEnvironment) {
   EXPECT_EQ(options->model_path, "models/minimind-serve-tiny");
   EXPECT_EQ(options->listen, "0.0.0.0:50051");
   EXPECT_EQ(options->kv_cache_memory_bytes, int64_t{256} << 20);
+  EXPECT_EQ(options->constraint_cache_bytes, int64_t{256} << 20);
   EXPECT_EQ(options->threads, 0);  // One forward thread per usable CPU.
+}
+
+TEST(ServerOptionsTest, ConstraintCacheMemoryFromFlagOrEnvironment) {
+  EXPECT_EQ(
+      ParseServerOptions({"--constraint-cache-memory", "64MiB"}, Env({}))->constraint_cache_bytes,
+      int64_t{64} << 20);
+  EXPECT_EQ(ParseServerOptions({}, Env({{"MINIMIND_CONSTRAINT_CACHE_MEMORY", "0"}}))
+                ->constraint_cache_bytes,
+            0);
+  EXPECT_THAT(ParseServerOptions({"--constraint-cache-memory", "much"}, Env({})).status().message(),
+              HasSubstr("not a byte size"));
 }
 
 TEST(ServerOptionsTest, ThreadsAreValidated) {

@@ -245,5 +245,55 @@ TEST(ConstraintAutomatonTest, PrecomputeStaysWithinItsBudgets) {
   }
 }
 
+// The cache holds at most its byte budget (measured at each compile) and its entry count, least
+// recently used dropped first; the newest stays even alone over the budget; a dropped automaton
+// still works for whoever holds it, and compiling it again is a miss.
+TEST(ConstraintCompilerTest, CacheStaysWithinItsBytesAndEntries) {
+  const ConstraintSpec a{ConstraintKind::kRegex, "[a-c]{1,40}x", {}};
+  const ConstraintSpec b{ConstraintKind::kRegex, "[d-f]{1,40}y", {}};
+  const ConstraintSpec c{ConstraintKind::kRegex, "[g-i]{1,40}z", {}};
+  int64_t one = 0;  // what one of them holds
+  {
+    ConstraintCompiler compiler(ByteVocabulary(), ConstraintLimits{});
+    std::shared_ptr<ConstraintAutomaton> automaton = *compiler.Compile(a);
+    one = automaton->held_bytes();
+    ASSERT_GT(one, 0);
+    EXPECT_EQ(compiler.stats().cached_bytes, one);
+    ASSERT_TRUE(compiler.Compile(b).ok());
+    ASSERT_TRUE(compiler.Compile(a).ok());  // a hit: both fit the default budget
+    EXPECT_EQ(compiler.stats().cache_hits, 1);
+    EXPECT_EQ(compiler.stats().cached, 2);
+    EXPECT_EQ(compiler.stats().evicted, 0);
+  }
+  {
+    // Room for about two: compiling a third drops the least recently used (b, after a's hit).
+    ConstraintCompiler compiler(ByteVocabulary(), ConstraintLimits{}, 64, 2 * one + one / 2);
+    std::shared_ptr<ConstraintAutomaton> held_a = *compiler.Compile(a);
+    ASSERT_TRUE(compiler.Compile(b).ok());
+    ASSERT_TRUE(compiler.Compile(a).ok());
+    ASSERT_TRUE(compiler.Compile(c).ok());
+    ConstraintCompilerStats stats = compiler.stats();
+    EXPECT_EQ(stats.cached, 2);
+    EXPECT_EQ(stats.evicted, 1);
+    EXPECT_LE(stats.cached_bytes, 2 * one + one / 2);
+    ASSERT_TRUE(compiler.Compile(a).ok());  // still cached
+    EXPECT_EQ(compiler.stats().compiled, 3);
+    ASSERT_TRUE(compiler.Compile(b).ok());  // dropped: compiled again
+    EXPECT_EQ(compiler.stats().compiled, 4);
+    EXPECT_TRUE(held_a->Mask(*held_a->Start()).ok());
+  }
+  {
+    // A zero budget keeps only the newest; two entries at most by count.
+    ConstraintCompiler none(ByteVocabulary(), ConstraintLimits{}, 64, 0);
+    ASSERT_TRUE(none.Compile(a).ok());
+    ASSERT_TRUE(none.Compile(b).ok());
+    EXPECT_EQ(none.stats().cached, 1);
+    ConstraintCompiler two(ByteVocabulary(), ConstraintLimits{}, 2);
+    for (const ConstraintSpec* spec : {&a, &b, &c}) ASSERT_TRUE(two.Compile(*spec).ok());
+    EXPECT_EQ(two.stats().cached, 2);
+    EXPECT_EQ(two.stats().evicted, 1);
+  }
+}
+
 }  // namespace
 }  // namespace minimind
