@@ -96,6 +96,7 @@ absl::StatusOr<int32_t> ConstraintAutomaton::Close(std::vector<uint64_t> work) {
   }
   const int32_t id = static_cast<int32_t>(states_.size());
   states_.push_back(DfaState{key.first, accepting});
+  state_bytes_ += static_cast<int64_t>(sizeof(DfaState) + key.first.size() * sizeof(uint64_t));
   index_.emplace(std::move(key), id);
   transitions_.resize(transitions_.size() + num_classes_, kUnknown);
   masks_.emplace_back();
@@ -186,12 +187,7 @@ int64_t ConstraintAutomaton::walked_trie_nodes() {
 
 int64_t ConstraintAutomaton::held_bytes() {
   absl::MutexLock lock(&mutex_);
-  int64_t bytes = static_cast<int64_t>(transitions_.size() * sizeof(int32_t)) + mask_bytes_;
-  for (const DfaState& state : states_) {
-    bytes +=
-        static_cast<int64_t>(sizeof(DfaState) + state.configurations.size() * sizeof(uint64_t));
-  }
-  return bytes;
+  return static_cast<int64_t>(transitions_.size() * sizeof(int32_t)) + mask_bytes_ + state_bytes_;
 }
 
 std::vector<uint64_t> ConstraintAutomaton::MaskKey(int32_t state, int64_t horizon) {

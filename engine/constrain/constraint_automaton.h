@@ -153,6 +153,9 @@ class ConstraintAutomaton {
   absl::flat_hash_map<std::vector<uint64_t>, std::shared_ptr<const TokenMaskWords>> tier_masks_
       ABSL_GUARDED_BY(mutex_);
   int64_t mask_bytes_ ABSL_GUARDED_BY(mutex_) = 0;
+  // Of states_: each DfaState and its configurations (kept as states are added, so held_bytes
+  // is O(1): the compiler asks it of every cached automaton at each compile).
+  int64_t state_bytes_ ABSL_GUARDED_BY(mutex_) = 0;
   // Interned call stacks: id 0 is the empty stack; others are (parent, return state).
   std::vector<std::pair<int32_t, int32_t>> stacks_ ABSL_GUARDED_BY(mutex_) = {{-1, -1}};
   std::vector<int32_t> stack_depths_ ABSL_GUARDED_BY(mutex_) = {0};

@@ -20,6 +20,7 @@ using ::minimind::testing::GenerateReference;
 using ::minimind::testing::MakeEngine;
 using ::minimind::testing::MakePrompt;
 using ::minimind::testing::RecordingSink;
+using ::minimind::testing::TinyBundle;
 using ::minimind::testing::TinyEngineOptions;
 using ::testing::HasSubstr;
 
@@ -112,6 +113,25 @@ TEST(EngineTest, RejectsInvalidRequestsWithoutCallingTheSink) {
   absl::SleepFor(absl::Milliseconds(20));
   EXPECT_EQ(sink->num_deltas(), 0);
   EXPECT_EQ(sink->num_finishes(), 0);
+}
+
+// Options out of range are refused by name, with the value given.
+TEST(EngineTest, OptionsOutOfRangeAreInvalidArgument) {
+  const auto refused = [](void (*set)(EngineOptions&), const char* message) {
+    EngineOptions options = TinyEngineOptions(8);
+    set(options);
+    const absl::StatusOr<std::unique_ptr<Engine>> engine =
+        Engine::Create(TinyBundle().model, TinyBundle().tokenizer, options);
+    EXPECT_EQ(engine.status().code(), absl::StatusCode::kInvalidArgument) << message;
+    EXPECT_THAT(engine.status().message(), HasSubstr(message));
+  };
+  refused([](EngineOptions& o) { o.max_running = 0; }, "max_running must be at least 1, got 0");
+  refused([](EngineOptions& o) { o.max_step_tokens = 0; },
+          "max_step_tokens must be at least 1, got 0");
+  refused([](EngineOptions& o) { o.constraint_cache_bytes = -1; },
+          "constraint_cache_bytes must be at least 0, got -1");
+  refused([](EngineOptions& o) { o.max_waiting_per_tenant = -2; },
+          "max_waiting_per_tenant must not be negative");
 }
 
 // A RecordingSink whose first OnDelta holds the engine thread until Open: the request stays live
