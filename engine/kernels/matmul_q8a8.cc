@@ -62,6 +62,20 @@ int32_t LoadInt(const unsigned char* at) {
   return value;
 }
 
+// A stored block's scale, widened from f16 (exactly).
+float StoredScale(const unsigned char* matrix, const BlockPlace& place) {
+  uint16_t bits;
+  std::memcpy(&bits, matrix + ScaleOffset(place), sizeof(bits));
+  return F16ToF32(bits);
+}
+
+// A quantized activation block's head: its step and -128 * the sum of its codes.
+void WriteInputBlockHead(float step, int32_t code_sum, unsigned char* out) {
+  const int32_t correction = -kCodeBias * code_sum;
+  std::memcpy(out, &step, sizeof(step));
+  std::memcpy(out + sizeof(float), &correction, sizeof(correction));
+}
+
 enum class Path { kPortable, kAvx2, kVnni };
 
 Path ChoosePath() {
@@ -90,9 +104,7 @@ void QuantizeActivationBlock(const float* x, int64_t count, unsigned char* out) 
     out[kInputCodesOffset + i] = static_cast<unsigned char>(code);
     sum += code;
   }
-  const int32_t correction = -kCodeBias * sum;
-  std::memcpy(out, &step, sizeof(step));
-  std::memcpy(out + sizeof(float), &correction, sizeof(correction));
+  WriteInputBlockHead(step, sum, out);
 }
 
 void QuantizeActivationsPortable(const float* x, int64_t cols, unsigned char* row) {
@@ -115,9 +127,7 @@ float DotPortable(const unsigned char* x, const WeightMatrix& weight, int64_t o)
       sum += static_cast<int8_t>(input[kInputCodesOffset + i]) *
              (static_cast<int32_t>(w[CodeOffset(place, i)]) - kCodeBias);
     }
-    uint16_t bits;
-    std::memcpy(&bits, w + ScaleOffset(place), sizeof(bits));
-    acc = std::fma(static_cast<float>(sum), LoadFloat(input) * F16ToF32(bits), acc);
+    acc = std::fma(static_cast<float>(sum), LoadFloat(input) * StoredScale(w, place), acc);
   }
   return acc;
 }
@@ -196,9 +206,7 @@ void QuantizeRow(const float* x, int64_t cols, unsigned char* row) {
         _mm_add_epi32(_mm256_castsi256_si128(quads), _mm256_extracti128_si256(quads, 1));
     const __m128i two = _mm_add_epi32(half, _mm_shuffle_epi32(half, 0x4e));
     const __m128i one = _mm_add_epi32(two, _mm_shuffle_epi32(two, 0xb1));
-    const int32_t correction = -kCodeBias * _mm_cvtsi128_si32(one);
-    std::memcpy(out, &step, sizeof(step));
-    std::memcpy(out + sizeof(float), &correction, sizeof(correction));
+    WriteInputBlockHead(step, _mm_cvtsi128_si32(one), out);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + kInputCodesOffset), codes);
   }
 }
@@ -463,9 +471,7 @@ void DequantizeRowQ8A8(const WeightMatrix& weight, int64_t row, float* out) {
   const unsigned char* bytes = static_cast<const unsigned char*>(weight.data);
   for (int64_t block = 0; block < NumBlocks(weight.cols); ++block) {
     const BlockPlace place = PlaceOf(row, weight.rows, weight.cols, block);
-    uint16_t bits;
-    std::memcpy(&bits, bytes + ScaleOffset(place), sizeof(bits));
-    const float scale = F16ToF32(bits);
+    const float scale = StoredScale(bytes, place);
     for (int64_t i = 0; i < std::min(kQ8BlockSize, weight.cols - block * kQ8BlockSize); ++i) {
       const int code = static_cast<int>(bytes[CodeOffset(place, i)]) - kCodeBias;
       out[block * kQ8BlockSize + i] = static_cast<float>(code) * scale;

@@ -42,13 +42,12 @@ Q8A8Weights MakeWeights(int64_t rows, int64_t cols, uint32_t seed) {
 // Row o's block b of a [rows, n] Q8A8 matrix as dtype.h lays it out: groups of 16 rows (the last
 // one `width` = the rows left), each block of a group its rows' f16 scales then 8 lines of 4 codes
 // per row, codes stored as q + 128.
-int64_t BlockOffset(const Q8A8Weights& w, int64_t o, int64_t b) {
-  const int64_t blocks = (w.matrix.cols + 31) / 32;
-  const int64_t width = std::min<int64_t>(16, w.matrix.rows - o / 16 * 16);
-  return o / 16 * 16 * blocks * 34 + b * width * 34;
-}
 int64_t GroupWidth(const Q8A8Weights& w, int64_t o) {
   return std::min<int64_t>(16, w.matrix.rows - o / 16 * 16);
+}
+int64_t BlockOffset(const Q8A8Weights& w, int64_t o, int64_t b) {
+  const int64_t blocks = (w.matrix.cols + 31) / 32;
+  return o / 16 * 16 * blocks * 34 + b * GroupWidth(w, o) * 34;
 }
 float StoredScale(const Q8A8Weights& w, int64_t o, int64_t b) {
   uint16_t bits;
